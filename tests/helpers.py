@@ -1,0 +1,60 @@
+"""Shared test helpers: run ansible-playbook / ansible the way a user does (subprocess, repo ansible.cfg)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("TIDEPOOL_EKS_SHARED", REPO.parent / "shared"))
+VENV_BIN = Path(sys.executable).parent
+
+
+def ansible_env(extra: dict | None = None) -> dict:
+    env = dict(os.environ)
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    if extra:
+        env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_playbook(playbook: str | Path, *, limit: str | None = None, extra_vars: dict | None = None,
+                 check: bool = False, diff: bool = False, inventory: str | Path | None = None,
+                 verbosity: int = 0, env: dict | None = None, args: list[str] | None = None,
+                 timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run ansible-playbook from the repository root and return the completed process (text output)."""
+    cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
+    if inventory:
+        cmd += ["-i", str(inventory)]
+    if limit:
+        cmd += ["-l", limit]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    cmd += args or []
+    return subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def recap(output: str) -> dict:
+    """Parse the PLAY RECAP line(s) into {host: {"ok": n, "changed": n, "failed": n, ...}}."""
+    stats = {}
+    in_recap = False
+    for line in output.splitlines():
+        if line.startswith("PLAY RECAP"):
+            in_recap = True
+            continue
+        if in_recap and ":" in line and "=" in line:
+            host, _, rest = line.partition(":")
+            stats[host.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in rest.split())}
+    return stats
