@@ -1,0 +1,341 @@
+"""The local stack as one object: components, ports, state directory, start/stop/status/env."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from . import procs
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "git-daemon", "fake-github")
+GROUPS = {
+    "moto": ("moto",),
+    "kube": ("etcd", "kube-apiserver", "kube-controller-manager"),
+    "git": ("git-daemon", "fake-github"),
+}
+# Fixed default ports (override with the environment variable named beside each), 127.0.0.1 only.
+DEFAULT_PORTS = {
+    "moto": ("TIDEPOOL_STACK_MOTO_PORT", 15566),
+    "etcd": ("TIDEPOOL_STACK_ETCD_PORT", 12379),
+    "etcd-peer": ("TIDEPOOL_STACK_ETCD_PEER_PORT", 12380),
+    "kube-apiserver": ("TIDEPOOL_STACK_APISERVER_PORT", 16443),
+    "kube-controller-manager": ("TIDEPOOL_STACK_KCM_PORT", 20257),
+    "git-daemon": ("TIDEPOOL_STACK_GIT_PORT", 19418),
+    "fake-github": ("TIDEPOOL_STACK_GITHUB_PORT", 18080),
+}
+HOST = "127.0.0.1"
+DEFAULT_TOKEN = "tidepool-local-token"
+REGION = "us-east-1"
+
+
+class StackError(RuntimeError):
+    """A server of the local stack is missing or would not start."""
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("TIDEPOOL_EKS_CACHE") or Path.home() / ".cache" / "tidepool-eks")
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("TIDEPOOL_EKS_SHARED") or REPO.parent / "shared")
+
+
+def versions() -> dict:
+    out = {}
+    for line in (HERE / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def http_ok(url: str, *, timeout: float = 2.0, context=None, method: str = "GET") -> bool:
+    try:
+        req = urllib.request.Request(url, method=method)
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def wait_for(what: str, check, timeout: float, proc_pid: int | None = None, log: Path | None = None):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if proc_pid is not None and not procs.alive(proc_pid):
+            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+            raise StackError(f"{what} exited during start-up; last output ({log}):\n{tail}")
+        time.sleep(0.2)
+    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+    raise StackError(f"{what} not ready after {timeout:.0f}s; last output ({log}):\n{tail}")
+
+
+def reset_moto(endpoint: str | None = None) -> None:
+    """Forget every AWS resource in the moto server (POST /moto-api/reset)."""
+    endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint:
+        raise StackError("reset_moto: no endpoint given and AWS_ENDPOINT_URL is unset")
+    req = urllib.request.Request(endpoint.rstrip("/") + "/moto-api/reset", method="POST", data=b"")
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        if resp.status != 200:
+            raise StackError(f"moto reset answered HTTP {resp.status}")
+
+
+class Stack:
+    """One local stack: a state directory (pid files, logs, certs, etcd data, git repos) and ports.
+
+    ``Stack.default()`` is the user's stack (``<cache>/stack``, fixed ports, left running by ``up``);
+    tests build throw-away ones on free ports with ``die_with_parent=True``.
+    """
+
+    def __init__(self, state_dir: Path, ports: dict[str, int], *, bin_dir: Path | None = None,
+                 token: str = DEFAULT_TOKEN, die_with_parent: bool = False, python: str | None = None):
+        self.state = Path(state_dir)
+        self.ports = dict(ports)
+        self.bin_root = Path(bin_dir) if bin_dir else cache_root() / "bin"
+        self.token = token
+        self.die_with_parent = die_with_parent
+        self.python = python or sys.executable
+        self.run = self.state / "run"
+        self.pki = self.state / "pki"
+        self.git_root = self.state / "git"
+        self.kubeconfig = self.state / "kubeconfig"
+        self.stack_json = self.state / "stack.json"
+
+    # ---------------------------------------------------------------- construction
+    @classmethod
+    def default(cls, **kw) -> "Stack":
+        ports = {name: int(os.environ.get(var) or port) for name, (var, port) in DEFAULT_PORTS.items()}
+        return cls(cache_root() / "stack", ports, **kw)
+
+    @classmethod
+    def ephemeral(cls, state_dir: Path, **kw) -> "Stack":
+        ports = {}
+        while len(set(ports.values())) != len(DEFAULT_PORTS):
+            ports = {name: free_port() for name in DEFAULT_PORTS}
+        return cls(state_dir, ports, die_with_parent=True, **kw)
+
+    # ---------------------------------------------------------------- addresses
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://{HOST}:{self.ports['moto']}"
+
+    @property
+    def etcd_url(self) -> str:
+        return f"http://{HOST}:{self.ports['etcd']}"
+
+    @property
+    def apiserver_url(self) -> str:
+        return f"https://{HOST}:{self.ports['kube-apiserver']}"
+
+    @property
+    def git_url(self) -> str:
+        return f"git://{HOST}:{self.ports['git-daemon']}/"
+
+    @property
+    def github_api_url(self) -> str:
+        return f"http://{HOST}:{self.ports['fake-github']}"
+
+    def bin(self, component: str, name: str) -> Path:
+        v = versions()
+        version = {"kubernetes": v["KUBERNETES_VERSION"], "etcd": v["ETCD_VERSION"]}[component]
+        return Path(os.environ.get(f"TIDEPOOL_STACK_{name.upper().replace('-', '_')}") or
+                    self.bin_root / f"{component}-{version}" / name)
+
+    def binaries(self) -> dict[str, Path]:
+        return {
+            "etcd": self.bin("etcd", "etcd"),
+            "kube-apiserver": self.bin("kubernetes", "kube-apiserver"),
+            "kube-controller-manager": self.bin("kubernetes", "kube-controller-manager"),
+            "kubectl": self.bin("kubernetes", "kubectl"),
+        }
+
+    def missing_binaries(self) -> list[str]:
+        return [str(p) for p in self.binaries().values() if not os.access(p, os.X_OK)]
+
+    # ---------------------------------------------------------------- env
+    def env(self, components=None) -> dict[str, str]:
+        comps = set(self._expand(components))
+        env = {}
+        if "moto" in comps:
+            env.update({
+                "AWS_ENDPOINT_URL": self.aws_endpoint,
+                "AWS_ACCESS_KEY_ID": "testing",
+                "AWS_SECRET_ACCESS_KEY": "testing",
+                "AWS_DEFAULT_REGION": REGION,
+            })
+        if "kube-apiserver" in comps:
+            env.update({"KUBECONFIG": str(self.kubeconfig), "K8S_AUTH_KUBECONFIG": str(self.kubeconfig)})
+        if "fake-github" in comps:
+            env.update({
+                "TIDEPOOL_GIT_URL": self.git_url,
+                "GITHUB_API_URL": self.github_api_url,
+                "GITHUB_TOKEN": self.token,
+            })
+        return env
+
+    # ---------------------------------------------------------------- lifecycle
+    @staticmethod
+    def _expand(components) -> list[str]:
+        if components is None:
+            return list(COMPONENTS)
+        out = []
+        for c in ([components] if isinstance(components, str) else components):
+            for name in GROUPS.get(c, (c,)):
+                if name not in COMPONENTS:
+                    raise StackError(f"unknown component {c!r}; known: {', '.join(list(GROUPS) + list(COMPONENTS))}")
+                if name not in out:
+                    out.append(name)
+        return [c for c in COMPONENTS if c in out]
+
+    def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> int:
+        port = self.ports.get(name)
+        if port and not self.is_running(name) and port_in_use(port):
+            raise StackError(f"{name}: port {HOST}:{port} is already in use by another program; "
+                             f"set {DEFAULT_PORTS[name][0]} to another port")
+        return procs.spawn(name, argv, self.run, env=env, die_with_parent=self.die_with_parent)
+
+    def is_running(self, name: str) -> bool:
+        return procs.alive(procs.read_pid(self.run, name))
+
+    def healthy(self, name: str) -> bool:
+        if not self.is_running(name):
+            return False
+        return self._health_check(name)()
+
+    def _health_check(self, name: str):
+        def kube():  # lazy: cryptography/kubernetes are only needed for the Kubernetes part
+            from . import kube as mod
+            return mod
+        checks = {
+            "moto": lambda: http_ok(self.aws_endpoint + "/moto-api/data.json"),
+            "etcd": lambda: http_ok(self.etcd_url + "/health"),
+            "kube-apiserver": lambda: kube().apiserver_ready(self),
+            "kube-controller-manager": lambda: kube().kcm_ready(self),
+            "git-daemon": lambda: port_in_use(self.ports["git-daemon"]),
+            "fake-github": lambda: http_ok(self.github_api_url + "/_fake/health"),
+        }
+        return checks[name]
+
+    def up(self, components=None, *, timeout: float = 120.0, log=None) -> "Stack":
+        """Start the given components (default: all) unless they already run healthy; idempotent."""
+        log = log or (lambda msg: None)
+        comps = self._expand(components)
+        self.state.mkdir(parents=True, exist_ok=True)
+        if any(c in comps for c in GROUPS["kube"]):
+            missing = self.missing_binaries()
+            if missing:
+                raise StackError("control-plane binaries missing (run `scripts/local-stack build`): "
+                                 + ", ".join(missing))
+        for name in comps:
+            if self.healthy(name):
+                log(f"{name}: already running")
+                continue
+            if self.is_running(name):
+                procs.stop(self.run, name)
+            t0 = time.monotonic()
+            getattr(self, "_start_" + name.replace("-", "_"))(timeout)
+            log(f"{name}: ready on {HOST}:{self.ports.get(name)} ({time.monotonic() - t0:.1f}s)")
+            if name == "kube-apiserver":
+                from . import kube
+                t0 = time.monotonic()
+                n = kube.install_crds(self, shared_dir() / "reference" / "crds")
+                log(f"CRDs: {n} installed and established ({time.monotonic() - t0:.1f}s)")
+        self.write_stack_json()
+        return self
+
+    def down(self, components=None, *, log=None) -> list[str]:
+        """Stop the given components (default: all), reverse start order. Returns what was running."""
+        log = log or (lambda msg: None)
+        stopped = []
+        for name in reversed(self._expand(components)):
+            if procs.stop(self.run, name):
+                stopped.append(name)
+                log(f"{name}: stopped")
+        if not any(self.is_running(c) for c in COMPONENTS):
+            self.stack_json.unlink(missing_ok=True)
+        else:
+            self.write_stack_json()
+        return stopped
+
+    def status(self) -> dict[str, dict]:
+        out = {}
+        for name in COMPONENTS:
+            pid = procs.read_pid(self.run, name)
+            running = procs.alive(pid)
+            out[name] = {
+                "running": running,
+                "healthy": running and self._health_check(name)(),
+                "pid": pid if running else None,
+                "port": self.ports.get(name),
+                "rss_mib": round(procs.rss_kib(pid) / 1024, 1) if running else 0,
+            }
+        return out
+
+    def write_stack_json(self) -> None:
+        running = [c for c in COMPONENTS if self.is_running(c)]
+        data = {"env": self.env(running), "ports": self.ports, "components": running,
+                "state_dir": str(self.state), "versions": versions()}
+        tmp = self.stack_json.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data, indent=2) + "\n")
+        tmp.replace(self.stack_json)
+
+    def purge(self) -> None:
+        """Remove the stack's state (etcd data, certs, git repos). Only when everything is down."""
+        if any(self.is_running(c) for c in COMPONENTS):
+            raise StackError("purge: stop the stack first (down)")
+        if self.state.exists():
+            shutil.rmtree(self.state)
+
+    # ---------------------------------------------------------------- components
+    def _start_moto(self, timeout: float) -> None:
+        env = dict(os.environ, MOTO_PORT=str(self.ports["moto"]))
+        env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        pid = self._spawn("moto", [self.python, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])], env)
+        wait_for("moto server", self._health_check("moto"), timeout, pid, self.run / "moto.log")
+
+    def _start_etcd(self, timeout: float) -> None:
+        from . import kube
+        kube.start_etcd(self, timeout)
+
+    def _start_kube_apiserver(self, timeout: float) -> None:
+        from . import kube
+        kube.start_apiserver(self, timeout)
+
+    def _start_kube_controller_manager(self, timeout: float) -> None:
+        from . import kube
+        kube.start_kcm(self, timeout)
+
+    def _start_git_daemon(self, timeout: float) -> None:
+        from . import git
+        git.start_daemon(self, timeout)
+
+    def _start_fake_github(self, timeout: float) -> None:
+        from . import git
+        git.start_fake_github(self, timeout)
+
+
+def default_stack() -> Stack:
+    return Stack.default()

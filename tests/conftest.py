@@ -1,0 +1,169 @@
+"""Session fixtures for the local stack (scripts/local_stack, docs/local-stack.md).
+
+* ``moto_server``  - AWS endpoint URL; sets AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID/SECRET=testing and
+  AWS_DEFAULT_REGION=us-east-1 in os.environ for the session (ansible-playbook subprocesses inherit them).
+* ``moto_reset``   - function scope: resets moto before the test, yields the endpoint URL.
+* ``kube_stack``   - etcd + kube-apiserver + kube-controller-manager with the reference CRDs installed;
+  sets KUBECONFIG / K8S_AUTH_KUBECONFIG.
+* ``git_server``   - git daemon + fake GitHub deploy-key API; sets TIDEPOOL_GIT_URL, GITHUB_API_URL,
+  GITHUB_TOKEN.
+* ``local_stack_env`` - all of the above; the env dict of the whole stack.
+
+A stack already started by ``scripts/local-stack up`` is reused (its moto state is reset by tests that
+ask for it). Otherwise the fixtures start their own servers on free ports, in a temporary directory, and
+stop them at the end of the session (process groups; the servers also die with the pytest process).
+
+When the Kubernetes binaries are missing (`scripts/local-stack build` not run), tests that need them are
+skipped with the reason - except with CI=true, where that is a failure.
+"""
+from __future__ import annotations
+
+import atexit
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+
+import local_stack  # noqa: E402  (scripts/local_stack)
+
+CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
+
+
+class _StackManager:
+    """Reuse the user's running stack per component group, else start an ephemeral one (once)."""
+
+    def __init__(self, tmp_root: Path):
+        self.tmp_root = tmp_root
+        self.user = local_stack.Stack.default()
+        self.own: local_stack.Stack | None = None
+        self.started: list[str] = []
+        self.saved_env: dict[str, str | None] = {}
+        atexit.register(self.close)
+
+    def ensure(self, group: str) -> local_stack.Stack:
+        names = local_stack.stack.GROUPS[group]
+        if all(self.user.healthy(n) for n in names):
+            stack = self.user
+        else:
+            if self.own is None:
+                self.own = local_stack.Stack.ephemeral(self.tmp_root / "stack")
+            stack = self.own
+            stack.up(group)
+            self.started += [n for n in names if n not in self.started]
+        self._export(stack.env(group))
+        return stack
+
+    def _export(self, env: dict[str, str]) -> None:
+        for key, value in env.items():
+            self.saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def close(self) -> None:
+        if self.own is not None and self.started:
+            self.own.down(self.started)
+            self.started = []
+        for key, value in self.saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self.saved_env = {}
+
+
+@pytest.fixture(scope="session")
+def _stack_manager(tmp_path_factory):
+    manager = _StackManager(tmp_path_factory.mktemp("local-stack"))
+    yield manager
+    manager.close()
+
+
+def _unavailable(reason: str):
+    if CI:
+        pytest.fail(f"CI=true: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def moto_server(_stack_manager) -> str:
+    """The moto server's endpoint URL (http://127.0.0.1:<port>); AWS_* set in os.environ."""
+    return _stack_manager.ensure("moto").aws_endpoint
+
+
+@pytest.fixture
+def moto_reset(moto_server) -> str:
+    """Reset moto (forget every AWS resource) before the test; yields the endpoint URL."""
+    local_stack.reset_moto(moto_server)
+    return moto_server
+
+
+@dataclass
+class KubeStack:
+    kubeconfig: Path
+    server: str
+    kubectl_bin: Path
+    stack: local_stack.Stack = field(repr=False)
+
+    def kubectl(self, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
+        """Run kubectl against the stack; text output."""
+        return subprocess.run([str(self.kubectl_bin), "--kubeconfig", str(self.kubeconfig), *args],
+                              capture_output=True, text=True, check=check, input=input, timeout=120)
+
+    def api_client(self):
+        """A kubernetes.client.ApiClient for the stack's admin user."""
+        from kubernetes import config
+        return config.new_client_from_config(config_file=str(self.kubeconfig))
+
+
+@pytest.fixture(scope="session")
+def kube_stack(_stack_manager) -> KubeStack:
+    """etcd + kube-apiserver + kube-controller-manager, reference CRDs installed; KUBECONFIG set."""
+    user = _stack_manager.user
+    if not all(user.healthy(n) for n in local_stack.stack.GROUPS["kube"]):
+        missing = user.missing_binaries()
+        if missing:
+            _unavailable("Kubernetes control-plane binaries not built (run `scripts/local-stack build`): "
+                         + ", ".join(missing))
+    stack = _stack_manager.ensure("kube")
+    return KubeStack(kubeconfig=stack.kubeconfig, server=stack.apiserver_url,
+                     kubectl_bin=stack.binaries()["kubectl"], stack=stack)
+
+
+@dataclass
+class GitServer:
+    git_url: str          # base URL of the repositories, e.g. git://127.0.0.1:19418/
+    api_url: str          # GitHub-compatible REST API (deploy keys)
+    token: str            # accepted by the API as `Authorization: token <t>` or `Bearer <t>`
+    root: Path            # directory of the bare repositories
+    stack: local_stack.Stack = field(repr=False)
+
+    def create_repo(self, name: str) -> str:
+        """Create (if missing) the bare repository ``<name>.git``; return its clone URL."""
+        from local_stack import git
+        git.create_bare_repo(self.root, name)
+        return f"{self.git_url}{name}.git"
+
+
+@pytest.fixture(scope="session")
+def git_server(_stack_manager) -> GitServer:
+    stack = _stack_manager.ensure("git")
+    return GitServer(git_url=stack.git_url, api_url=stack.github_api_url, token=stack.token,
+                     root=stack.git_root, stack=stack)
+
+
+@pytest.fixture(scope="session")
+def local_stack_env(moto_server, kube_stack, git_server) -> dict[str, str]:
+    """The whole stack; the environment a user gets from `eval "$(scripts/local-stack env)"`."""
+    env = {}
+    for stack in {id(s): s for s in (kube_stack.stack, git_server.stack)}.values():
+        env.update(stack.env(["kube", "git"]) if stack is kube_stack.stack else stack.env("git"))
+    env.update({k: os.environ[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
+                                           "AWS_DEFAULT_REGION")})
+    env.update(kube_stack.stack.env("kube"))
+    env.update(git_server.stack.env("git"))
+    return env
