@@ -1,0 +1,34 @@
+"""Git part of the local stack: ``git daemon`` (push enabled) serving the bare repositories of
+``<state>/git`` on loopback, and the fake GitHub deploy-key API (fake_github.py) beside it."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .fake_github import create_bare_repo  # noqa: F401  (re-exported for tests)
+from .stack import HOST, http_ok, port_in_use, wait_for
+
+CONFIG_REPO = "cluster-local"
+
+
+def start_daemon(stack, timeout: float) -> None:
+    stack.git_root.mkdir(parents=True, exist_ok=True)
+    create_bare_repo(stack.git_root, CONFIG_REPO)
+    root = str(stack.git_root)
+    argv = ["git", "daemon", "--reuseaddr", f"--listen={HOST}", f"--port={stack.ports['git-daemon']}",
+            f"--base-path={root}", "--export-all", "--enable=receive-pack", "--informative-errors", root]
+    pid = stack._spawn("git-daemon", argv)
+    wait_for("git daemon", lambda: port_in_use(stack.ports["git-daemon"]), timeout, pid, stack.run / "git-daemon.log")
+
+
+def start_fake_github(stack, timeout: float) -> None:
+    stack.git_root.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
+                                                      env.get("PYTHONPATH")]))
+    argv = [stack.python, "-m", "local_stack.fake_github", "--host", HOST, "--port", str(stack.ports["fake-github"]),
+            "--root", str(stack.git_root), "--token", stack.token,
+            "--state-file", str(stack.state / "fake-github.json")]
+    pid = stack._spawn("fake-github", argv, env)
+    wait_for("fake GitHub API", lambda: http_ok(stack.github_api_url + "/_fake/health"), timeout, pid,
+             stack.run / "fake-github.log")
