@@ -1,0 +1,305 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: external_secret
+short_description: Store Kubernetes Secrets in AWS Secrets Manager and emit their ExternalSecret manifests
+version_added: 0.1.0
+description:
+  - Stores each Kubernetes C(Secret) manifest as the AWS Secrets Manager secret C(<cluster>/<namespace>/<name>),
+    whose value is a JSON object of key to plaintext value, and returns (optionally writes) the matching
+    kubernetes-external-secrets C(ExternalSecret) manifests. Replaces the Tidepool helpers
+    C(external_secret upsert|create|delete) and the secret-persisting part of C(make_random_secrets).
+  - Many secrets in one task. Existing secrets are found with C(ListSecrets) and their values read with
+    C(BatchGetSecretValue) (20 per call); values are compared as parsed JSON, so key order and whitespace
+    written by other tools do not matter; only secrets that differ are written.
+  - With O(overwrite=false) (create-only, for generated values) an existing secret is left alone entirely,
+    and its value is not even read; a secret scheduled for deletion is restored in both modes.
+  - All input is validated before the first write, so bad input never leaves AWS half-changed.
+  - Secret values never appear in the result, the diff, warnings or error messages.
+author:
+  - tidepool.eks maintainers
+options:
+  cluster:
+    description:
+      - Cluster name; the first part of every Secrets Manager id.
+    type: str
+    required: true
+  secrets:
+    description:
+      - Kubernetes Secret manifests (C(apiVersion=v1), C(kind=Secret)). Each needs C(metadata.name),
+        C(metadata.namespace) and C(data) and/or C(stringData) (not needed with O(state=absent)).
+      - Mutually exclusive with O(src); one of them is required.
+      - The values are masked in Ansible output (C(no_log)).
+    type: list
+    elements: dict
+    suboptions:
+      apiVersion:
+        description: Must be V(v1).
+        type: str
+        default: v1
+      kind:
+        description: Must be V(Secret).
+        type: str
+        default: Secret
+      metadata:
+        description: C(name), C(namespace), and optionally C(labels) and C(annotations), copied into the ExternalSecret.
+        type: dict
+        required: true
+      type:
+        description: Secret type; a type other than C(Opaque) is carried over as C(spec.template.type).
+        type: str
+      immutable:
+        description: Accepted and ignored.
+        type: bool
+      data:
+        description: Key to value; base64 with O(encoding=encoded), plain with O(encoding=plaintext).
+        type: dict
+      stringData:
+        description: Key to plaintext value, whatever O(encoding) says; wins over C(data) for the same key.
+        type: dict
+  src:
+    description:
+      - Path of a multi-document YAML file of Secret manifests (a C(List) of Secrets also works), on the host
+        running the task. Empty documents and documents without metadata are skipped.
+      - Mutually exclusive with O(secrets).
+    type: path
+  encoding:
+    description:
+      - How C(data) values are given. V(encoded) (base64, as in any Kubernetes Secret) or V(plaintext).
+        C(stringData) is always plaintext.
+    type: str
+    choices: [plaintext, encoded]
+    default: encoded
+  state:
+    description:
+      - V(present) stores the secrets; V(absent) deletes them (and their manifest files under O(dest)).
+    type: str
+    choices: [present, absent]
+    default: present
+  overwrite:
+    description:
+      - V(true) makes each stored value equal to the manifest (update what differs).
+      - V(false) is create-only, for generated values; a secret that already exists keeps its value and is
+        reported unchanged, so reruns never rotate it; one scheduled for deletion is restored with its old value.
+    type: bool
+    default: true
+  tags:
+    description:
+      - Tags set on every secret (added or updated; other tags are left alone). Applied to new secrets,
+        and with O(overwrite=true) to existing ones.
+    type: dict
+  kms_key_id:
+    description:
+      - KMS key (id, ARN or alias) that encrypts new secrets; the account's C(aws/secretsmanager) key when unset.
+        The key of an existing secret is not changed.
+    type: str
+  description:
+    description:
+      - Description of new secrets. Default C(Kubernetes Secret <namespace>/<name>, managed by tidepool.eks).
+    type: str
+  recovery_window:
+    description:
+      - With O(state=absent), days (7 to 30) before AWS deletes the secret for good; V(0) deletes at once.
+    type: int
+    default: 30
+  force_delete:
+    description:
+      - With O(state=absent), delete without any recovery window (also secrets already scheduled for deletion).
+    type: bool
+    default: false
+  dest:
+    description:
+      - Directory where the ExternalSecret manifests are written as C(<dest>/<namespace>/<name>.yaml)
+        (mode 0644; they hold no value), for example C(<config repo>/clusters/<cluster>/flux/external-secrets).
+      - A file is only rewritten when its content changes. With O(state=absent) the files are removed.
+    type: path
+  manifest_format:
+    description:
+      - V(spec) writes the descriptor under C(spec), as the kubernetes-external-secrets CRD (KES 3 and later)
+        defines and the API server validates.
+      - V(secretDescriptor) writes it under C(secretDescriptor), the field of KES 1.x and 2.x that the
+        original Tidepool helpers printed.
+    type: str
+    choices: [spec, secretDescriptor]
+    default: spec
+  role_arn:
+    description:
+      - IAM role kubernetes-external-secrets assumes to read these secrets (C(roleArn) of the descriptor).
+    type: str
+  manifest_region:
+    description:
+      - Region written into the ExternalSecret manifests. Defaults to O(region) when that is set.
+    type: str
+extends_documentation_fragment:
+  - tidepool.eks.aws
+attributes:
+  check_mode:
+    support: full
+    description: Reads Secrets Manager and the files under O(dest), predicts every change, writes nothing.
+  diff_mode:
+    support: full
+    description: Key names added, removed and changed per secret (values redacted), and the manifest files.
+  idempotent:
+    support: full
+    description: A second identical run reports no change.
+notes:
+  - IAM permissions - C(secretsmanager:ListSecrets), C(BatchGetSecretValue) and C(GetSecretValue) (values are
+    only read when O(overwrite=true)), C(CreateSecret), C(PutSecretValue), C(RestoreSecret), C(TagResource),
+    C(DeleteSecret) on C(arn:aws:secretsmanager:<region>:<account>:secret:<cluster>/*).
+seealso:
+  - plugin: tidepool.eks.external_secret
+    plugin_type: lookup
+"""
+
+EXAMPLES = r"""
+- name: Persist plaintext Secrets and write their ExternalSecrets into the config repo
+  tidepool.eks.external_secret:
+    cluster: "{{ cluster.metadata.name }}"
+    region: "{{ cluster.metadata.region }}"
+    src: secrets/qa1.yaml
+    encoding: plaintext
+    dest: "{{ config_repo_checkout }}/clusters/{{ cluster.metadata.name }}/flux/external-secrets"
+
+- name: Store generated values once; reruns never rotate them
+  tidepool.eks.external_secret:
+    cluster: test1
+    overwrite: false
+    secrets:
+      - metadata: {name: auth, namespace: qa1}
+        stringData:
+          ServiceAuth: "{{ lookup('community.general.random_string', length=40, special=false) }}"
+
+- name: Delete a secret at once
+  tidepool.eks.external_secret:
+    cluster: test1
+    state: absent
+    force_delete: true
+    secrets:
+      - metadata: {name: auth, namespace: qa1}
+"""
+
+RETURN = r"""
+created:
+  description: Secrets Manager ids created.
+  returned: always
+  type: list
+  elements: str
+  sample: [test1/qa1/auth]
+updated:
+  description: Ids whose value (or tags) were updated.
+  returned: always
+  type: list
+  elements: str
+restored:
+  description: Ids that were scheduled for deletion and were restored.
+  returned: always
+  type: list
+  elements: str
+unchanged:
+  description: Ids left as they were.
+  returned: always
+  type: list
+  elements: str
+deleted:
+  description: Ids deleted (state=absent).
+  returned: always
+  type: list
+  elements: str
+manifests:
+  description: The ExternalSecret manifests, in input order (empty with state=absent). They hold no value.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - apiVersion: kubernetes-client.io/v1
+      kind: ExternalSecret
+      metadata: {name: auth, namespace: qa1}
+      spec:
+        backendType: secretsManager
+        data: [{key: test1/qa1/auth, name: ServiceAuth, property: ServiceAuth}]
+files:
+  description: Manifest files under O(dest) written or removed (or that would be, in check mode).
+  returned: always
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.tidepool.eks.plugins.module_utils import external_secret as core  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import (  # noqa: E402
+    AwsError,
+    aws_argument_spec,
+    client,
+    resolve_connection,
+)
+
+SECRET_SUBOPTIONS = dict(
+    apiVersion=dict(type="str", default="v1"),
+    kind=dict(type="str", default="Secret"),
+    metadata=dict(type="dict", required=True),
+    type=dict(type="str"),
+    immutable=dict(type="bool"),
+    data=dict(type="dict", no_log=True),
+    stringData=dict(type="dict", no_log=True),
+)
+
+
+def argument_spec() -> dict:
+    return dict(
+        aws_argument_spec(),
+        cluster=dict(type="str", required=True),
+        secrets=dict(type="list", elements="dict", options=SECRET_SUBOPTIONS),
+        src=dict(type="path"),
+        encoding=dict(type="str", choices=list(core.ENCODINGS), default="encoded"),
+        state=dict(type="str", choices=["present", "absent"], default="present"),
+        overwrite=dict(type="bool", default=True),
+        tags=dict(type="dict"),
+        kms_key_id=dict(type="str"),
+        description=dict(type="str"),
+        recovery_window=dict(type="int", default=30),
+        force_delete=dict(type="bool", default=False),
+        dest=dict(type="path"),
+        manifest_format=dict(type="str", choices=list(core.MANIFEST_FORMATS), default="spec"),
+        role_arn=dict(type="str"),
+        manifest_region=dict(type="str"),
+    )
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
+                           mutually_exclusive=[("secrets", "src")], required_one_of=[("secrets", "src")])
+    p = module.params
+    try:
+        src_text = None
+        if p["src"]:
+            try:
+                with open(p["src"], encoding="utf-8") as fh:
+                    src_text = fh.read()
+            except OSError as exc:
+                module.fail_json(msg=f"Cannot read src {p['src']}: {exc.strerror}.")
+        present = p["state"] == "present"
+        docs = core.parse_secrets(core.load_documents(p["secrets"], src_text, src_label=p["src"] or "src"),
+                                  p["cluster"], p["encoding"], require_values=present)
+        conn = resolve_connection(p)
+        result = core.sync(
+            client("secretsmanager", conn=conn), p["cluster"], docs, state=p["state"], overwrite=p["overwrite"],
+            check_mode=module.check_mode, tags=p["tags"], kms_key_id=p["kms_key_id"],
+            description=p["description"], recovery_window=p["recovery_window"], force_delete=p["force_delete"],
+            dest=p["dest"], region=p["manifest_region"] or p["region"], manifest_format=p["manifest_format"],
+            role_arn=p["role_arn"])
+    except (core.InputError, AwsError) as exc:
+        module.fail_json(msg=str(exc))
+    diff = result.pop("diff")
+    if module._diff:
+        result["diff"] = diff
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
