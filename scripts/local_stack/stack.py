@@ -188,6 +188,8 @@ class Stack:
             })
         if "kube-apiserver" in comps:
             env.update({"KUBECONFIG": str(self.kubeconfig), "K8S_AUTH_KUBECONFIG": str(self.kubeconfig)})
+        # Where this stack lives; inventories/host_vars/local reads its kubeconfig from here.
+        env["TIDEPOOL_STACK_DIR"] = str(self.state)
         if "fake-github" in comps:
             env.update({
                 "TIDEPOOL_GIT_URL": self.git_url,
