@@ -39,7 +39,7 @@ except ImportError as exc:  # pragma: no cover - reported by the module shell
     HAS_CRYPTOGRAPHY = False
     CRYPTOGRAPHY_IMPORT_ERROR = exc
 
-from ansible_collections.tidepool.eks.plugins.module_utils import naming
+from ansible_collections.tidepool.eks.plugins.module_utils import aws, naming
 
 CLIENT = "client"
 SERVER = "server"
@@ -270,7 +270,7 @@ class SecretsManagerCAStore:
 
     @staticmethod
     def _code(exc) -> str:
-        return getattr(exc, "response", {}).get("Error", {}).get("Code", "")
+        return aws.error_code(exc) or getattr(exc, "response", {}).get("Error", {}).get("Code", "")
 
     def _get(self, secret_id: str):
         try:
@@ -283,10 +283,7 @@ class SecretsManagerCAStore:
                 raise HelmTLSError(
                     f"Secrets Manager secret {secret_id} cannot be read (it is probably scheduled for deletion); "
                     f"restore it with `aws secretsmanager restore-secret --secret-id {secret_id}` and run again.")
-            if code:
-                raise HelmTLSError(f"Reading Secrets Manager secret {secret_id} failed ({code}): "
-                                   f"{getattr(exc, 'response', {}).get('Error', {}).get('Message', '')}".rstrip(": "))
-            raise
+            raise HelmTLSError(str(aws.describe_error(exc, "secretsmanager.GetSecretValue", secret_id))) from None
         if "SecretString" in resp:
             return resp["SecretString"].encode("utf-8")
         return resp.get("SecretBinary")
@@ -320,10 +317,7 @@ class SecretsManagerCAStore:
             if code == "ResourceExistsException":
                 raise HelmTLSError(f"Secrets Manager secret {name} appeared while creating the Tiller CA "
                                    f"(another run?); run again to reuse it.")
-            if code:
-                raise HelmTLSError(f"Creating Secrets Manager secret {name} failed ({code}): "
-                                   f"{getattr(exc, 'response', {}).get('Error', {}).get('Message', '')}".rstrip(": "))
-            raise
+            raise HelmTLSError(str(aws.describe_error(exc, "secretsmanager.CreateSecret", name))) from None
 
     def save(self, cert_data: bytes, key_data: bytes) -> None:
         self._create(self.key_ref, key_data, "private key")
