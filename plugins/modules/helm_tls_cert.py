@@ -90,7 +90,7 @@ options:
     default: true
   validity_days:
     description:
-      - Validity of issued certificates in days (make_cert's cfssl profile: 43800h = 1825 days). Capped by the
+      - Validity of issued certificates in days (make_cert's cfssl profile used 43800h, 1825 days). Capped by the
         CA's own expiry.
     type: int
     default: 1825
