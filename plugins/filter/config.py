@@ -1,0 +1,80 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Filters of the config role: validate inventory values and render the GitOps config tree."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: config_tree
+short_description: Render a cluster's inventory values into its config repository tree
+description:
+  - Filters used by the C(tidepool.eks.config) role. The logic lives in
+    C(plugins/module_utils/config_model.py).
+  - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault.
+  - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
+  - C(config_managed_dirs) returns the directories of a cluster the config role owns.
+  - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
+positional: _input
+options:
+  _input:
+    description: The values dict (keys of the install guide's values.yaml).
+    type: dict
+    required: true
+"""
+
+import yaml
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.tidepool.eks.plugins.module_utils import config_model
+
+
+def _plain(obj):
+    """Turn Ansible's lazy/tagged containers and strings into plain Python for PyYAML."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, bool) or obj is None:
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, str):
+        return str(obj)
+    return obj
+
+
+def to_manifest_yaml(obj) -> str:
+    return config_model.GENERATED_HEADER + yaml.safe_dump(_plain(obj), sort_keys=False, default_flow_style=False,
+                                                           width=120)
+
+
+def config_errors(values):
+    return config_model.validate(_plain(values))
+
+
+def config_tree(values):
+    values = _plain(values)
+    errors = config_model.validate(values)
+    if errors:
+        raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
+    return {path: to_manifest_yaml(obj) for path, obj in config_model.render_tree(values).items()}
+
+
+def config_managed_dirs(cluster):
+    return config_model.managed_dirs(str(cluster))
+
+
+def config_commit_message(name_status, cluster, step="config"):
+    return config_model.commit_message(str(cluster), str(name_status), str(step))
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "config_errors": config_errors,
+            "config_tree": config_tree,
+            "config_managed_dirs": config_managed_dirs,
+            "config_commit_message": config_commit_message,
+        }

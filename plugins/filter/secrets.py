@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Filters of the secrets role: the secrets catalogue, vendor secrets, Secret manifests for git.
+
+Errors name the input at fault and never a value.
+"""
+from __future__ import annotations
+
+import base64
+
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tidepool.eks.plugins.module_utils import external_secret as core
+from ansible_collections.tidepool.eks.plugins.module_utils import secrets_catalogue as catalogue
+
+
+
+def _env_names(environments):
+    if isinstance(environments, dict):
+        return list(environments)
+    return list(environments or [])
+
+
+def secrets_catalogue(environments, pkgs=None, exclude=None, only=None, include_vendor=True):
+    """Secret manifests (stringData) of the catalogue for these environments, random values fresh.
+
+    ``exclude``: ``<namespace>/<name>`` ids given elsewhere; ``only``: rotation subset.
+    """
+    try:
+        return catalogue.manifests(_env_names(environments), pkgs or {}, exclude=exclude or (), only=only,
+                                   include_vendor=include_vendor)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def secrets_rotatable(environments, pkgs=None):
+    """Ids a ``secrets_rotate`` entry may name."""
+    return catalogue.rotatable(_env_names(environments), pkgs or {})
+
+
+def secrets_vendor_manifests(vendor):
+    """``secrets_vendor`` dict (``<namespace>/<name>`` -> key -> value) -> Secret manifests (stringData)."""
+    try:
+        return catalogue.vendor_manifests(vendor or {})
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
+def secret_ids(manifests):
+    """``<namespace>/<name>`` of each manifest (documents without metadata are skipped)."""
+    out = []
+    for doc in manifests or []:
+        if isinstance(doc, dict) and isinstance(doc.get("metadata"), dict):
+            meta = doc["metadata"]
+            out.append(f"{meta.get('namespace')}/{meta.get('name')}")
+    return out
+
+
+def secrets_load_files(paths):
+    """Read multi-document YAML files of Secret manifests (on the controller) -> the documents."""
+    import yaml
+    out = []
+    for path in paths or []:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise AnsibleFilterError(f"secrets_files: cannot read {path}: {exc.strerror}.") from None
+        try:
+            out += [doc for _label, doc in core.load_documents(None, text, src_label=str(path))]
+        except core.InputError as exc:
+            raise AnsibleFilterError(f"secrets_files: {exc}") from None
+    return out
+
+
+def secrets_git_manifests(manifests, cluster, encoding="plaintext"):
+    """Validate Secret manifests (as ``external_secret`` would) -> ``[{"path": "<ns>/<name>.yaml", "manifest": {...}}]``
+    with base64 ``data`` (the ``secrets_backend: git`` form)."""
+    try:
+        docs = core.parse_secrets(core.load_documents(list(manifests or [])), cluster, encoding)
+    except core.InputError as exc:
+        raise AnsibleFilterError(f"secrets: {exc}") from None
+    out = []
+    for doc in docs:
+        manifest = {"apiVersion": "v1", "kind": "Secret", "type": doc.secret_type or "Opaque",
+                    "metadata": doc.metadata,
+                    "data": {k: base64.b64encode(v.encode("utf-8")).decode("ascii")
+                             for k, v in sorted((doc.values or {}).items())}}
+        out.append({"path": f"{doc.namespace}/{doc.name}.yaml", "id": f"{doc.namespace}/{doc.name}",
+                    "manifest": manifest})
+    return out
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "secrets_catalogue": secrets_catalogue,
+            "secrets_rotatable": secrets_rotatable,
+            "secrets_vendor_manifests": secrets_vendor_manifests,
+            "secret_ids": secret_ids,
+            "secrets_git_manifests": secrets_git_manifests,
+            "secrets_load_files": secrets_load_files,
+        }

@@ -1,0 +1,63 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Catalogues of tidepool.eks: the Tidepool services and the shared-service packages (``pkgs``).
+
+One file owns these lists; the config role, the validation and the tests read them from here.
+Sources: the Tidepool install guide (``../shared/seeds/001_*.txt``) and the make_* era template
+(``tidepool-quickstart`` at T 13533a41, research ``tidepool-tools.md`` sections 17.3, 17.4 and 19).
+"""
+from __future__ import annotations
+
+#: The 19 Tidepool services whose images Flux automates in an environment's HelmRelease
+#: (annotations ``fluxcd.io/tag.<service>``), in the guide's order.
+TIDEPOOL_SERVICES = (
+    "auth", "blip", "blob", "data", "export", "gatekeeper", "highwater", "hydrophone", "image",
+    "jellyfish", "messageapi", "migrations", "notification", "seagull", "shoreline", "task",
+    "tidewhisperer", "tools", "user",
+)
+
+#: Kubernetes versions tidepool.eks accepts for ``cluster.metadata.version`` (EKS standard or
+#: extended support on 2026-11-21), newest last.
+SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
+
+#: Default Kubernetes version of a new cluster (EKS standard support). The guide's "1.14" is long gone.
+DEFAULT_KUBERNETES_VERSION = "1.34"
+
+#: The chart every Tidepool environment installs (make_* era: tidepool-org/development, k8s branch).
+TIDEPOOL_CHART = {
+    "git": "git@github.com:tidepool-org/development",
+    "path": "charts/tidepool/0.1.7",
+    "ref": "k8s",
+}
+
+#: Helm repository of the archived "stable" charts (the URL the 2019 guide used is gone).
+STABLE_REPO = "https://charts.helm.sh/stable"
+
+#: Shared-service packages (``pkgs.<name>.enabled`` in the inventory). For each package:
+#:   namespace    the namespace its objects live in (created by the package unless ``None``)
+#:   release      HelmRelease ``{name, chart, values}`` (``helm.fluxcd.io/v1``) or None for raw manifests
+#:   irsa         name of the IRSA service account eksctl creates for it, or None
+#: The manifests themselves are built in :mod:`config_model`; this table is the index.
+PKGS = {
+    "amazon-cloudwatch": {"namespace": "amazon-cloudwatch", "irsa": "cloudwatch"},
+    "certmanager": {"namespace": "certmanager", "irsa": "certmanager"},
+    "cluster-autoscaler": {"namespace": "kube-system", "irsa": "cluster-autoscaler"},
+    "datadog": {"namespace": "datadog", "irsa": None},
+    "external-dns": {"namespace": "external-dns", "irsa": "external-dns"},
+    "external-secrets": {"namespace": "external-secrets", "irsa": "external-secrets"},
+    "flux": {"namespace": "flux", "irsa": None},
+    "fluxcloud": {"namespace": "flux", "irsa": None},
+    "gloo": {"namespace": "gloo-system", "irsa": None},
+    "gloo-crds": {"namespace": None, "irsa": None},
+    "metrics-server": {"namespace": "metrics-server", "irsa": None},
+    "prometheus-operator": {"namespace": "monitoring", "irsa": None},
+    "reloader": {"namespace": "reloader", "irsa": None},
+    "sumologic": {"namespace": "sumologic", "irsa": None},
+}
+
+#: Namespaces a Tidepool environment may not take (they belong to Kubernetes or a shared service).
+RESERVED_NAMESPACES = frozenset(
+    {"default", "kube-system", "kube-public", "kube-node-lease"}
+    | {p["namespace"] for p in PKGS.values() if p["namespace"]}
+)

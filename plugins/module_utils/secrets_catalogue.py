@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""The secrets catalogue of tidepool.eks: which Kubernetes Secrets a Tidepool cluster needs.
+
+One file owns it (research ``tidepool-tools.md`` section 7.1, Tidepool chart 0.1.7). The ``secrets``
+role reads it through the ``tidepool.eks.secrets_catalogue`` filter; the values are generated here,
+in Python (``secrets.choice`` over ``[A-Za-z0-9]``, 40 characters, as Helm's ``randAlphaNum 40``),
+and stored create-only, so a rerun never rotates them.
+
+Kinds of entries:
+
+* ``random`` keys: a fresh 40-character value (each key and each secret independent);
+* fixed defaults (the ``mongo`` secret pointing at the in-cluster MongoDB, empty salts);
+* ``vendor`` secrets: third-party credentials (dexcom, kissmetrics, mailchimp, marketo, datadog,
+  slack, sumologic) that only an operator can provide; the catalogue creates empty placeholders
+  so the pods start, and ``secrets_vendor`` / ``secrets_files`` replace them.
+"""
+from __future__ import annotations
+
+import secrets as _secrets
+import string
+
+RANDOM = object()  # marker: generate a value
+RANDOM_LENGTH = 40
+ALPHABET = string.ascii_letters + string.digits
+
+
+def _random_keys(*keys):
+    return {k: RANDOM for k in keys}
+
+
+#: Secrets of every Tidepool environment (namespace = the environment name).
+ENVIRONMENT_SECRETS = {
+    "auth": _random_keys("ServiceAuth"),
+    "blob": _random_keys("ServiceAuth"),
+    "data": _random_keys("ServiceAuth"),
+    "image": _random_keys("ServiceAuth"),
+    "notification": _random_keys("ServiceAuth"),
+    "task": _random_keys("ServiceAuth"),
+    "user": _random_keys("ServiceAuth"),
+    "server": _random_keys("ServiceAuth"),
+    "export": _random_keys("SessionEncryptionKey"),
+    "shoreline": _random_keys("ServiceAuth", "UserLongTermKey", "UserMailVerification"),
+    "userdata": _random_keys("GroupIdEncryptionKey", "UserIdSalt", "UserPasswordSalt"),
+    # The in-cluster MongoDB of the chart (environments.<env>.mongodb.enabled). For an external
+    # MongoDB, give qa1/mongo in secrets_vendor: vendor values overwrite these defaults.
+    "mongo": {"Scheme": "mongodb", "Addresses": "mongodb", "Username": "", "Password": "",
+              "Database": "admin", "Tls": "false", "OptParams": ""},
+    # Sub-chart carelink (a Secret named ``jellyfish`` in chart 0.1.7, ``carelink`` later).
+    "carelink": {"CarelinkSalt": ""},
+}
+
+#: Vendor credentials of every environment: placeholders until the operator provides them.
+ENVIRONMENT_VENDOR_SECRETS = {
+    "dexcom": {"ClientId": "", "ClientSecret": "", "StateSalt": ""},
+    "kissmetrics": {"APIKey": "", "Token": "", "UCSFAPIKey": "", "UCSFWhitelist": ""},
+    "mailchimp": {"ClinicLists": "[]", "PersonalLists": "[]", "URL": "", "ApiKey": ""},
+    "marketo": {"ID": "", "Secret": "", "URL": ""},
+}
+
+#: Cluster-level vendor placeholders, created when their package is enabled (``pkgs.<pkg>.enabled``):
+#: ``(namespace, name) -> {"pkg": ..., "keys": {...}}``.
+CLUSTER_VENDOR_SECRETS = {
+    ("datadog", "datadog"): {"pkg": "datadog", "keys": {"api-key": "", "app-key": "", "token": ""}},
+    ("flux", "slack"): {"pkg": "fluxcloud", "keys": {"url": ""}},
+    ("sumologic", "sumologic"): {"pkg": "sumologic", "keys": {"collector-url": ""}},
+}
+
+
+def random_value(length: int = RANDOM_LENGTH) -> str:
+    """``length`` characters from ``[A-Za-z0-9]`` (cryptographically secure)."""
+    return "".join(_secrets.choice(ALPHABET) for _ in range(length))
+
+
+def _materialise(keys: dict) -> dict:
+    return {k: (random_value() if v is RANDOM else v) for k, v in keys.items()}
+
+
+def _manifest(namespace: str, name: str, values: dict) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": name, "namespace": namespace}, "stringData": values}
+
+
+def entries(environments, pkgs=None, include_vendor: bool = True) -> dict:
+    """``{"<namespace>/<name>": {"keys": {key: value-or-RANDOM}, "vendor": bool}}`` for a cluster."""
+    out = {}
+    for env in sorted(environments or []):
+        for name, keys in ENVIRONMENT_SECRETS.items():
+            out[f"{env}/{name}"] = {"keys": dict(keys), "vendor": False}
+        if include_vendor:
+            for name, keys in ENVIRONMENT_VENDOR_SECRETS.items():
+                out[f"{env}/{name}"] = {"keys": dict(keys), "vendor": True}
+    if include_vendor:
+        for (namespace, name), spec in CLUSTER_VENDOR_SECRETS.items():
+            if ((pkgs or {}).get(spec["pkg"]) or {}).get("enabled"):
+                out[f"{namespace}/{name}"] = {"keys": dict(spec["keys"]), "vendor": True}
+    return out
+
+
+def rotatable(environments, pkgs=None) -> list:
+    """Ids (``<namespace>/<name>``) that have generated keys, i.e. that ``secrets_rotate`` may name."""
+    return sorted(sid for sid, e in entries(environments, pkgs).items() if any(v is RANDOM for v in e["keys"].values()))
+
+
+def manifests(environments, pkgs=None, exclude=(), only=None, include_vendor: bool = True) -> list:
+    """Secret manifests (``stringData``) of the catalogue with fresh random values.
+
+    ``exclude``: ids given by the operator (vendor secrets, files) - left out here.
+    ``only``: restrict to these ids (rotation); every id must be in the catalogue and have generated keys.
+    """
+    catalogue = entries(environments, pkgs, include_vendor=include_vendor)
+    if only is not None:
+        allowed = set(rotatable(environments, pkgs))
+        unknown = [sid for sid in only if sid not in allowed]
+        if unknown:
+            raise ValueError(f"secrets_rotate: {', '.join(unknown)} not a generated secret of this cluster; "
+                             f"choose among <environment>/{{{', '.join(sorted({s.split('/')[1] for s in allowed}))}}}.")
+    skip = set(exclude or ())
+    out = []
+    for sid in sorted(catalogue):
+        if sid in skip or (only is not None and sid not in only):
+            continue
+        namespace, name = sid.split("/", 1)
+        out.append(_manifest(namespace, name, _materialise(catalogue[sid]["keys"])))
+    return out
+
+
+def vendor_manifests(vendor: dict) -> list:
+    """``{"<namespace>/<name>": {key: value}}`` (``secrets_vendor``) -> Secret manifests (``stringData``)."""
+    out = []
+    for sid in sorted(vendor or {}):
+        parts = str(sid).split("/")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"secrets_vendor: key {sid!r} must be <namespace>/<name>.")
+        values = vendor[sid]
+        if not isinstance(values, dict):
+            raise ValueError(f"secrets_vendor: {sid} must be a mapping of key to value.")
+        out.append(_manifest(parts[0], parts[1], {str(k): v for k, v in values.items()}))
+    return out
