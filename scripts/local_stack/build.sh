@@ -11,18 +11,58 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/versions.env"
 CACHE=${TIDEPOOL_EKS_CACHE:-$HOME/.cache/tidepool-eks}
 GO=${GO:-go}
-command -v "$GO" >/dev/null || { echo "local-stack build: Go toolchain not found (need Go >= 1.26; set GO=/path/to/go)" >&2; exit 1; }
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 export GOPROXY=${GOPROXY:-https://proxy.golang.org}
-# Reproducible stamps: the build date is the version's, not the clock's.
-BUILD_DATE=${BUILD_DATE:-1970-01-01T00:00:00Z}
 log() { echo "local-stack build: $*" >&2; }
+
+# A Go >= the toolchain of versions.env: the machine's, or one fetched from the module proxy once.
+ensure_go() {
+  local want=${GO_TOOLCHAIN_VERSION#go} have=""
+  if command -v "$GO" >/dev/null; then have=$("$GO" env GOVERSION 2>/dev/null | sed 's/^go//'); fi
+  if [ -n "$have" ] && [ "$(printf '%s\n%s\n' "${want%.*}.0" "$have" | sort -V | head -1)" = "${want%.*}.0" ]; then
+    return 0
+  fi
+  local arch
+  case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
+  local dir="$CACHE/bin/$GO_TOOLCHAIN_VERSION.linux-$arch"
+  if [ ! -x "$dir/bin/go" ]; then
+    local proxy=${GOPROXY%%,*}; [ "$proxy" = direct ] || [ "$proxy" = off ] && proxy=https://proxy.golang.org
+    local url="$proxy/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN_VERSION.linux-$arch.zip"
+    log "Go ${have:-not found}; fetching $GO_TOOLCHAIN_VERSION from the module proxy ($url)"
+    mkdir -p "$CACHE/bin"
+    local tmp; tmp=$(mktemp -d "$CACHE/bin/.go-XXXXXX")
+    curl -fsSL --retry 3 -o "$tmp/go.zip" "$url"
+    python3 - "$tmp/go.zip" "$tmp/go" <<'PY'
+import os, sys, zipfile
+src, dst = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(src) as z:
+    for info in z.infolist():
+        # entries are golang.org/toolchain@v0.0.1-goX.Y.Z.os-arch/<file>
+        parts = info.filename.split("/", 2)
+        rel = parts[2] if len(parts) == 3 else ""
+        if not rel or info.is_dir():
+            continue
+        path = os.path.join(dst, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with z.open(info) as f, open(path, "wb") as out:
+            out.write(f.read())
+        mode = (info.external_attr >> 16) & 0o777
+        os.chmod(path, mode or (0o755 if "/bin/" in "/" + rel or "/pkg/tool/" in "/" + rel else 0o644))
+PY
+    rm -rf "$dir" && mv "$tmp/go" "$dir" && rm -rf "$tmp"
+  fi
+  GO="$dir/bin/go"
+  log "using $("$GO" version)"
+}
+# Reproducible stamps: no clock in the binaries.
+BUILD_DATE=${BUILD_DATE:-1970-01-01T00:00:00Z}
 
 build_kubernetes() {
   local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
   if [ -z "${FORCE:-}" ] && [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then
     log "kubernetes $v already in $out"; return 0
   fi
+  ensure_go
   local minor=${v#v1.}; minor=${minor%%.*}; local staging=v0.${v#v1.}
   log "kubernetes $v: reading its go.mod from the module proxy"
   mkdir -p "$w" "$out"
@@ -62,6 +102,7 @@ build_etcd() {
   if [ -z "${FORCE:-}" ] && [ -x "$out/etcd" ] && [ -x "$out/etcdctl" ]; then
     log "etcd $v already in $out"; return 0
   fi
+  ensure_go
   mkdir -p "$w" "$out"
   # etcd's server/go.mod replaces its sibling modules with ../ paths, but also requires their real tags
   # at the same version, so a wrapper needs no replaces at all.
@@ -81,5 +122,6 @@ case "${1:-all}" in
   etcd) build_etcd ;;
   kubernetes) build_kubernetes ;;
   all) build_etcd; build_kubernetes ;;
-  *) echo "usage: $0 [all|etcd|kubernetes]" >&2; exit 2 ;;
+  go) ensure_go; "$GO" version ;;
+  *) echo "usage: $0 [all|etcd|kubernetes|go]" >&2; exit 2 ;;
 esac
