@@ -12,6 +12,7 @@ import base64
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tidepool.eks.plugins.module_utils import external_secret as core
+from ansible_collections.tidepool.eks.plugins.module_utils import naming
 from ansible_collections.tidepool.eks.plugins.module_utils import secrets_catalogue as catalogue
 
 
@@ -92,6 +93,11 @@ def secrets_git_manifests(manifests, cluster, encoding="plaintext"):
     return out
 
 
+def secrets_repo_dir(cluster, backend="aws"):
+    """Config-repo directory (relative to the checkout) of the manifests of ``backend``."""
+    return naming.external_secret_dir(str(cluster)) if backend == "aws" else naming.git_secret_dir(str(cluster))
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -101,4 +107,5 @@ class FilterModule:
             "secret_ids": secret_ids,
             "secrets_git_manifests": secrets_git_manifests,
             "secrets_load_files": secrets_load_files,
+            "secrets_repo_dir": secrets_repo_dir,
         }
