@@ -29,6 +29,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
+for _p in (REPO / "tests", REPO):  # `from helpers import ...` and `from tests.helpers import ...` both work
+    if str(_p) not in sys.path:
+        sys.path.insert(0, str(_p))
 
 import local_stack  # noqa: E402  (scripts/local_stack)
 

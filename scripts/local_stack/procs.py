@@ -131,3 +131,50 @@ def rss_kib(pid: int | None) -> int:
         except OSError:
             pass
     return total
+
+
+def _listen_table() -> dict[str, str]:
+    """socket inode -> "addr:port" of every listening TCP socket (IPv4 and IPv6)."""
+    import socket as _s
+    import struct
+    out = {}
+    for table, family in (("/proc/net/tcp", _s.AF_INET), ("/proc/net/tcp6", _s.AF_INET6)):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if f[3] != "0A":  # TCP_LISTEN
+                continue
+            hexaddr, hexport = f[1].split(":")
+            raw = bytes.fromhex(hexaddr)
+            if family == _s.AF_INET:
+                addr = _s.inet_ntop(family, struct.pack("<I", int(hexaddr, 16)))
+            else:
+                addr = _s.inet_ntop(family, b"".join(struct.pack("<I", int.from_bytes(raw[i:i + 4], "big"))
+                                                   for i in range(0, 16, 4)))
+            out[f[9]] = f"{addr}:{int(hexport, 16)}"
+    return out
+
+
+def listening_sockets(pgid: int | None) -> list[str]:
+    """The addresses the processes of group ``pgid`` listen on, e.g. ["127.0.0.1:16443"]."""
+    if not pgid:
+        return []
+    table = _listen_table()
+    found = set()
+    for member in group_members(pgid):
+        try:
+            for fd in Path(f"/proc/{member}/fd").iterdir():
+                try:
+                    target = os.readlink(fd)
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    inode = target[8:-1]
+                    if inode in table:
+                        found.add(table[inode])
+        except OSError:
+            continue
+    return sorted(found)

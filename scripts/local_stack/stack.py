@@ -128,7 +128,7 @@ class Stack:
     @classmethod
     def default(cls, **kw) -> "Stack":
         ports = {name: int(os.environ.get(var) or port) for name, (var, port) in DEFAULT_PORTS.items()}
-        return cls(cache_root() / "stack", ports, **kw)
+        return cls(Path(os.environ.get("TIDEPOOL_STACK_DIR") or cache_root() / "stack"), ports, **kw)
 
     @classmethod
     def ephemeral(cls, state_dir: Path, **kw) -> "Stack":
@@ -295,6 +295,11 @@ class Stack:
                 "rss_mib": round(procs.rss_kib(pid) / 1024, 1) if running else 0,
             }
         return out
+
+    def listening(self) -> dict[str, list[str]]:
+        """``{component: ["127.0.0.1:port", ...]}``: the TCP sockets each running server listens on."""
+        return {name: procs.listening_sockets(procs.read_pid(self.run, name))
+                for name in COMPONENTS if self.is_running(name)}
 
     def write_stack_json(self) -> None:
         running = [c for c in COMPONENTS if self.is_running(c)]
