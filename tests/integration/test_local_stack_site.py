@@ -1,0 +1,46 @@
+"""`ansible-playbook site.yml -l local` runs every step implemented so far against the local stack
+(the README's main command, what `make local` does), and what it writes lands in the stack."""
+import json
+import subprocess
+
+import pytest
+
+from helpers import recap, run_playbook
+
+pytestmark = pytest.mark.integration
+
+
+def test_site_local_against_the_stack(local_stack_env):
+    res = run_playbook("site.yml", limit="local", env=local_stack_env)
+    stats = recap(res.stdout)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
+    assert stats["local"]["failed"] == 0 and stats["local"]["unreachable"] == 0
+
+    # The config role rendered, committed and pushed to the stack's git daemon.
+    repo = local_stack_env["TIDEPOOL_GIT_URL"] + "cluster-local.git"
+    refs = subprocess.run(["git", "ls-remote", repo], capture_output=True, text=True, check=True).stdout
+    assert "refs/heads/master" in refs, refs
+
+    # Second run: idempotent.
+    again = run_playbook("site.yml", limit="local", env=local_stack_env)
+    assert again.returncode == 0, again.stdout[-4000:]
+    assert recap(again.stdout)["local"]["changed"] == 0, again.stdout[-4000:]
+
+
+def test_site_local_touches_nothing_outside_the_stack(local_stack_env):
+    """The `local` host resolves every endpoint to the stack on 127.0.0.1."""
+    res = subprocess.run(
+        ["ansible", "local", "-m", "ansible.builtin.debug", "-a",
+         "msg={{ {'aws': aws_endpoint_url, 'repo': config_repo_url, 'gh': github_api_url, "
+         "'kubeconfig': kubeconfig, 'provider': cluster_provider} | to_json }}"],
+        capture_output=True, text=True, env={**__import__("os").environ, **local_stack_env}, check=True,
+        cwd=str(__import__("helpers").REPO))
+    msg = json.loads(res.stdout.split("=>", 1)[1])["msg"]
+    msg = json.loads(msg) if isinstance(msg, str) else msg
+    assert msg["provider"] == "existing"
+    assert msg["aws"] == local_stack_env["AWS_ENDPOINT_URL"]
+    assert msg["repo"] == local_stack_env["TIDEPOOL_GIT_URL"] + "cluster-local.git"
+    assert msg["gh"] == local_stack_env["GITHUB_API_URL"]
+    assert msg["kubeconfig"] == local_stack_env["KUBECONFIG"]
+    for url in (msg["aws"], msg["repo"], msg["gh"]):
+        assert "127.0.0.1" in url
