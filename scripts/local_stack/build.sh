@@ -31,7 +31,7 @@ ensure_go() {
     log "Go ${have:-not found}; fetching $GO_TOOLCHAIN_VERSION from the module proxy ($url)"
     mkdir -p "$CACHE/bin"
     local tmp; tmp=$(mktemp -d "$CACHE/bin/.go-XXXXXX")
-    curl -fsSL --retry 3 -o "$tmp/go.zip" "$url"
+    python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$url" "$tmp/go.zip"
     python3 - "$tmp/go.zip" "$tmp/go" <<'PY'
 import os, sys, zipfile
 src, dst = sys.argv[1], sys.argv[2]
