@@ -1,0 +1,145 @@
+"""`ansible-playbook site.yml -l test1` renders the install guide's test1 cluster into a config repo (a local bare
+repository), as a user runs it: rerun without a commit, --check --diff without a commit, bad input without a commit."""
+from __future__ import annotations
+
+import copy
+import subprocess
+
+import pytest
+import yaml
+
+from ansible_collections.tidepool.eks.plugins.module_utils import config_model
+from tests import schemas
+from tests.helpers import recap, run_playbook
+from tests.unit.test_config_model import load_values
+
+pytestmark = pytest.mark.integration
+
+
+def git(*args, cwd=None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+
+
+class ConfigRepo:
+    def __init__(self, tmp_path):
+        self.bare = tmp_path / "cluster-test1.git"
+        git("init", "-q", "--bare", "--initial-branch", "master", str(self.bare))
+        self.workdir = tmp_path / "checkout"
+        self.url = f"file://{self.bare}"
+
+    def run(self, check=False, diff=False, **extra):
+        extra_vars = {"config_repo_url": self.url, "config_repo_workdir": str(self.workdir), **extra}
+        return run_playbook("site.yml", limit="test1", extra_vars=extra_vars, check=check, diff=diff)
+
+    def commits(self) -> list[str]:
+        try:
+            return git("--git-dir", str(self.bare), "log", "--format=%H %s", "master").splitlines()
+        except subprocess.CalledProcessError:
+            return []
+
+    def files(self) -> dict:
+        """{path: parsed YAML} of the master branch."""
+        names = git("--git-dir", str(self.bare), "ls-tree", "-r", "--name-only", "master").split()
+        return {n: yaml.safe_load(git("--git-dir", str(self.bare), "show", f"master:{n}")) for n in names}
+
+
+@pytest.fixture()
+def repo(tmp_path):
+    return ConfigRepo(tmp_path)
+
+
+@pytest.fixture()
+def rendered(repo):
+    res = repo.run()
+    assert res.returncode == 0, res.stdout + res.stderr
+    return res
+
+
+def test_renders_and_pushes_the_test1_tree(repo, rendered):
+    assert recap(rendered.stdout)["test1"]["failed"] == 0
+    [commit] = repo.commits()
+    assert commit.split(" ", 1)[1].startswith("test1 config: update ClusterConfig")
+    files = repo.files()
+    expected = config_model.render_tree(load_values("test1"))
+    assert set(files) == set(expected)
+    assert files == expected  # every object, field by field, as the renderer (tested against the guide) builds it
+    for obj in files.values():
+        schemas.validate_object(obj)
+    cfg = files["clusters/test1/eksctl/cluster-config.yaml"]
+    assert cfg["metadata"] == {"name": "test1", "region": "us-west-2", "version": "1.34"}
+    hr = files["clusters/test1/flux/environments/qa2/helmrelease-tidepool.yaml"]
+    assert hr["spec"]["releaseName"] == "qa2-tidepool"
+
+
+def test_second_run_changes_nothing_and_makes_no_commit(repo, rendered):
+    res = repo.run()
+    assert res.returncode == 0, res.stdout
+    assert recap(res.stdout)["test1"]["changed"] == 0, res.stdout
+    assert len(repo.commits()) == 1
+
+
+def test_check_diff_shows_change_and_commits_nothing(repo, rendered):
+    values = load_values("test1")
+    cluster = copy.deepcopy(values["cluster"])
+    cluster["vpc"]["cidr"] = "10.48.0.0/16"
+    envs = copy.deepcopy(values["environments"])
+    envs["qa3"] = copy.deepcopy(envs["qa2"])
+    head = repo.commits()
+    res = repo.run(check=True, diff=True, cluster=cluster, environments=envs)
+    assert res.returncode == 0, res.stdout
+    assert recap(res.stdout)["test1"]["changed"] >= 1
+    assert "-  cidr: 10.47.0.0/16" in res.stdout and "+  cidr: 10.48.0.0/16" in res.stdout
+    assert "clusters/test1/flux/environments/qa3/helmrelease-tidepool.yaml" in res.stdout
+    assert repo.commits() == head
+    assert "10.47.0.0/16" in str(repo.files()["clusters/test1/eksctl/cluster-config.yaml"])
+    # and the private checkout was not written either
+    assert not (repo.workdir / "clusters/test1/flux/environments/qa3").exists()
+
+
+def test_disabling_a_package_and_removing_an_environment_removes_their_files(repo, rendered):
+    values = load_values("test1")
+    pkgs = copy.deepcopy(values["pkgs"])
+    pkgs["gloo"]["enabled"] = False
+    res = repo.run(pkgs=pkgs, environments={"qa1": values["environments"]["qa2"]})
+    assert res.returncode == 0, res.stdout
+    files = repo.files()
+    assert not any("/shared/gloo/" in p for p in files)
+    assert not any("/environments/qa2/" in p for p in files)
+    assert "clusters/test1/flux/environments/qa1/helmrelease-tidepool.yaml" in files
+    subject = repo.commits()[0].split(" ", 1)[1]
+    assert "environment qa1" in subject and "environment qa2" in subject and "shared/gloo" in subject
+
+
+BAD = [
+    ("cluster", lambda v: v["metadata"].update(name="test_1"), "cluster.metadata.name"),
+    ("cluster", lambda v: v["vpc"].update(cidr="10.47.0.0/12"), "cluster.vpc.cidr"),
+    ("environments", lambda v: v.update({"QA2": {}}), "environments.QA2"),
+    ("pkgs", lambda v: v.update({"istio": {"enabled": True}}), "pkgs.istio: unknown package"),
+]
+
+
+@pytest.mark.parametrize("key,mutate,message", BAD, ids=[b[2] for b in BAD])
+def test_bad_input_fails_with_one_message_and_commits_nothing(repo, key, mutate, message):
+    value = copy.deepcopy(load_values("test1")[key])
+    mutate(value)
+    res = repo.run(**{key: value})
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "Invalid inventory for test1 (nothing was changed)" in out
+    assert message in out
+    assert repo.commits() == []
+    assert not repo.workdir.exists()
+
+
+def test_missing_required_variable_is_named_by_argument_spec(repo):
+    res = run_playbook("site.yml", limit="test1", extra_vars={"config_repo_url": "", "config_repo_workdir": str(repo.workdir)})
+    assert res.returncode != 0
+    assert "config_repo_url" in res.stdout
+    assert repo.commits() == []
+
+
+def test_unreachable_repository_is_a_clear_error(tmp_path):
+    res = run_playbook("site.yml", limit="test1", extra_vars={
+        "config_repo_url": f"file://{tmp_path}/missing.git", "config_repo_workdir": str(tmp_path / "wd")})
+    assert res.returncode != 0
+    assert "config_repo_url: cannot read" in res.stdout
