@@ -114,12 +114,11 @@ def deploy_key_title(cluster: str) -> str:
 # Config repository layout (docs/config-repo.md)
 # ---------------------------------------------------------------------------------------------
 #
-#   clusters/<cluster>/eksctl/cluster-config.yaml    eksctl ClusterConfig (not a Kubernetes object)
-#   clusters/<cluster>/flux/                         the only path Flux syncs (--git-path)
-#       namespaces/<namespace>.yaml
-#       shared/<pkg>/<kind>-<name>.yaml              shared services (pkgs)
-#       environments/<env>/<kind>-<name>.yaml        one directory per Tidepool environment
-#       external-secrets/<namespace>/<name>.yaml     written by the secrets role
+#   clusters/<cluster>/eksctl/cluster-config.yaml       eksctl ClusterConfig (not a Kubernetes object)
+#   clusters/<cluster>/flux/                            the only path Flux syncs (--git-path)
+#       shared/<pkg>/<kind>-<name>.yaml                 shared services of enabled pkgs (with their namespaces)
+#       environments/<env>/<kind>-<name>.yaml           one directory per Tidepool environment
+#       external-secrets/<namespace>/<name>.yaml        ExternalSecret manifests (secrets role)
 
 
 def cluster_dir(cluster: str) -> str:
