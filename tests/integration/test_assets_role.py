@@ -8,7 +8,10 @@ import uuid
 import boto3
 import pytest
 
-from helpers import REPO, recap, run_playbook
+try:
+    from helpers import REPO, recap, run_playbook
+except ImportError:  # tests/ imported as a package
+    from tests.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,10 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from helpers import REPO, recap, run_playbook
+try:
+    from helpers import REPO, recap, run_playbook
+except ImportError:  # tests/ imported as a package
+    from tests.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 
