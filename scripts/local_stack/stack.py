@@ -260,11 +260,13 @@ class Stack:
             t0 = time.monotonic()
             getattr(self, "_start_" + name.replace("-", "_"))(timeout)
             log(f"{name}: ready on {HOST}:{self.ports.get(name)} ({time.monotonic() - t0:.1f}s)")
-            if name == "kube-apiserver":
-                from . import kube
-                t0 = time.monotonic()
-                n = kube.install_crds(self, shared_dir() / "reference" / "crds")
-                log(f"CRDs: {n} installed and established ({time.monotonic() - t0:.1f}s)")
+        if "kube-apiserver" in comps:
+            # Every time (idempotent): a reference CRD added or changed since the last `up` is applied.
+            from . import kube
+            t0 = time.monotonic()
+            n = kube.install_crds(self, shared_dir() / "reference" / "crds")
+            log(f"CRDs: {n} from {shared_dir() / 'reference' / 'crds'} applied and Established "
+                f"({time.monotonic() - t0:.1f}s)")
         self.write_stack_json()
         return self
 
