@@ -107,6 +107,21 @@ def ensure_pki(stack) -> dict[str, Path]:
     return files
 
 
+def ensure_front_proxy(stack) -> None:
+    """The aggregation layer's front-proxy CA and client (as kubeadm sets it up), created once."""
+    d = stack.pki
+    if all((d / n).exists() for n in ("front-proxy-ca.crt", "front-proxy-client.crt", "front-proxy-client.key")):
+        return
+    pem = serialization.Encoding.PEM
+    ca_key = _key()
+    ca = _cert("front-proxy-ca", ca_key, ca=True)
+    key = _key()
+    cert = _cert("front-proxy-client", key, issuer=ca, issuer_key=ca_key, client=True)
+    _write(d / "front-proxy-ca.crt", ca.public_bytes(pem))
+    _write(d / "front-proxy-client.crt", cert.public_bytes(pem))
+    _write(d / "front-proxy-client.key", _pem_key(key), private=True)
+
+
 def kubeconfig_dict(stack, user: str, cert: Path, key: Path) -> dict:
     import base64
     b64 = lambda p: base64.b64encode(Path(p).read_bytes()).decode()  # noqa: E731
@@ -172,6 +187,7 @@ def apiserver_ready(stack) -> bool:
 
 def start_apiserver(stack, timeout: float) -> None:
     ensure_pki(stack)
+    ensure_front_proxy(stack)
     write_kubeconfigs(stack)
     p = stack.pki
     port = stack.ports["kube-apiserver"]
@@ -189,6 +205,13 @@ def start_apiserver(stack, timeout: float) -> None:
             f"--service-account-key-file={p / 'sa.pub'}",
             f"--service-account-signing-key-file={p / 'sa.key'}",
             "--endpoint-reconciler-type=none",
+            # Aggregation layer (APIService objects, e.g. metrics-server's), as kubeadm configures it.
+            f"--requestheader-client-ca-file={p / 'front-proxy-ca.crt'}",
+            "--requestheader-allowed-names=front-proxy-client",
+            "--requestheader-username-headers=X-Remote-User", "--requestheader-group-headers=X-Remote-Group",
+            "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+            f"--proxy-client-cert-file={p / 'front-proxy-client.crt'}",
+            f"--proxy-client-key-file={p / 'front-proxy-client.key'}",
             "--v=1"]
     pid = stack._spawn("kube-apiserver", argv)
     wait_for("kube-apiserver", lambda: apiserver_ready(stack), timeout, pid, stack.run / "kube-apiserver.log")
@@ -212,7 +235,7 @@ def start_kcm(stack, timeout: float) -> None:
             f"--cert-dir={stack.state / 'kcm-certs'}",
             "--leader-elect=false", f"--controllers={KCM_CONTROLLERS}",
             f"--root-ca-file={p / 'ca.crt'}", f"--service-account-private-key-file={p / 'sa.key'}",
-            "--use-service-account-credentials=false", "--v=1"]
+            "--use-service-account-credentials=true", "--v=1"]
     pid = stack._spawn("kube-controller-manager", argv)
     wait_for("kube-controller-manager", lambda: kcm_ready(stack), timeout, pid,
              stack.run / "kube-controller-manager.log")
