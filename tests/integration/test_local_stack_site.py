@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from helpers import recap, run_playbook
+from helpers import REPO, VENV_BIN, ansible_env, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -30,12 +30,13 @@ def test_site_local_against_the_stack(local_stack_env):
 def test_site_local_touches_nothing_outside_the_stack(local_stack_env):
     """The `local` host resolves every endpoint to the stack on 127.0.0.1."""
     res = subprocess.run(
-        ["ansible", "local", "-m", "ansible.builtin.debug", "-a",
+        [str(VENV_BIN / "ansible"), "local", "-m", "ansible.builtin.debug", "-a",
          "msg={{ {'aws': aws_endpoint_url, 'repo': config_repo_url, 'gh': github_api_url, "
          "'kubeconfig': kubeconfig, 'provider': cluster_provider} | to_json }}"],
-        capture_output=True, text=True, env={**__import__("os").environ, **local_stack_env}, check=True,
-        cwd=str(__import__("helpers").REPO))
-    msg = json.loads(res.stdout.split("=>", 1)[1])["msg"]
+        capture_output=True, text=True, env=ansible_env({**local_stack_env, "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+                                                          "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"}),
+        check=True, cwd=str(REPO))
+    msg = json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"]["local"]["msg"]
     msg = json.loads(msg) if isinstance(msg, str) else msg
     assert msg["provider"] == "existing"
     assert msg["aws"] == local_stack_env["AWS_ENDPOINT_URL"]
