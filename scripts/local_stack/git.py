@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 from .fake_github import create_bare_repo  # noqa: F401  (re-exported for tests)
@@ -15,7 +16,12 @@ def start_daemon(stack, timeout: float) -> None:
     stack.git_root.mkdir(parents=True, exist_ok=True)
     create_bare_repo(stack.git_root, CONFIG_REPO)
     root = str(stack.git_root)
-    argv = ["git", "daemon", "--reuseaddr", f"--listen={HOST}", f"--port={stack.ports['git-daemon']}",
+    # Run git-daemon itself, not the `git daemon` wrapper (which forks it): the stop signal and the
+    # die-with-parent setting then reach the server process directly.
+    exec_path = subprocess.run(["git", "--exec-path"], capture_output=True, text=True, check=True).stdout.strip()
+    daemon = os.path.join(exec_path, "git-daemon")
+    argv = [daemon if os.access(daemon, os.X_OK) else "git", *([] if os.access(daemon, os.X_OK) else ["daemon"]),
+            "--reuseaddr", f"--listen={HOST}", f"--port={stack.ports['git-daemon']}",
             f"--base-path={root}", "--export-all", "--enable=receive-pack", "--informative-errors", root]
     pid = stack._spawn("git-daemon", argv)
     wait_for("git daemon", lambda: port_in_use(stack.ports["git-daemon"]), timeout, pid, stack.run / "git-daemon.log")

@@ -109,3 +109,23 @@ def test_whole_stack_warm_start_and_clean_stop(cli):
                    check=True, capture_output=True, timeout=60)
     cli("down", "--purge")
     assert not cli.state.exists()
+
+
+def test_fixture_servers_die_with_a_killed_test_session(tmp_path):
+    """Servers started by the fixtures (Stack.ephemeral) go away even if pytest is SIGKILLed."""
+    groups = ["moto", "git"] + ([] if local_stack.Stack.default().missing_binaries() else ["kube"])
+    script = (
+        "import sys, time; sys.path.insert(0, %r)\n"
+        "from local_stack import Stack\n"
+        "s = Stack.ephemeral(%r); s.up(%r)\n"
+        "print(' '.join(str(v['pid']) for v in s.status().values() if v['pid']), flush=True)\n"
+        "time.sleep(300)\n" % (str(local_stack.stack.REPO / "scripts"), str(tmp_path / "stack"), groups))
+    proc = subprocess.Popen([local_stack.stack.sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 3 + (3 if "kube" in groups else 0)
+        assert all(procs.alive(p) for p in pids)
+    finally:
+        proc.kill()
+        proc.wait()
+    _assert_all_gone(pids, [])
