@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: bootstrap stack stack-down local test unit integration lint
+.PHONY: bootstrap stack stack-down local molecule test unit integration lint
 
 bootstrap:
 	scripts/bootstrap
@@ -20,6 +20,10 @@ stack-down:
 ## Main job on the embedded default: host `local` of the inventory, against the local stack.
 local: stack
 	eval "$$(scripts/local-stack env)" && ansible-playbook site.yml -l local
+
+## Molecule scenarios (delegated driver) against the local stack.
+molecule: stack
+	molecule test
 
 ## The test suite (unit + integration). CI runs this through .ci/run.
 test: bootstrap
