@@ -12,8 +12,13 @@ SHARED = Path(os.environ.get("TIDEPOOL_EKS_SHARED", REPO.parent / "shared"))
 VENV_BIN = Path(sys.executable).parent
 
 
-def ansible_env(extra: dict | None = None) -> dict:
-    env = dict(os.environ)
+#: Environment variables that point boto3 at an AWS endpoint or credentials.
+AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+           "AWS_DEFAULT_REGION", "AWS_REGION")
+
+
+def ansible_env(extra: dict | None = None, remove: tuple | list = ()) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in remove}
     env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("ANSIBLE_NOCOLOR", "1")
@@ -26,7 +31,7 @@ def ansible_env(extra: dict | None = None) -> dict:
 def run_playbook(playbook: str | Path, *, limit: str | None = None, extra_vars: dict | None = None,
                  check: bool = False, diff: bool = False, inventory: str | Path | None = None,
                  verbosity: int = 0, env: dict | None = None, args: list[str] | None = None,
-                 timeout: int = 900) -> subprocess.CompletedProcess:
+                 timeout: int = 900, env_remove: tuple | list = ()) -> subprocess.CompletedProcess:
     """Run ansible-playbook from the repository root and return the completed process (text output)."""
     cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
     if inventory:
@@ -42,7 +47,7 @@ def run_playbook(playbook: str | Path, *, limit: str | None = None, extra_vars: 
     if verbosity:
         cmd.append("-" + "v" * verbosity)
     cmd += args or []
-    return subprocess.run(cmd, cwd=REPO, env=ansible_env(env), capture_output=True, text=True,
+    return subprocess.run(cmd, cwd=REPO, env=ansible_env(env, env_remove), capture_output=True, text=True,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 

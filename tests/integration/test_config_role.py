@@ -10,7 +10,7 @@ import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils import config_model
 from tests import schemas
-from tests.helpers import recap, run_playbook
+from tests.helpers import AWS_ENV, recap, run_playbook
 from tests.unit.test_config_model import load_values
 
 pytestmark = pytest.mark.integration
@@ -26,10 +26,14 @@ class ConfigRepo:
         git("init", "-q", "--bare", "--initial-branch", "master", str(self.bare))
         self.workdir = tmp_path / "checkout"
         self.url = f"file://{self.bare}"
+        self.home = tmp_path / "home"  # no ~/.aws here
+        self.home.mkdir()
 
     def run(self, check=False, diff=False, **extra):
         extra_vars = {"config_repo_url": self.url, "config_repo_workdir": str(self.workdir), **extra}
-        return run_playbook("site.yml", limit="test1", extra_vars=extra_vars, check=check, diff=diff)
+        # Offline, as on a machine with no AWS credentials: the AWS steps end for test1 after the config step.
+        return run_playbook("site.yml", limit="test1", extra_vars=extra_vars, check=check, diff=diff,
+                            env={"HOME": str(self.home)}, env_remove=AWS_ENV)
 
     def commits(self) -> list[str]:
         try:
@@ -69,6 +73,10 @@ def test_renders_and_pushes_the_test1_tree(repo, rendered):
     assert cfg["metadata"] == {"name": "test1", "region": "us-west-2", "version": "1.34"}
     hr = files["clusters/test1/flux/environments/qa2/helmrelease-tidepool.yaml"]
     assert hr["spec"]["releaseName"] == "qa2-tidepool"
+
+
+def test_offline_run_ends_aws_steps_with_a_warning(rendered):
+    assert "No AWS credentials are configured for test1" in rendered.stdout
 
 
 def test_second_run_changes_nothing_and_makes_no_commit(repo, rendered):
