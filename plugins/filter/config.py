@@ -12,6 +12,7 @@ description:
     C(plugins/module_utils/config_model.py).
   - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault.
   - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
+  - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
   - C(config_managed_dirs) returns the directories of a cluster the config role owns.
   - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
 positional: _input
@@ -62,6 +63,14 @@ def config_tree(values):
     return {path: to_manifest_yaml(obj) for path, obj in config_model.render_tree(values).items()}
 
 
+def config_objects(values, part):
+    values = _plain(values)
+    errors = config_model.validate(values)
+    if errors:
+        raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
+    return config_model.objects(values, str(part))
+
+
 def config_managed_dirs(cluster):
     return config_model.managed_dirs(str(cluster))
 
@@ -75,6 +84,7 @@ class FilterModule:
         return {
             "config_errors": config_errors,
             "config_tree": config_tree,
+            "config_objects": config_objects,
             "config_managed_dirs": config_managed_dirs,
             "config_commit_message": config_commit_message,
         }

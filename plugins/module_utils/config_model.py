@@ -782,6 +782,52 @@ def environment(values: dict, env: str) -> list[dict]:
 
 
 # ---------------------------------------------------------------------------------------------
+# In-cluster objects, for clusters applied without Flux (cluster_provider: existing)
+# ---------------------------------------------------------------------------------------------
+
+#: Order in which kinds must reach an API server: definitions and namespaces before what lives in them.
+APPLY_ORDER = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "ClusterRole", "Role")
+
+
+def ordered(objs: list[dict]) -> list[dict]:
+    """``objs`` sorted for applying: CRDs, then Namespaces, ServiceAccounts, roles, then the rest (stable)."""
+    rank = {kind: i for i, kind in enumerate(APPLY_ORDER)}
+    return sorted(objs, key=lambda o: rank.get(o["kind"], len(APPLY_ORDER)))
+
+
+def cluster_objects(values: dict) -> list[dict]:
+    """What ``eksctl create cluster`` puts into the cluster for the ClusterConfig's IRSA entries: each service
+    account's namespace and the ServiceAccount itself (labels from the ClusterConfig). On an EKS cluster eksctl
+    also annotates them with the IAM role; on an existing cluster (the local stack, kind, k3s) they carry none."""
+    # The same Namespace objects the shared services and environments carry, so that applying both parts
+    # converges instead of fighting over labels.
+    rendered = {o["metadata"]["name"]: o for o in objects(values, "shared") + objects(values, "environments")
+                if o["kind"] == "Namespace"}
+    objs, seen = [], set()
+    for acct in cluster_config(values)["iam"]["serviceAccounts"]:
+        meta = acct["metadata"]
+        if meta["namespace"] not in seen and meta["namespace"] not in ("kube-system", "default"):
+            seen.add(meta["namespace"])
+            objs.append(copy.deepcopy(rendered.get(meta["namespace"]) or namespace(meta["namespace"])))
+        objs.append({"apiVersion": "v1", "kind": "ServiceAccount",
+                     "metadata": {"name": meta["name"], "namespace": meta["namespace"],
+                                  "labels": dict(meta.get("labels") or {})}})
+    return ordered(objs)
+
+
+def objects(values: dict, part: str) -> list[dict]:
+    """The objects of one part of the cluster, ordered for applying: ``cluster`` (:func:`cluster_objects`),
+    ``shared`` (every enabled package) or ``environments`` (every Tidepool environment)."""
+    if part == "cluster":
+        return cluster_objects(values)
+    if part == "shared":
+        return ordered([o for objs in shared_services(values).values() for o in objs])
+    if part == "environments":
+        return ordered([o for env in sorted(values.get("environments") or {}) for o in environment(values, env)])
+    raise ValueError(f"part: {part!r} must be cluster, shared or environments")
+
+
+# ---------------------------------------------------------------------------------------------
 # The tree
 # ---------------------------------------------------------------------------------------------
 

@@ -242,3 +242,22 @@ def test_bad_input_names_the_variable(values, mutate, variable):
     errors = config_model.validate(bad)
     assert len(errors) == 1, errors
     assert errors[0].startswith(variable + ":") or errors[0].startswith(variable + " "), errors
+
+
+def test_cluster_objects_reuse_the_rendered_namespaces(values):
+    objs = config_model.objects(values, "cluster")
+    assert [o["kind"] for o in objs] == sorted((o["kind"] for o in objs), key=lambda k: k != "Namespace")
+    ns = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Namespace"}
+    rendered = {o["metadata"]["name"]: o for o in config_model.objects(values, "shared")
+                + config_model.objects(values, "environments") if o["kind"] == "Namespace"}
+    assert ns["certmanager"] == rendered["certmanager"]  # same labels: applying both parts converges
+    sas = {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in objs if o["kind"] == "ServiceAccount"}
+    assert ("qa2", "hydrophone") in sas and ("kube-system", "cluster-autoscaler") in sas
+    with pytest.raises(ValueError, match="part"):
+        config_model.objects(values, "nodes")
+
+
+def test_shared_objects_put_crds_and_namespaces_first(values):
+    kinds = [o["kind"] for o in config_model.objects(values, "shared")]
+    first_other = next(i for i, k in enumerate(kinds) if k not in ("CustomResourceDefinition", "Namespace"))
+    assert "CustomResourceDefinition" not in kinds[first_other:] and "Namespace" not in kinds[first_other:]
