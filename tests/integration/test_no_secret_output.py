@@ -23,6 +23,8 @@ TRIVIAL = {"", "mongodb", "admin", "false", "[]"}   # catalogue defaults, not se
 def _inventory(tmp_path: Path, src: Path, backend: str) -> Path:
     host = {"cluster": {"metadata": {"name": "nolog", "region": "us-east-1"}},
             "environments": {"qa1": {}}, "pkgs": {"sumologic": {"enabled": True}},
+            "aws": {"accountNumber": "123456789012", "iamUsers": []},
+            "email": "admin@example.com",
             "secrets_backend": backend, "secrets_publish": False, "secrets_manifest_dir": str(tmp_path / backend),
             "secrets_files": [str(src)],
             "secrets_vendor": {"qa1/mailchimp": {"ApiKey": "mailchimp-api-key-VENDOR-1", "URL": "https://mc.example",

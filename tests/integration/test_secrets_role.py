@@ -27,6 +27,7 @@ def inventory(tmp_path: Path, cluster: str = "r1", **hostvars) -> Path:
     host = {"cluster": {"metadata": {"name": cluster, "region": "us-east-1"}},
             "environments": {"qa1": {}, "qa2": {}}, "pkgs": {"datadog": {"enabled": True}, "flux": {"enabled": True}},
             "email": "admin@example.com", "secrets_publish": False,
+            "aws": {"accountNumber": "123456789012", "iamUsers": []},
             "secrets_manifest_dir": str(tmp_path / "out"),
             "secrets_vendor": {"qa1/dexcom": {"ClientId": "dexcom-id-vendor", "ClientSecret": "dexcom-secret-vendor-77",
                                               "StateSalt": "dexcom-salt-vendor-88"}}}
