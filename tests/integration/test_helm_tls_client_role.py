@@ -31,7 +31,9 @@ def play(extra, *, check=False, env=None, verbosity=0):
 def extra(tmp_path):
     name = "hc-" + uuid.uuid4().hex[:8]
     return {"cluster": {"metadata": {"name": name, "region": "us-east-1"}},
-            "helm_client_helm_home": str(tmp_path / "helm"), "helm_client_key_size": 2048}
+            "helm_client_helm_home": str(tmp_path / "helm"), "helm_client_key_size": 2048,
+            # the local host keeps its files in the stack dir and does not copy; this test covers make_cert's copy
+            "helm_client_copy_to_helm_home": True}
 
 
 def test_make_cert(moto_server, extra, tmp_path):
