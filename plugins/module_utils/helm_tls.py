@@ -96,7 +96,7 @@ def cert_pem(cert) -> bytes:
 
 
 def key_pem(key) -> bytes:
-    # PKCS#1 ("BEGIN RSA PRIVATE KEY"), as cfssl and eksctl wrote Tiller/Helm keys.
+    # PKCS#1 (PEM label "RSA PRIVATE KEY"), as cfssl and eksctl wrote Tiller/Helm keys.
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
                              serialization.NoEncryption())
 
