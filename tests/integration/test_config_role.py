@@ -151,3 +151,15 @@ def test_unreachable_repository_is_a_clear_error(tmp_path):
         "config_repo_url": f"file://{tmp_path}/missing.git", "config_repo_workdir": str(tmp_path / "wd")})
     assert res.returncode != 0
     assert "config_repo_url: cannot read" in res.stdout
+
+
+def test_plain_relative_path_to_a_bare_repository(repo):
+    """`-e config_repo_url=<path>`: a plain path, relative to where ansible-playbook runs, works like file://."""
+    import os
+
+    from tests.helpers import REPO
+    repo.url = os.path.relpath(repo.bare, REPO)
+    res = repo.run()
+    assert res.returncode == 0, res.stdout[-3000:]
+    assert len(repo.commits()) == 1
+    assert "clusters/test1/eksctl/cluster-config.yaml" in repo.files()
