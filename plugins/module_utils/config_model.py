@@ -796,14 +796,17 @@ def ordered(objs: list[dict]) -> list[dict]:
 
 
 def cluster_objects(values: dict) -> list[dict]:
-    """What ``eksctl create cluster`` puts into the cluster for the ClusterConfig's IRSA entries: each service
-    account's namespace and the ServiceAccount itself (labels from the ClusterConfig). On an EKS cluster eksctl
-    also annotates them with the IAM role; on an existing cluster (the local stack, kind, k3s) they carry none."""
+    """What a cluster needs before the later steps put objects into it: what ``eksctl create cluster`` creates for
+    the ClusterConfig's IRSA entries (each service account's namespace and the ServiceAccount, labels from the
+    ClusterConfig; eksctl also annotates them with the IAM role, an existing cluster such as the local stack or
+    kind gets none), plus every namespace of the shared services and environments, so that secrets can be put
+    into them before their services are applied."""
     # The same Namespace objects the shared services and environments carry, so that applying both parts
     # converges instead of fighting over labels.
     rendered = {o["metadata"]["name"]: o for o in objects(values, "shared") + objects(values, "environments")
                 if o["kind"] == "Namespace"}
-    objs, seen = [], set()
+    objs = [copy.deepcopy(ns) for ns in rendered.values()]
+    seen = set(rendered)
     for acct in cluster_config(values)["iam"]["serviceAccounts"]:
         meta = acct["metadata"]
         if meta["namespace"] not in seen and meta["namespace"] not in ("kube-system", "default"):

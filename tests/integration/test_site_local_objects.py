@@ -36,6 +36,9 @@ def test_objects_in_the_api_server(site_local, kube_stack):
     assert kget(kube_stack, "serviceaccount", "external-secrets", "-n", "external-secrets")["metadata"]["name"]
     issuers = {i["metadata"]["name"] for i in kget(kube_stack, "clusterissuers.certmanager.k8s.io")["items"]}
     assert issuers == {"letsencrypt-staging", "letsencrypt-production"}
+    es = kget(kube_stack, "externalsecrets.kubernetes-client.io", "auth", "-n", "qa1")
+    assert es["spec"]["backendType"] == "secretsManager"
+    assert es["spec"]["data"] == [{"key": "local/qa1/auth", "name": "ServiceAuth", "property": "ServiceAuth"}]
     crds = {c["metadata"]["name"] for c in kget(kube_stack, "customresourcedefinitions")["items"]}
     assert "virtualservices.gateway.solo.io" in crds
 
