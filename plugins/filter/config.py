@@ -47,8 +47,17 @@ def _plain(obj):
 
 
 def to_manifest_yaml(obj) -> str:
-    return config_model.GENERATED_HEADER + yaml.safe_dump(_plain(obj), sort_keys=False, default_flow_style=False,
-                                                           width=120)
+    """YAML text of one rendered object (already plain: the renderer builds it from :func:`_valid` values)."""
+    return config_model.GENERATED_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=120)
+
+
+def _valid(values) -> dict:
+    """``values`` as plain Python, or AnsibleFilterError listing every problem :func:`config_model.validate` finds."""
+    values = _plain(values)
+    errors = config_model.validate(values)
+    if errors:
+        raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
+    return values
 
 
 def config_errors(values):
@@ -56,19 +65,11 @@ def config_errors(values):
 
 
 def config_tree(values):
-    values = _plain(values)
-    errors = config_model.validate(values)
-    if errors:
-        raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
-    return {path: to_manifest_yaml(obj) for path, obj in config_model.render_tree(values).items()}
+    return {path: to_manifest_yaml(obj) for path, obj in config_model.render_tree(_valid(values)).items()}
 
 
 def config_objects(values, part):
-    values = _plain(values)
-    errors = config_model.validate(values)
-    if errors:
-        raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
-    return config_model.objects(values, str(part))
+    return config_model.objects(_valid(values), str(part))
 
 
 def config_managed_dirs(cluster):
