@@ -9,9 +9,10 @@
   GITHUB_TOKEN.
 * ``local_stack_env`` - all of the above; the env dict of the whole stack.
 
-A stack already started by ``scripts/local-stack up`` is reused (its moto state is reset by tests that
-ask for it). Otherwise the fixtures start their own servers on free ports, in a temporary directory, and
-stop them at the end of the session (process groups; the servers also die with the pytest process).
+The fixtures always start their own servers on free ports, in a temporary directory, and stop them at the
+end of the session (process groups; the servers also die with the pytest process). A stack started by
+``scripts/local-stack up`` (what `make local` leaves running) is never touched: `make local && make test`
+leaves it holding only what the main job put there.
 
 When the Kubernetes binaries are missing (`scripts/local-stack build` not run), tests that need them are
 skipped with the reason - except with CI=true, where that is a failure.
@@ -39,7 +40,7 @@ CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
 class _StackManager:
-    """Reuse the user's running stack per component group, else start an ephemeral one (once)."""
+    """One ephemeral stack for the session, started group by group as tests ask for them."""
 
     def __init__(self, tmp_root: Path):
         self.tmp_root = tmp_root
@@ -51,12 +52,10 @@ class _StackManager:
 
     def ensure(self, group: str) -> local_stack.Stack:
         names = local_stack.stack.GROUPS[group]
-        if all(self.user.healthy(n) for n in names):
-            stack = self.user
-        else:
-            if self.own is None:
-                self.own = local_stack.Stack.ephemeral(self.tmp_root / "stack")
-            stack = self.own
+        if self.own is None:
+            self.own = local_stack.Stack.ephemeral(self.tmp_root / "stack")
+        stack = self.own
+        if not all(n in self.started for n in names):
             stack.up(group)
             self.started += [n for n in names if n not in self.started]
         self._export(stack.env(group))
@@ -126,12 +125,10 @@ class KubeStack:
 @pytest.fixture(scope="session")
 def kube_stack(_stack_manager) -> KubeStack:
     """etcd + kube-apiserver + kube-controller-manager, reference CRDs installed; KUBECONFIG set."""
-    user = _stack_manager.user
-    if not all(user.healthy(n) for n in local_stack.stack.GROUPS["kube"]):
-        missing = user.missing_binaries()
-        if missing:
-            _unavailable("Kubernetes control-plane binaries not built (run `scripts/local-stack build`): "
-                         + ", ".join(missing))
+    missing = _stack_manager.user.missing_binaries()
+    if missing:
+        _unavailable("Kubernetes control-plane binaries not built (run `scripts/local-stack build`): "
+                     + ", ".join(missing))
     stack = _stack_manager.ensure("kube")
     return KubeStack(kubeconfig=stack.kubeconfig, server=stack.apiserver_url,
                      kubectl_bin=stack.binaries()["kubectl"], stack=stack)

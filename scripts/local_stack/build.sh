@@ -12,8 +12,31 @@ here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${TIDEPOOL_EKS_CACHE:-$HOME/.cache/tidepool-eks}
 GO=${GO:-go}
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=${GOTOOLCHAIN:-local}
-export GOPROXY=${GOPROXY:-https://proxy.golang.org}
 log() { echo "local-stack build: $*" >&2; }
+# The module proxy is the Go toolchain's own setting (GOPROXY, else `go env GOPROXY`); none is written here.
+if [ -z "${GOPROXY:-}" ] && command -v "$GO" >/dev/null; then GOPROXY=$("$GO" env GOPROXY); fi
+export GOPROXY
+
+# `go build -v` of many packages, printed as one progress line a minute (count/total, elapsed) instead of
+# ten silent minutes or thousands of package names. Usage (in the module's directory):
+#   go_build_progress <label> <output dir/> <ldflags> <package>...
+go_build_progress() {
+  local label=$1 outdir=$2 ldflags=$3; shift 3
+  local total; total=$("$GO" list -deps "$@" 2>/dev/null | wc -l || echo "?")
+  log "$label: compiling about $total packages"
+  local n=0 last=$SECONDS start=$SECONDS line
+  "$GO" build -v -trimpath -ldflags "$ldflags" -o "$outdir" "$@" 2>&1 | while IFS= read -r line; do
+    case "$line" in
+      "#"*|"go: "*|*.go:[0-9]*) echo "$line" >&2 ;;   # errors and warnings pass through
+      *) n=$((n + 1))
+         if [ $((SECONDS - last)) -ge 60 ]; then
+           last=$SECONDS
+           log "$label: $n/$total packages compiled, $(( (SECONDS - start) / 60 ))m$(( (SECONDS - start) % 60 ))s"
+         fi ;;
+    esac
+  done
+  return "${PIPESTATUS[0]}"
+}
 
 # A Go >= the toolchain of versions.env: the machine's, or one fetched from the module proxy once.
 ensure_go() {
@@ -26,7 +49,11 @@ ensure_go() {
   case "$(uname -m)" in x86_64) arch=amd64 ;; aarch64|arm64) arch=arm64 ;; *) arch=$(uname -m) ;; esac
   local dir="$CACHE/bin/$GO_TOOLCHAIN_VERSION.linux-$arch"
   if [ ! -x "$dir/bin/go" ]; then
-    local proxy=${GOPROXY%%,*}; [ "$proxy" = direct ] || [ "$proxy" = off ] && proxy=https://proxy.golang.org
+    local proxy=${GOPROXY%%,*}
+    if [ -z "$proxy" ] || [ "$proxy" = direct ] || [ "$proxy" = off ]; then
+      log "Go ${have:-not found} and no module proxy configured: set GOPROXY to your Go module proxy, or install Go >= ${want%.*}"
+      exit 1
+    fi
     local url="$proxy/golang.org/toolchain/@v/v0.0.1-$GO_TOOLCHAIN_VERSION.linux-$arch.zip"
     log "Go ${have:-not found}; fetching $GO_TOOLCHAIN_VERSION from the module proxy ($url)"
     mkdir -p "$CACHE/bin"
@@ -90,7 +117,7 @@ build_kubernetes() {
     X="$X -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$BUILD_DATE"
   done
   log "kubernetes $v: compiling kube-apiserver kube-controller-manager kubectl (slow: 10-30 min cold on 2 cores)"
-  (cd "$w" && "$GO" build -trimpath -ldflags "-s -w$X" -o "$out/.tmp/" \
+  (cd "$w" && go_build_progress "kubernetes $v" "$out/.tmp/" "-s -w$X" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   mv "$out/.tmp/"* "$out/" && rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"

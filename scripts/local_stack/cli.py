@@ -93,6 +93,9 @@ def main(argv=None) -> int:
             else:
                 for key, value in env.items():
                     print(f"export {key}={shlex.quote(value)}")
+                if (stack.bin_dir / "kubectl").exists():
+                    # The stack's kubectl first: a system kubectl may be outside the API server's version skew.
+                    print(f"export PATH={shlex.quote(str(stack.bin_dir))}${{PATH:+:$PATH}}")
             return 0
         if args.cmd == "reset":
             reset_moto(stack.aws_endpoint)

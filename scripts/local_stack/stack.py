@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from . import procs
+from . import moto_state, procs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -93,7 +93,8 @@ def wait_for(what: str, check, timeout: float, proc_pid: int | None = None, log:
 
 
 def reset_moto(endpoint: str | None = None) -> None:
-    """Forget every AWS resource in the moto server (POST /moto-api/reset)."""
+    """Forget every AWS resource in the moto server (POST /moto-api/reset) and its recording, so the
+    next start does not bring them back (moto_state.py)."""
     endpoint = endpoint or os.environ.get("AWS_ENDPOINT_URL")
     if not endpoint:
         raise StackError("reset_moto: no endpoint given and AWS_ENDPOINT_URL is unset")
@@ -101,6 +102,7 @@ def reset_moto(endpoint: str | None = None) -> None:
     with urllib.request.urlopen(req, timeout=10) as resp:
         if resp.status != 200:
             raise StackError(f"moto reset answered HTTP {resp.status}")
+    moto_state.forget(endpoint)
 
 
 class Stack:
@@ -123,6 +125,7 @@ class Stack:
         self.git_root = self.state / "git"
         self.kubeconfig = self.state / "kubeconfig"
         self.stack_json = self.state / "stack.json"
+        self.moto_replayed: tuple[int, float] | None = None
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -232,7 +235,8 @@ class Stack:
             from . import kube as mod
             return mod
         checks = {
-            "moto": lambda: http_ok(self.aws_endpoint + "/moto-api/data.json"),
+            # /moto-api/config: a few bytes whatever the state holds (data.json grows with it: seconds at 4 MB)
+            "moto": lambda: http_ok(self.aws_endpoint + "/moto-api/config"),
             "etcd": lambda: http_ok(self.etcd_url + "/health"),
             "kube-apiserver": lambda: kube().apiserver_ready(self),
             "kube-controller-manager": lambda: kube().kcm_ready(self),
@@ -252,15 +256,25 @@ class Stack:
                 raise StackError("control-plane binaries missing (run `scripts/local-stack build`): "
                                  + ", ".join(missing))
         for name in comps:
-            if self.healthy(name):
-                log(f"{name}: already running")
-                continue
             if self.is_running(name):
-                procs.stop(self.run, name)
+                # Never restart a server that runs: a busy one may answer slowly, and a restart loses
+                # what it holds in memory. Wait for it; only one that stays unanswering is restarted.
+                try:
+                    wait_for(f"{name} (running, pid {procs.read_pid(self.run, name)})", self._health_check(name),
+                             min(timeout, 30.0), procs.read_pid(self.run, name), self.run / f"{name}.log")
+                    log(f"{name}: already running")
+                    continue
+                except StackError as exc:
+                    log(f"{name}: restarting: {str(exc).splitlines()[0]}")
+                    procs.stop(self.run, name)
             t0 = time.monotonic()
             getattr(self, "_start_" + name.replace("-", "_"))(timeout)
             log(f"{name}: ready on {HOST}:{self.ports.get(name)} ({time.monotonic() - t0:.1f}s)")
+            if name == "moto" and self.moto_replayed:
+                log(f"moto: AWS state restored: {self.moto_replayed[0]} recorded requests replayed "
+                    f"({self.moto_replayed[1]:.1f}s; {self.moto_recording})")
         if "kube-apiserver" in comps:
+            self._link_kubectl()
             # Every time (idempotent): a reference CRD added or changed since the last `up` is applied.
             from . import kube
             t0 = time.monotonic()
@@ -269,6 +283,22 @@ class Stack:
                 f"({time.monotonic() - t0:.1f}s)")
         self.write_stack_json()
         return self
+
+    @property
+    def bin_dir(self) -> Path:
+        """``<state>/bin``: the stack's own kubectl (same minor as its API server), put first on PATH by
+        ``scripts/local-stack env``."""
+        return self.state / "bin"
+
+    def _link_kubectl(self) -> None:
+        self.bin_dir.mkdir(parents=True, exist_ok=True)
+        link = self.bin_dir / "kubectl"
+        target = self.binaries()["kubectl"]
+        if not link.is_symlink() or os.readlink(link) != str(target):
+            tmp = self.bin_dir / ".kubectl.tmp"
+            tmp.unlink(missing_ok=True)
+            tmp.symlink_to(target)
+            tmp.replace(link)
 
     def down(self, components=None, *, log=None) -> list[str]:
         """Stop the given components (default: all), reverse start order. Returns what was running."""
@@ -319,11 +349,25 @@ class Stack:
             shutil.rmtree(self.state)
 
     # ---------------------------------------------------------------- components
+    @property
+    def moto_recording(self) -> Path:
+        return moto_state.recording_path(self.state)
+
     def _start_moto(self, timeout: float) -> None:
-        env = dict(os.environ, MOTO_PORT=str(self.ports["moto"]))
+        """Start moto and bring back the AWS state of its earlier runs (moto_state.py)."""
+        recording = self.moto_recording
+        moto_state.prepare(recording)
+        kept, _ = moto_state.compact(recording)
+        env = dict(os.environ, MOTO_PORT=str(self.ports["moto"]), MOTO_RECORDER_FILEPATH=str(recording))
+        env.pop("MOTO_ENABLE_RECORDING", None)  # recording starts after the replay, not before
         env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         pid = self._spawn("moto", [self.python, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])], env)
         wait_for("moto server", self._health_check("moto"), timeout, pid, self.run / "moto.log")
+        if kept:
+            t0 = time.monotonic()
+            moto_state.replay(self.aws_endpoint, timeout=max(timeout, 600.0))
+            self.moto_replayed = (kept, time.monotonic() - t0)
+        moto_state.start_recording(self.aws_endpoint)
 
     def _start_etcd(self, timeout: float) -> None:
         from . import kube
