@@ -15,6 +15,7 @@ description:
   - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
   - C(config_managed_dirs) returns the directories of a cluster the config role owns.
   - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
+  - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
 positional: _input
 options:
   _input:
@@ -26,7 +27,7 @@ options:
 import yaml
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model
+from ansible_collections.tidepool.eks.plugins.module_utils import apply_plan, config_model
 
 
 def _plain(obj):
@@ -80,6 +81,14 @@ def config_commit_message(name_status, cluster, step="config"):
     return config_model.commit_message(str(cluster), str(name_status), str(step))
 
 
+def object_ref(obj):
+    obj = _plain(obj)
+    if "metadata" not in obj:
+        obj = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+               "metadata": {"namespace": obj.get("namespace"), "name": obj.get("name")}}
+    return apply_plan.ref(obj)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -88,4 +97,5 @@ class FilterModule:
             "config_objects": config_objects,
             "config_managed_dirs": config_managed_dirs,
             "config_commit_message": config_commit_message,
+            "object_ref": object_ref,
         }

@@ -182,11 +182,22 @@ def test_manifests_apply_to_the_api_server(moto_reset, tmp_path, src, kube_stack
     dest = tmp_path / "es"
     proc, _ = play(tmp_path, es_src=str(src), es_dest=str(dest))
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    for ns in ("qa1", "flux"):
-        kube_stack.kubectl("create", "namespace", ns, check=False)
-    for path in sorted(dest.rglob("*.yaml")):
-        applied = kube_stack.kubectl("apply", "--server-side", "--field-manager=itest", "-f", str(path), check=False)
-        assert applied.returncode == 0, applied.stderr
-    got = kube_stack.kubectl("get", "externalsecrets.kubernetes-client.io", "-n", "qa1", "-o", "json")
-    names = sorted(i["metadata"]["name"] for i in json.loads(got.stdout)["items"])
-    assert names == ["auth", "mongo"]
+    # Namespaces of its own (the manifests say qa1 and flux): nothing collides with what site.yml applies.
+    suffix = tmp_path.name[-6:].lower().replace("_", "-")
+    created = []
+    try:
+        for ns in ("qa1", "flux"):
+            kube_stack.kubectl("create", "namespace", f"es-{ns}-{suffix}")
+            created.append(f"es-{ns}-{suffix}")
+        for path in sorted(dest.rglob("*.yaml")):
+            ns = path.parent.name
+            applied = kube_stack.kubectl("apply", "--server-side", "--field-manager=itest", "-n", f"es-{ns}-{suffix}",
+                                         "-f", "-", check=False,
+                                         input=path.read_text().replace(f"namespace: {ns}\n", f"namespace: es-{ns}-{suffix}\n"))
+            assert applied.returncode == 0, applied.stderr
+        got = kube_stack.kubectl("get", "externalsecrets.kubernetes-client.io", "-n", f"es-qa1-{suffix}", "-o", "json")
+        names = sorted(i["metadata"]["name"] for i in json.loads(got.stdout)["items"])
+        assert names == ["auth", "mongo"]
+    finally:
+        for ns in created:
+            kube_stack.kubectl("delete", "namespace", ns, "--wait=false", check=False)

@@ -12,9 +12,22 @@ from helpers import SHARED  # noqa: F401  (tests/helpers.py)
 pytestmark = pytest.mark.integration
 
 
+_CREATED: list = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _delete_namespaces_at_the_end():
+    """Namespaces made by _ns() are deleted when the module's tests are done: the stack keeps nothing of them."""
+    yield
+    while _CREATED:
+        kube, name = _CREATED.pop()
+        kube.kubectl("delete", "namespace", name, "--wait=false", "--ignore-not-found", check=False)
+
+
 def _ns(kube_stack, prefix="t"):
     name = f"{prefix}-{uuid.uuid4().hex[:8]}"
     kube_stack.kubectl("create", "namespace", name)
+    _CREATED.append((kube_stack, name))
     return name
 
 

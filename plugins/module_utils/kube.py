@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Connecting to a Kubernetes API server through a kubeconfig, with one clear error when it fails.
+
+Plain Python on the ``kubernetes`` client (no AnsibleModule), used by the internal modules
+``cluster_preflight`` and ``apply_plan``. :class:`KubeError` messages name the kubeconfig, its context and the
+server URL, and say what to check; they never include credentials.
+"""
+from __future__ import annotations
+
+import os
+
+try:
+    import urllib3
+    from kubernetes import client as k8s_client
+    from kubernetes import config as k8s_config
+    from kubernetes.config.config_exception import ConfigException
+    from kubernetes.dynamic import DynamicClient
+    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+    HAS_KUBERNETES = True
+    KUBERNETES_IMPORT_ERROR = None
+except ImportError as exc:  # pragma: no cover - exercised only without the kubernetes client
+    HAS_KUBERNETES = False
+    KUBERNETES_IMPORT_ERROR = exc
+    ConfigException = DynamicApiError = ResourceNotFoundError = Exception  # type: ignore
+
+#: Seconds to wait for the API server to answer the reachability probe (GET /version).
+DEFAULT_TIMEOUT = 10
+
+
+class KubeError(Exception):
+    """The cluster cannot be reached or answered with an error; the message says what to check."""
+
+
+def describe_target(kubeconfig: str | None, context: str | None) -> str:
+    """``kubeconfig <path>, context <name>`` as used in messages."""
+    path = os.path.expanduser(kubeconfig) if kubeconfig else (os.environ.get("KUBECONFIG") or "~/.kube/config")
+    return f"kubeconfig {path}, context {context or '(current)'}"
+
+
+def api_client(kubeconfig: str | None, context: str | None = None):
+    """A ``kubernetes.client.ApiClient`` for ``kubeconfig`` (path, ``~`` expanded) and ``context``.
+    Raises :class:`KubeError` when the file or the context cannot be loaded."""
+    if not HAS_KUBERNETES:
+        raise KubeError(f"the Python kubernetes client is required: {KUBERNETES_IMPORT_ERROR}")
+    path = os.path.expanduser(kubeconfig) if kubeconfig else None
+    if path and not os.path.exists(path):
+        raise KubeError(f"kubeconfig: {path} does not exist; set kubeconfig to the file of the cluster "
+                        "(for the local stack: run `scripts/local-stack up`, which writes it)")
+    try:
+        return k8s_config.new_client_from_config(config_file=path, context=context or None)
+    except (ConfigException, OSError, ValueError, TypeError) as exc:
+        raise KubeError(f"{describe_target(kubeconfig, context)}: cannot be loaded: {exc}") from None
+
+
+def check_reachable(kubeconfig: str | None, context: str | None = None, timeout: float = DEFAULT_TIMEOUT):
+    """Probe the API server (GET /version). Returns ``(api_client, server_url, git_version)``; raises
+    :class:`KubeError` naming the server, the kubeconfig and its context, and what to check."""
+    api = api_client(kubeconfig, context)
+    server = api.configuration.host
+    where = f"Kubernetes API server {server} ({describe_target(kubeconfig, context)})"
+    try:
+        info = k8s_client.VersionApi(api).get_code(_request_timeout=timeout)
+    except urllib3.exceptions.MaxRetryError as exc:
+        reason = getattr(exc, "reason", None) or exc
+        raise KubeError(f"{where} is unreachable ({_short(reason)}). Check that the cluster is running and that the "
+                        "kubeconfig points at it (local stack: `scripts/local-stack status`, then "
+                        "`scripts/local-stack up`).") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise KubeError(f"{where} is unreachable ({_short(exc)}). Check the network path to it.") from None
+    except k8s_client.ApiException as exc:
+        if exc.status in (401, 403):
+            raise KubeError(f"{where} refused the kubeconfig's credentials (HTTP {exc.status}). Check the user of "
+                            "that context (for EKS: `aws eks update-kubeconfig`, and the IAM identity's access).") from None
+        raise KubeError(f"{where} answered HTTP {exc.status} {exc.reason}.") from None
+    return api, server, getattr(info, "git_version", "")
+
+
+def _short(reason) -> str:
+    text = str(reason)
+    # urllib3 wraps the useful part: "<urllib3.connection.HTTPSConnection object at 0x..>: Failed to establish a
+    # new connection: [Errno 111] Connection refused" -> the part after the object.
+    if ">: " in text:
+        text = text.split(">: ", 1)[1]
+    return text.strip().rstrip(".")
+
+
+def dynamic_client(api):
+    """A ``kubernetes.dynamic.DynamicClient`` on ``api`` (discovery is cached by the client)."""
+    return DynamicClient(api)
+
+
+def resource(dyn, api_version: str, kind: str):
+    """The dynamic resource of ``apiVersion``/``kind``, or None when the server does not serve it (CRD not
+    installed yet)."""
+    try:
+        return dyn.resources.get(api_version=api_version, kind=kind)
+    except ResourceNotFoundError:
+        return None
+
+
+def list_objects(dyn, api_version: str, kind: str, *, label_selector: str | None = None) -> list:
+    """Every object of a kind across namespaces (one LIST), as plain dicts; [] when the kind is not served."""
+    res = resource(dyn, api_version, kind)
+    if res is None:
+        return []
+    try:
+        items = res.get(label_selector=label_selector).to_dict().get("items") or []
+    except DynamicApiError as exc:
+        raise KubeError(f"listing {kind} ({api_version}) failed: HTTP {exc.status} {exc.reason}") from None
+    for item in items:  # items of a List carry no apiVersion/kind of their own
+        item.setdefault("apiVersion", api_version)
+        item.setdefault("kind", kind)
+    return items

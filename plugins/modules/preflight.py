@@ -1,0 +1,127 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: preflight
+short_description: Check that the servers a step needs answer, before the step changes anything
+version_added: 0.2.0
+description:
+  - Internal helper of the collection's playbooks, run first by every step that talks to AWS or to the cluster.
+  - With O(kubernetes=true), asks the API server of O(kubeconfig) / O(context) for its version; with O(aws=true),
+    looks for AWS credentials (no network call) and, when there are some, calls STS GetCallerIdentity once (no
+    retries) through the shared AWS connection options. No credentials at all is not an error: RV(aws.credentials)
+    is then false and the caller decides (the playbooks end the step with a warning, or fail when
+    C(aws_credentials_required)).
+  - Fails with one message naming the unreachable server (its URL, and for Kubernetes the kubeconfig and
+    context) and what to check. Reads only.
+extends_documentation_fragment:
+  - tidepool.eks.aws
+options:
+  kubernetes:
+    description: Check the Kubernetes API server.
+    type: bool
+    default: false
+  kubeconfig:
+    description: Path of the kubeconfig (C(~) expanded); default C(KUBECONFIG) or C(~/.kube/config).
+    type: path
+  context:
+    description: Context of the kubeconfig; default its current context.
+    type: str
+  aws:
+    description: Check the AWS endpoint (STS GetCallerIdentity).
+    type: bool
+    default: false
+  timeout:
+    description: Seconds to wait for each server's answer.
+    type: int
+    default: 10
+attributes:
+  check_mode:
+    support: full
+    description: Reads only; runs the same in check mode.
+  diff_mode:
+    support: none
+    description: Reads only.
+  idempotent:
+    support: full
+    description: Never changes anything.
+author:
+  - Tidepool EKS maintainers (@tidepool-org)
+"""
+
+EXAMPLES = r"""
+- name: Check the API server and the AWS endpoint
+  tidepool.eks.preflight:
+    kubernetes: true
+    kubeconfig: ~/.kube/config
+    aws: true
+    region: us-east-1
+"""
+
+RETURN = r"""
+kubernetes:
+  description: The API server that answered.
+  returned: when O(kubernetes=true)
+  type: dict
+  contains:
+    server:
+      description: URL of the API server.
+      type: str
+    version:
+      description: Its Kubernetes version (gitVersion).
+      type: str
+aws:
+  description: The AWS endpoint that answered and the identity it saw.
+  returned: when O(aws=true)
+  type: dict
+  contains:
+    credentials:
+      description: Whether any AWS credentials are configured; the other keys are returned only when true.
+      type: bool
+    endpoint:
+      description: Endpoint URL of STS.
+      type: str
+    region:
+      description: Region of the call.
+      type: str
+    account:
+      description: AWS account id of the credentials.
+      type: str
+    arn:
+      description: ARN of the calling identity.
+      type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.tidepool.eks.plugins.module_utils import aws, preflight
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            aws.aws_argument_spec(),
+            kubernetes=dict(type="bool", default=False),
+            kubeconfig=dict(type="path"),
+            context=dict(type="str"),
+            aws=dict(type="bool", default=False),
+            timeout=dict(type="int", default=10),
+        ),
+        supports_check_mode=True,
+    )
+    p = module.params
+    result = {}
+    try:
+        if p["aws"]:
+            result["aws"] = preflight.check_aws(p, p["timeout"])
+        if p["kubernetes"]:
+            result["kubernetes"] = preflight.check_kubernetes(p["kubeconfig"], p["context"], p["timeout"])
+    except preflight.PreflightError as exc:
+        module.fail_json(msg=str(exc), **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
