@@ -32,7 +32,9 @@ def test_objects_in_the_api_server(site_local, kube_stack):
     assert hr["metadata"]["annotations"]["fluxcd.io/tag.shoreline"] == "glob:develop-*"
     assert hr["spec"]["values"]["blob"]["deployment"]["env"]["bucket"] == "tidepool-local-qa1-data"
     blob = kget(kube_stack, "serviceaccount", "blob", "-n", "qa1")
-    assert blob["metadata"]["labels"] == {"aws-usage": "blob-service"}
+    # the ClusterConfig's labels, plus those of the apply (who applied it, for which cluster and part)
+    assert blob["metadata"]["labels"] == {"aws-usage": "blob-service", "app.kubernetes.io/managed-by": "tidepool.eks",
+                                          "tidepool.org/cluster": "local", "tidepool.org/config-part": "cluster"}
     assert kget(kube_stack, "serviceaccount", "external-secrets", "-n", "external-secrets")["metadata"]["name"]
     issuers = {i["metadata"]["name"] for i in kget(kube_stack, "clusterissuers.certmanager.k8s.io")["items"]}
     assert issuers == {"letsencrypt-staging", "letsencrypt-production"}
