@@ -168,7 +168,7 @@ build_eksctl() {
   log "eksctl $v: compiling ./cmd/eksctl (slow: ~13 min on 2 busy cores)"
   local t0=$SECONDS
   (cd "$w" && "$GO" build -mod=mod -trimpath \
-      -ldflags "-s -w -X github.com/weaveworks/eksctl/pkg/version.gitCommit=$v -X github.com/weaveworks/eksctl/pkg/version.buildDate=$BUILD_DATE" \
+      -ldflags "-s -w -X github.com/weaveworks/eksctl/pkg/version.PreReleaseID= -X github.com/weaveworks/eksctl/pkg/version.gitCommit=$v -X github.com/weaveworks/eksctl/pkg/version.buildDate=$BUILD_DATE" \
       -o "$out/.tmp/eksctl" ./cmd/eksctl)
   mv "$out/.tmp/eksctl" "$out/eksctl" && rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"
