@@ -31,6 +31,8 @@ CLUSTER_TAGS = ("alpha.eksctl.io/cluster-name", "eksctl.cluster.k8s.io/v1alpha1/
 LIVE_STATUSES = ("initiating-request", "pending-acceptance", "provisioning", "active")
 DEFAULT_WAIT_TIMEOUT = 300  # seconds
 POLL_INTERVAL = 5  # seconds
+ROUTE_TARGETS = ("VpcPeeringConnectionId", "GatewayId", "NatGatewayId", "TransitGatewayId", "NetworkInterfaceId",
+                 "InstanceId")
 
 
 class PeeringError(Exception):
@@ -195,9 +197,7 @@ def _route_actions(tables: list[dict], cidrs: list[str], pcx_id: str | None, sid
                 continue
             if pcx_id and route.get("VpcPeeringConnectionId") == pcx_id:
                 continue
-            target = next((route[k] for k in ("VpcPeeringConnectionId", "GatewayId", "NatGatewayId",
-                                               "TransitGatewayId", "NetworkInterfaceId", "InstanceId")
-                           if route.get(k)), "another target")
+            target = next((route[k] for k in ROUTE_TARGETS if route.get(k)), "another target")
             raise PeeringError(f"Route table {table['RouteTableId']} already routes {cidr} to {target}; this module "
                                "never replaces a route it did not create: remove that route or leave the table out "
                                f"of {'route_table_ids' if side == 'requester' else 'peer_route_table_ids'}.")

@@ -139,13 +139,28 @@ cluster:
   returned: always
   type: dict
   contains:
-    name: {description: Cluster name., type: str}
-    status: {description: EKS status (C(ACTIVE), C(CREATING)...), or C(absent)., type: str}
-    version: {description: Kubernetes version of the control plane., type: str}
-    endpoint: {description: API server URL., type: str}
-    vpc_id: {description: VPC of the cluster., type: str}
-    subnets: {description: Subnet ids of the cluster., type: list, elements: str}
-    oidc_issuer: {description: OIDC issuer URL (IRSA)., type: str}
+    name:
+      description: Cluster name.
+      type: str
+    status:
+      description: EKS status of the cluster (C(ACTIVE), C(CREATING)...), or C(absent).
+      type: str
+    version:
+      description: Kubernetes version of the control plane.
+      type: str
+    endpoint:
+      description: API server URL.
+      type: str
+    vpc_id:
+      description: VPC of the cluster.
+      type: str
+    subnets:
+      description: Subnet ids of the cluster.
+      type: list
+      elements: str
+    oidc_issuer:
+      description: OIDC issuer URL (IRSA).
+      type: str
 runs:
   description: For each command run, its argv, exit code and last output lines.
   returned: when commands ran

@@ -4,7 +4,6 @@ confirm_delete."""
 from __future__ import annotations
 
 import json
-import os
 import stat
 import sys
 
@@ -12,7 +11,7 @@ import boto3
 import pytest
 import yaml
 
-from helpers import REPO, recap, run_playbook
+from helpers import recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

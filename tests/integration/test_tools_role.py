@@ -5,8 +5,8 @@ import functools
 import hashlib
 import http.server
 import io
-import json
 import re
+import subprocess
 import sys
 import tarfile
 import threading
@@ -89,7 +89,7 @@ def test_good_checksums_install_then_skip(mirror, tmp_path):
 
     first = play(bindir, url, tool_pins)
     assert first.returncode == 0, first.stdout + first.stderr
-    import subprocess
+
     assert subprocess.run([bindir / "jq", "--version"], capture_output=True, text=True).stdout.strip() == "jq-1.7.1"
     assert "v3.14.4" in subprocess.run([bindir / "helm", "version", "--short"], capture_output=True, text=True).stdout
     assert (bindir / "helm").stat().st_mode & 0o111
