@@ -167,9 +167,9 @@ build_eksctl() {
   if ! cmp -s "$w/go.mod" "$w/go.mod.orig"; then log "eksctl $v: dropped the typo'd cluster-bootstrapv replace"; fi
   log "eksctl $v: compiling ./cmd/eksctl (slow: ~13 min on 2 busy cores)"
   local t0=$SECONDS
-  (cd "$w" && "$GO" build -mod=mod -trimpath \
-      -ldflags "-s -w -X github.com/weaveworks/eksctl/pkg/version.PreReleaseID= -X github.com/weaveworks/eksctl/pkg/version.gitCommit=$v -X github.com/weaveworks/eksctl/pkg/version.buildDate=$BUILD_DATE" \
-      -o "$out/.tmp/eksctl" ./cmd/eksctl)
+  (cd "$w" && GOFLAGS="${GOFLAGS:-} -mod=mod" go_build_progress "eksctl $v" "$out/.tmp/" \
+      "-s -w -X github.com/weaveworks/eksctl/pkg/version.PreReleaseID= -X github.com/weaveworks/eksctl/pkg/version.gitCommit=$v -X github.com/weaveworks/eksctl/pkg/version.buildDate=$BUILD_DATE" \
+      ./cmd/eksctl)
   mv "$out/.tmp/eksctl" "$out/eksctl" && rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"
   log "eksctl $v: done in $((SECONDS - t0)) s -> $out/eksctl"
