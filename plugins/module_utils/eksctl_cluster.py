@@ -278,14 +278,16 @@ def _normalise_policy(doc):
 def build_plan(config: dict, state: dict, *, config_file: str, state_wanted: str = "present",
                eksctl: str = "eksctl", kubeconfig: str | None = None, prune_nodegroups: bool = False,
                on_failed_stack: str = "fail", wait_timeout: int = DEFAULT_WAIT_TIMEOUT,
-               kubeconfig_has_cluster=None, cfn=None) -> Plan:
+               kubeconfig_has_cluster=None, cfn=None, scope: str = "cluster") -> Plan:
     """Plan the eksctl commands that bring ``state`` (from :func:`read_state`) to ``config``.
 
     ``config_file`` is the path the commands pass to ``-f``; ``kubeconfig`` the path (already expanded) eksctl
     writes or merges; ``kubeconfig_has_cluster(endpoint)`` tells whether that file already points at the
     cluster. ``cfn`` (a CloudFormation client) is used to name failure events of failed stacks.
+    ``scope="irsa"`` reconciles only the IAM OIDC provider and the IRSA service accounts of an EKS cluster that
+    exists (one eksctl did not create, used as ``cluster_provider: existing``).
     Raises ClusterError for a config that cannot be reconciled (downgrade, failed stacks with
-    ``on_failed_stack: fail``).
+    ``on_failed_stack: fail``, ``scope="irsa"`` without the cluster).
     """
     meta = config.get("metadata") or {}
     name, region = meta.get("name"), meta.get("region")
@@ -301,6 +303,16 @@ def build_plan(config: dict, state: dict, *, config_file: str, state_wanted: str
         plan.after = {}
         if cluster or state["stacks"]:
             plan.commands.append(base + ["delete", "cluster", "-f", config_file, "--wait", timeout])
+        return plan
+
+    if scope == "irsa":
+        if not cluster:
+            raise ClusterError(f"EKS cluster {name} does not exist in {region}: IRSA service accounts need an EKS "
+                               "cluster (for a cluster that is not EKS, leave cluster_existing_eks false).")
+        plan.before = {"iam": (plan.before or {}).get("iam", {"serviceAccounts": []})}
+        plan.after = {"iam": _view(config)["iam"]}
+        _plan_irsa(plan, config, state, base, config_file, name, ["--region", region], timeout, set(),
+                   override=True)
         return plan
 
     plan.after = _view(config)
@@ -384,7 +396,24 @@ def build_plan(config: dict, state: dict, *, config_file: str, state_wanted: str
             plan.warnings.append(f"Node group {n} exists but is not in the ClusterConfig; it is kept "
                                  "(prune_nodegroups: true deletes it, drained first).")
 
-    # IRSA: OIDC provider, then missing and changed service accounts.
+    _plan_irsa(plan, config, state, base, config_file, name, region_flags, timeout, deleted_stacks)
+
+    # Identity mappings (iamIdentityMappings) are created with the cluster; they live in the cluster (aws-auth),
+    # which boto3 cannot read, so they are not reconciled on an existing cluster.
+    if config.get("iamIdentityMappings"):
+        plan.warnings.append("iamIdentityMappings are applied when the cluster is created; on an existing cluster "
+                             "run `eksctl create iamidentitymapping -f <config>` for new ones.")
+
+    if kubeconfig and not (kubeconfig_has_cluster and kubeconfig_has_cluster(cluster.get("endpoint"))):
+        plan.commands.append(base + ["utils", "write-kubeconfig", "--cluster", name, *region_flags,
+                                     "--kubeconfig", kubeconfig])
+    return plan
+
+
+def _plan_irsa(plan, config, state, base, config_file, name, region_flags, timeout, deleted_stacks, override=False):
+    """IRSA: associate the OIDC provider when missing, then create missing and update changed service accounts.
+    ``override`` adds ``--override-existing-serviceaccounts`` (Kubernetes service accounts created before, without
+    the role annotation, get it)."""
     sas = config_service_accounts(config)
     if sas and state.get("oidc_associated") is False:
         plan.commands.append(base + ["utils", "associate-iam-oidc-provider", "--cluster", name, *region_flags,
@@ -398,23 +427,13 @@ def build_plan(config: dict, state: dict, *, config_file: str, state_wanted: str
         elif sa.get("attachPolicy") and cur.get("policy") is not None and \
                 _normalise_policy(sa["attachPolicy"]) != _normalise_policy(cur["policy"]):
             update.append(key)
+    extra = ["--override-existing-serviceaccounts"] if override else []
     if create:
         plan.commands.append(base + ["create", "iamserviceaccount", "-f", config_file, "--include",
-                                     ",".join(f"{ns}/{n}" for ns, n in create), "--approve", timeout])
+                                     ",".join(f"{ns}/{n}" for ns, n in create), *extra, "--approve", timeout])
     if update:
         plan.commands.append(base + ["update", "iamserviceaccount", "-f", config_file, "--include",
                                      ",".join(f"{ns}/{n}" for ns, n in update), "--approve", timeout])
-
-    # Identity mappings (iamIdentityMappings) are created with the cluster; they live in the cluster (aws-auth),
-    # which boto3 cannot read, so they are not reconciled on an existing cluster.
-    if config.get("iamIdentityMappings"):
-        plan.warnings.append("iamIdentityMappings are applied when the cluster is created; on an existing cluster "
-                             "run `eksctl create iamidentitymapping -f <config>` for new ones.")
-
-    if kubeconfig and not (kubeconfig_has_cluster and kubeconfig_has_cluster(cluster.get("endpoint"))):
-        plan.commands.append(base + ["utils", "write-kubeconfig", "--cluster", name, *region_flags,
-                                     "--kubeconfig", kubeconfig])
-    return plan
 
 
 def _failed_message(stack, status, cfn) -> str:

@@ -65,6 +65,15 @@ options:
       - The eksctl executable (a name looked up on C(PATH), or a path).
     type: str
     default: eksctl
+  scope:
+    description:
+      - V(cluster) creates and reconciles the whole cluster. V(irsa) only associates the IAM OIDC provider and creates or
+        updates the IRSA service accounts of an EKS cluster that already exists (one eksctl did not create, for
+        example used with C(cluster_provider=existing)); the task fails when the cluster does not exist.
+      - Ignored with O(state=absent).
+    type: str
+    choices: [cluster, irsa]
+    default: cluster
   wait_timeout:
     description:
       - Longest time one eksctl command may take, in seconds (passed to eksctl as C(--timeout) too); the task then
@@ -115,6 +124,11 @@ EXAMPLES = r"""
   tidepool.eks.eksctl_cluster:
     config_file: /srv/config/clusters/test1/eksctl/cluster-config.yaml
     on_failed_stack: delete
+
+- name: IRSA service accounts on an EKS cluster eksctl did not create
+  tidepool.eks.eksctl_cluster:
+    config_file: /srv/config/clusters/test1/eksctl/cluster-config.yaml
+    scope: irsa
 
 - name: Delete the cluster
   tidepool.eks.eksctl_cluster:
@@ -188,6 +202,7 @@ def argument_spec() -> dict:
         on_failed_stack=dict(type="str", choices=["fail", "delete"], default="fail"),
         eksctl_path=dict(type="str", default="eksctl"),
         wait_timeout=dict(type="int", default=core.DEFAULT_WAIT_TIMEOUT),
+        scope=dict(type="str", choices=["cluster", "irsa"], default="cluster"),
     )
     return spec
 
@@ -235,7 +250,7 @@ def main():
                                kubeconfig=kubeconfig, prune_nodegroups=p["prune_nodegroups"],
                                on_failed_stack=p["on_failed_stack"], wait_timeout=p["wait_timeout"],
                                kubeconfig_has_cluster=core.kubeconfig_checker(kubeconfig),
-                               cfn=clients["cloudformation"])
+                               cfn=clients["cloudformation"], scope=p["scope"])
         result = {"changed": plan.changed, "commands": plan.commands, "deleted_stacks": plan.delete_stacks,
                   "cluster": core.cluster_summary(state)}
         if plan.changed and not module.check_mode:

@@ -295,3 +295,28 @@ def test_kubeconfig_path_expansion(monkeypatch, tmp_path):
 def test_timeout_stops_eksctl_with_a_clear_message(tmp_path):
     with pytest.raises(core.Timeout, match=r"did not finish within 1 s"):
         core.run_eksctl(["sleep", "30"], dict(os.environ), timeout=1)
+
+
+def test_irsa_scope_on_an_existing_eks_cluster(moto_reset, standin):
+    """cluster_provider existing on EKS: only the OIDC provider and the IRSA service accounts, never node groups or
+    the version (the cluster here runs 1.32 with no eksctl node group stacks)."""
+    env, calls = standin
+    build_cluster(moto_reset, version="1.32", nodegroups={}, sas=[])
+    iam = boto3.client("iam", region_name=REGION, endpoint_url=moto_reset)
+    for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]:
+        iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=p["Arn"])
+    result = run_module("tidepool.eks.eksctl_cluster", module_args(moto_reset, cluster_config(), scope="irsa"),
+                        diff=True, env=env)
+    assert result["changed"] is True, result
+    assert [normalise(c["argv"]) for c in calls()] == [
+        ["utils", "associate-iam-oidc-provider", "--cluster", NAME, "--region", REGION, "--approve"],
+        ["create", "iamserviceaccount", "-f", CFG, "--include", "external-dns/external-dns",
+         "--override-existing-serviceaccounts", "--approve", "--timeout=2400s"],
+    ]
+    assert set(result["diff"]["after"]) == {"iam"}
+
+
+def test_irsa_scope_needs_the_cluster(moto_reset, standin):
+    env, calls = standin
+    result = run_module("tidepool.eks.eksctl_cluster", module_args(moto_reset, cluster_config(), scope="irsa"), env=env)
+    assert result.get("failed") is True and "does not exist" in result["msg"] and calls() == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model
+from ansible_collections.tidepool.eks.plugins.module_utils import config_model, eksctl_cluster
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +71,9 @@ def dry_run(eksctl: Path, config: dict, tmp_path: Path, endpoint: str) -> subpro
 @pytest.mark.parametrize("values", [seed_values(), multi_values()], ids=["test1", "multi-env-multi-nodegroup"])
 def test_rendered_cluster_config_passes_eksctl_dry_run(eksctl, moto_server, tmp_path, values):
     assert not config_model.validate(values)
-    config = config_model.cluster_config(values)
+    # What the cluster role hands to eksctl_cluster: the committed ClusterConfig plus the IAM users' mappings.
+    config = eksctl_cluster.with_identity_mappings(config_model.cluster_config(values), values)
+    assert len(config["iamIdentityMappings"]) == len(values["aws"]["iamUsers"])
     proc = dry_run(eksctl, config, tmp_path, moto_server)
     assert proc.returncode == 0, proc.stderr
     out = yaml.safe_load(proc.stdout)
@@ -83,6 +85,7 @@ def test_rendered_cluster_config_passes_eksctl_dry_run(eksctl, moto_server, tmp_
     got = {(sa["metadata"]["namespace"], sa["metadata"]["name"]) for sa in out["iam"]["serviceAccounts"]}
     want = {(sa["metadata"]["namespace"], sa["metadata"]["name"]) for sa in config["iam"]["serviceAccounts"]}
     assert got == want and out["iam"]["withOIDC"] is True
+    assert [m["arn"] for m in out["iamIdentityMappings"]] == [m["arn"] for m in config["iamIdentityMappings"]]
 
 
 def test_dry_run_rejects_what_eksctl_would_reject(eksctl, moto_server, tmp_path):
