@@ -106,6 +106,13 @@ left = [r["metadata"]["namespace"] + "/" + r["metadata"]["name"] for r in json.l
 open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmreleases_left": left}}) + "\\n")
 """)
     standin.chmod(standin.stat().st_mode | stat.S_IXUSR)
+    kw = {"region_name": "us-west-2", "endpoint_url": moto_reset}
+    s3, sm = boto3.client("s3", **kw), boto3.client("secretsmanager", **kw)
+    bucket = "tidepool-test1-qa2-data"  # naming convention of test1's environment qa2
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_object(Bucket=bucket, Key="blob/1", Body=b"x")
+    sm.create_secret(Name=f"{CLUSTER}/qa2/mongo", SecretString="{}")
+    sm.create_secret(Name="other/qa2/mongo", SecretString="{}")
     res = run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, extra_vars=extra(
         workload, confirm_delete=CLUSTER, aws_endpoint_url=moto_reset, cluster_eksctl_path=str(standin)))
     assert res.returncode == 0, res.stdout[-5000:]
@@ -114,3 +121,14 @@ open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmrelease
     argv = calls[0]["argv"]
     assert argv[:3] == ["delete", "cluster", "-f"] and argv[4:] == ["--wait", "--timeout=2400s"]
     assert calls[0]["helmreleases_left"] == []  # stop_services ran first
+    # Kept without purge flags.
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+    assert "DeletedDate" not in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")
+
+    purged = run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, extra_vars=extra(
+        workload, confirm_delete=CLUSTER, aws_endpoint_url=moto_reset, cluster_eksctl_path=str(standin),
+        purge_buckets=True, purge_secrets=True))
+    assert purged.returncode == 0, purged.stdout[-5000:]
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    assert "DeletedDate" in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")  # 7-day recovery window
+    assert "DeletedDate" not in sm.describe_secret(SecretId="other/qa2/mongo")  # another cluster's secret is kept
