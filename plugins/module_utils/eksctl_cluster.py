@@ -241,7 +241,7 @@ def _view(config_or_state, is_state=False) -> dict:
         return {
             "metadata": {"name": (c or {}).get("name"), "version": (c or {}).get("version")},
             "nodeGroups": [{k: ng.get(k) for k in ("name", "minSize", "maxSize", "desiredCapacity")}
-                           for _, ng in sorted(st["nodegroups"].items())],
+                           for ng in sorted(st["nodegroups"].values(), key=lambda n: n["name"])],
             "iam": {"serviceAccounts": sorted(f"{ns}/{sa}" for ns, sa in st["service_accounts"])},
         }
     cfg = config_or_state
@@ -517,6 +517,22 @@ def run_eksctl(argv: list[str], env: dict, timeout: float, log=None) -> tuple[in
     return proc.returncode, lines
 
 
+class FileLogger:
+    """Callable appending each line (with a UTC time stamp) to ``path`` and flushing it, for ``tail -f``."""
+
+    def __init__(self, path: str):
+        path = expand_path(path)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        self.fh = open(path, "a", encoding="utf-8")
+
+    def __call__(self, line: str) -> None:
+        self.fh.write(time.strftime("%Y-%m-%dT%H:%M:%SZ ", time.gmtime()) + line + "\n")
+        self.fh.flush()
+
+    def close(self) -> None:
+        self.fh.close()
+
+
 def eksctl_env(conn: dict, region: str, base: dict | None = None) -> dict:
     """Environment for eksctl from the module's AWS connection (the AWS SDK for Go reads these)."""
     env = dict(base if base is not None else os.environ)
@@ -537,10 +553,14 @@ def apply_plan(plan: Plan, *, env: dict, timeout: float, cfn=None, log=None) -> 
     """
     ran = []
     for stack in plan.delete_stacks:
+        if log:
+            log(f"deleting the failed CloudFormation stack {stack}")
         aws.call(cfn, "delete_stack", stack, StackName=stack)
         _wait_stack_gone(cfn, stack, timeout)
         ran.append({"argv": ["delete-stack", stack], "rc": 0, "stdout_lines": []})
     for argv in plan.commands:
+        if log:
+            log("$ " + " ".join(argv))
         rc, lines = run_eksctl(argv, env, timeout, log)
         ran.append({"argv": argv, "rc": rc, "stdout_lines": lines[-200:]})
         if rc != 0:

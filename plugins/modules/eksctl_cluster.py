@@ -74,6 +74,11 @@ options:
     type: str
     choices: [cluster, irsa]
     default: cluster
+  log_file:
+    description:
+      - File eksctl's output is appended to line by line while it runs (C(tail -f) it to follow a 15-20 minute
+        create). Unset keeps the output only in RV(runs).
+    type: path
   wait_timeout:
     description:
       - Longest time one eksctl command may take, in seconds (passed to eksctl as C(--timeout) too); the task then
@@ -98,8 +103,8 @@ attributes:
 notes:
   - The AWS calls go to the ClusterConfig's C(metadata.region), as eksctl's do; O(region) is only used when the
     ClusterConfig has none.
-  - Creating a cluster takes 15-20 minutes. Run the task with C(async) (for example C(async=3600), C(poll=30)) to see
-    it is alive; eksctl's output is returned in RV(runs).
+  - Creating a cluster takes 15-20 minutes. Run the task with C(async) (for example C(async=3600), C(poll=30)) and
+    set O(log_file) to follow eksctl's output while it runs; the output is also returned in RV(runs).
   - C(iamIdentityMappings) are applied when the cluster is created; they are not reconciled on an existing cluster.
   - Unmanaged node groups (C(nodeGroups)) cannot be upgraded in place; the task warns and names them.
 requirements:
@@ -203,6 +208,7 @@ def argument_spec() -> dict:
         eksctl_path=dict(type="str", default="eksctl"),
         wait_timeout=dict(type="int", default=core.DEFAULT_WAIT_TIMEOUT),
         scope=dict(type="str", choices=["cluster", "irsa"], default="cluster"),
+        log_file=dict(type="path"),
     )
     return spec
 
@@ -257,11 +263,15 @@ def main():
             if kubeconfig:
                 os.makedirs(os.path.dirname(kubeconfig), exist_ok=True)
             env = core.eksctl_env(conn, params["region"])
+            log = core.FileLogger(p["log_file"]) if p["log_file"] else None
             try:
                 result["runs"] = core.apply_plan(plan, env=env, timeout=p["wait_timeout"],
-                                                 cfn=clients["cloudformation"])
+                                                 cfn=clients["cloudformation"], log=log)
             except core.ClusterError as exc:
                 module.fail_json(msg=str(exc), commands=plan.commands, runs=getattr(exc, "ran", []))
+            finally:
+                if log:
+                    log.close()
             result["cluster"] = core.cluster_summary(core.read_state(clients, meta.get("name")))
     except (core.ClusterError, aws.AwsError) as exc:
         module.fail_json(msg=str(exc))

@@ -146,13 +146,17 @@ def test_missing_cluster_check_mode_then_create(moto_reset, standin, tmp_path):
     assert planned["diff"]["before"] == {} and planned["diff"]["after"]["metadata"]["version"] == "1.34"
     assert calls() == []  # check mode ran nothing
 
-    done = run_module("tidepool.eks.eksctl_cluster", module_args(moto_reset, config, kubeconfig="~/.kube/config"),
+    log = tmp_path / "logs" / "eksctl.log"
+    done = run_module("tidepool.eks.eksctl_cluster", module_args(moto_reset, config, kubeconfig="~/.kube/config",
+                                                                  log_file=str(log)),
                       env=dict(env, HOME=str(tmp_path / "home")))
     assert done["changed"] is True, done
     recorded = calls()
     assert [normalise(c["argv"]) for c in recorded] == [expected]
     assert recorded[0]["config"] == config  # the ClusterConfig eksctl got, unchanged
     assert recorded[0]["endpoint"] == moto_reset and recorded[0]["region"] == REGION
+    lines = log.read_text().splitlines()  # eksctl's output, line by line, as it ran
+    assert lines[0].endswith(" ".join(done["commands"][0])) and lines[1].endswith("stand-in eksctl create cluster")
 
 
 def test_up_to_date_cluster_runs_nothing(moto_reset, standin, tmp_path):
