@@ -2,6 +2,7 @@
 # Build the local stack's control-plane binaries from the Go module proxy (no git, no GitHub):
 #   kube-apiserver, kube-controller-manager, kubectl  -> <cache>/bin/kubernetes-<v>/
 #   etcd, etcdctl                                      -> <cache>/bin/etcd-<v>/
+#   eksctl                                             -> <cache>/bin/eksctl-<v>/
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
 # `k8s.io/<m> => ./staging/src/k8s.io/<m>` of that release's go.mod with `k8s.io/<m> v0.Y.Z`.
 # Idempotent: a component whose binaries are present is not rebuilt (FORCE=1 rebuilds).
@@ -145,10 +146,40 @@ build_etcd() {
   log "etcd $v: done -> $out"
 }
 
+# eksctl: a copy-module build. The release's own go.mod is the build's go.mod (its replaces included),
+# so the module is downloaded with `go mod download -json`, its directory copied to a writable build
+# directory and built there. v0.230.0's go.mod carries a typo'd replace
+# (`k8s.io/cluster-bootstrap => k8s.io/cluster-bootstrapv ...`, a module that does not exist); it is dropped.
+build_eksctl() {
+  local v=$EKSCTL_VERSION out="$CACHE/bin/eksctl-$EKSCTL_VERSION" w="$CACHE/build/eksctl-$EKSCTL_VERSION"
+  if [ -z "${FORCE:-}" ] && [ -x "$out/eksctl" ]; then
+    log "eksctl $v already in $out"; return 0
+  fi
+  ensure_go
+  mkdir -p "$CACHE/build" "$out"
+  log "eksctl $v: downloading github.com/weaveworks/eksctl@$v from the module proxy"
+  local dir
+  dir=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/weaveworks/eksctl@$v" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])')
+  rm -rf "$w" && mkdir -p "$w"
+  cp -R "$dir/." "$w/" && chmod -R u+w "$w"
+  sed -i.orig -E '/k8s\.io\/cluster-bootstrap[[:space:]]+=>[[:space:]]+k8s\.io\/cluster-bootstrapv[[:space:]]/d' "$w/go.mod"
+  if ! cmp -s "$w/go.mod" "$w/go.mod.orig"; then log "eksctl $v: dropped the typo'd cluster-bootstrapv replace"; fi
+  log "eksctl $v: compiling ./cmd/eksctl (slow: ~13 min on 2 busy cores)"
+  local t0=$SECONDS
+  (cd "$w" && GOFLAGS="${GOFLAGS:-} -mod=mod" go_build_progress "eksctl $v" "$out/.tmp/" \
+      "-s -w -X github.com/weaveworks/eksctl/pkg/version.PreReleaseID= -X github.com/weaveworks/eksctl/pkg/version.gitCommit=$v -X github.com/weaveworks/eksctl/pkg/version.buildDate=$BUILD_DATE" \
+      ./cmd/eksctl)
+  mv "$out/.tmp/eksctl" "$out/eksctl" && rmdir "$out/.tmp"
+  echo "$v" > "$out/VERSION"
+  log "eksctl $v: done in $((SECONDS - t0)) s -> $out/eksctl"
+}
+
 case "${1:-all}" in
   etcd) build_etcd ;;
   kubernetes) build_kubernetes ;;
-  all) build_etcd; build_kubernetes ;;
+  eksctl) build_eksctl ;;
+  all) build_etcd; build_kubernetes; build_eksctl ;;
   go) ensure_go; "$GO" version ;;
-  *) echo "usage: $0 [all|etcd|kubernetes|go]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|etcd|kubernetes|eksctl|go]" >&2; exit 2 ;;
 esac

@@ -361,7 +361,9 @@ class Stack:
         env = dict(os.environ, MOTO_PORT=str(self.ports["moto"]), MOTO_RECORDER_FILEPATH=str(recording))
         env.pop("MOTO_ENABLE_RECORDING", None)  # recording starts after the replay, not before
         env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
-        pid = self._spawn("moto", [self.python, "-m", "moto.server", "-H", HOST, "-p", str(self.ports["moto"])], env)
+        # moto.server plus EKS DescribeClusterVersions (eksctl needs it): moto_eks_shim.py
+        shim = str(Path(__file__).with_name("moto_eks_shim.py"))
+        pid = self._spawn("moto", [self.python, shim, "-H", HOST, "-p", str(self.ports["moto"])], env)
         wait_for("moto server", self._health_check("moto"), timeout, pid, self.run / "moto.log")
         if kept:
             t0 = time.monotonic()

@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Filter of the cluster role: the ClusterConfig eksctl_cluster gets for an inventory host."""
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: eksctl_cluster_config
+short_description: The eksctl ClusterConfig of a cluster, with the inventory's IAM users mapped to system:masters
+description:
+  - Renders the ClusterConfig the C(tidepool.eks.config) role commits (C(plugins/module_utils/config_model.py)) and
+    adds C(iamIdentityMappings) for C(aws.iamUsers) (the install guide's "IAM Master Users").
+positional: _input
+options:
+  _input:
+    description: The values dict (keys of the install guide's values.yaml).
+    type: dict
+    required: true
+"""
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.tidepool.eks.plugins.filter.config import _valid
+from ansible_collections.tidepool.eks.plugins.module_utils import config_model, eksctl_cluster
+
+
+def eksctl_cluster_config(values):
+    values = _valid(values)
+    try:
+        return eksctl_cluster.with_identity_mappings(config_model.cluster_config(values), values)
+    except (KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"cannot render the ClusterConfig: missing {exc}") from None
+
+
+class FilterModule:
+    def filters(self):
+        return {"eksctl_cluster_config": eksctl_cluster_config}
