@@ -164,7 +164,7 @@ def _view(key: dict | None) -> dict | None:
 def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, check_mode: bool) -> dict:
     """Make the repository hold ``key`` once with ``title`` and ``read_only`` (or not at all for ``absent``).
 
-    Returns ``{"changed", "action" (none|create|replace|delete), "key" (id, title, read_only, url, fingerprint;
+    Returns ``{"changed", "operation" (none|create|replace|delete), "key" (id, title, read_only, url, fingerprint;
     the id is known also when nothing changed, and null when a create is only predicted), "diff"}``.
     Check mode lists keys only: it neither creates nor deletes.
     """
@@ -185,18 +185,18 @@ def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, 
 
     if state == "absent":
         if not matches:
-            return {"changed": False, "action": "none", "key": None, "diff": {"before": {}, "after": {}}}
+            return {"changed": False, "operation": "none", "key": None, "diff": {"before": {}, "after": {}}}
         if not check_mode:
             for k in matches:
                 repo.delete(k["id"])
-        return {"changed": True, "action": "delete", "key": _view(current), "diff": {"before": before, "after": {}}}
+        return {"changed": True, "operation": "delete", "key": _view(current), "diff": {"before": before, "after": {}}}
 
     if current and current.get("title") == title and bool(current.get("read_only")) == read_only and len(matches) == 1:
-        return {"changed": False, "action": "none", "key": _view(current), "diff": {"before": before, "after": before}}
+        return {"changed": False, "operation": "none", "key": _view(current), "diff": {"before": before, "after": before}}
     action = "replace" if current else "create"
     if check_mode:
         predicted = dict(want_view, id=None, url=None)
-        return {"changed": True, "action": action, "key": predicted, "diff": {"before": before, "after": want_view}}
+        return {"changed": True, "operation": action, "key": predicted, "diff": {"before": before, "after": want_view}}
     for k in matches:
         repo.delete(k["id"])
     try:
@@ -206,4 +206,4 @@ def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, 
             raise GitHubError(f"{exc} The old deploy key (id {current['id']}) was already deleted to replace it; "
                               "run again to add the key.") from None
         raise
-    return {"changed": True, "action": action, "key": _view(created), "diff": {"before": before, "after": want_view}}
+    return {"changed": True, "operation": action, "key": _view(created), "diff": {"before": before, "after": want_view}}

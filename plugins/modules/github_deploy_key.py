@@ -116,7 +116,7 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-action:
+operation:
   description: What was done (or, in check mode, would be done) - V(none), V(create), V(replace), V(delete).
   returned: always
   type: str

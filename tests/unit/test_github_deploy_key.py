@@ -80,7 +80,7 @@ def test_create_then_unchanged_with_id():
     api = GitHubAPI()
     key = pub("flux@t1")
     first = gh.ensure(repo(api), key, "flux key for t1", False, "present", check_mode=False)
-    assert first["changed"] and first["action"] == "create" and len(api.keys) == 1
+    assert first["changed"] and first["operation"] == "create" and len(api.keys) == 1
     second = gh.ensure(repo(api), key, "flux key for t1", False, "present", check_mode=False)
     assert not second["changed"] and second["key"]["id"] == first["key"]["id"] == api.keys[0]["id"]
     assert second["key"]["fingerprint"] == ssh_keys.fingerprint(key)
@@ -112,7 +112,7 @@ def test_drift_is_replaced(title, read_only):
     key = pub()
     old = api.add(key, "flux key for t1", False)
     result = gh.ensure(repo(api), key, title, read_only, "present", check_mode=False)
-    assert result["changed"] and result["action"] == "replace"
+    assert result["changed"] and result["operation"] == "replace"
     assert [(k["title"], k["read_only"]) for k in api.keys] == [(title, read_only)]
     assert api.keys[0]["id"] != old["id"] and result["key"]["id"] == api.keys[0]["id"]
     assert result["diff"]["before"]["title"] == "flux key for t1" and result["diff"]["after"]["title"] == title
@@ -123,11 +123,11 @@ def test_check_mode_neither_creates_nor_deletes():
     key = pub()
     api.add(key, "old title")
     predicted = gh.ensure(repo(api), key, "flux key for t1", False, "present", check_mode=True)
-    assert predicted["changed"] and predicted["action"] == "replace"
+    assert predicted["changed"] and predicted["operation"] == "replace"
     gone = gh.ensure(repo(api), key, "x", False, "absent", check_mode=True)
-    assert gone["changed"] and gone["action"] == "delete"
+    assert gone["changed"] and gone["operation"] == "delete"
     new = gh.ensure(repo(api), pub(), "t", False, "present", check_mode=True)
-    assert new["action"] == "create" and new["key"]["id"] is None
+    assert new["operation"] == "create" and new["key"]["id"] is None
     assert api.writes() == [] and len(api.keys) == 1
 
 
