@@ -571,17 +571,19 @@ HELM_REPOSITORIES = (
 )
 
 
-def _pkg_flux(values):
-    # helm-operator reads its repository list from this ConfigMap-like Secret (research section 9.2); it holds
-    # repository URLs only, no credentials.
+def flux_helm_repositories_secret(ns: str = "flux") -> dict:
+    """The ``flux-helm-repositories`` Secret helm-operator reads its chart repositories from (research section 9.2);
+    it holds repository URLs only, no credentials. flux_bootstrap applies this same object, so the config repository
+    and the bootstrap never disagree about it."""
     repos = "apiVersion: v1\nrepositories:\n" + "".join(
         f"- name: {name}\n  url: {url}\n  cache: {name}-index.yaml\n" for name, url in HELM_REPOSITORIES)
-    return [
-        namespace("flux"),
-        {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-         "metadata": {"name": "flux-helm-repositories", "namespace": "flux"},
-         "stringData": {"repositories.yaml": repos}},
-    ]
+    return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": "flux-helm-repositories", "namespace": ns},
+            "stringData": {"repositories.yaml": repos}}
+
+
+def _pkg_flux(values):
+    return [namespace("flux"), flux_helm_repositories_secret("flux")]
 
 
 def _pkg_fluxcloud(values):

@@ -27,7 +27,7 @@ import base64
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils import helm_operator_crd
-from ansible_collections.tidepool.eks.plugins.module_utils.config_model import HELM_REPOSITORIES
+from ansible_collections.tidepool.eks.plugins.module_utils import config_model
 
 VERSION = 1
 
@@ -78,12 +78,6 @@ def deploy_key_secret(spec: dict, private_key: bytes) -> dict:
             "data": {DEPLOY_KEY_DATA_KEY: _b64(private_key)}}
 
 
-def helm_repositories_yaml() -> str:
-    """Helm ``repositories.yaml`` of the guide's chart repositories (same list as the config repo's pkgs.flux)."""
-    return "apiVersion: v1\nrepositories:\n" + "".join(
-        f"- name: {name}\n  url: {url}\n  cache: {name}-index.yaml\n" for name, url in HELM_REPOSITORIES)
-
-
 def helmrelease_crd(spec: dict) -> dict:
     crd = yaml.safe_load(helm_operator_crd.CRD_YAML)
     crd["metadata"].pop("creationTimestamp", None)
@@ -100,15 +94,24 @@ def _deployment(name: str, spec: dict, component: str, pod: dict, strategy: str 
                                   "spec": pod}}}
 
 
+def cluster_scoped_name(spec: dict, name: str) -> str:
+    """Name of a cluster-scoped object (ClusterRole, ClusterRoleBinding) of service account ``name``: eksctl's
+    names (``flux``, ``flux-helm-operator``) in the default namespace, prefixed with the namespace otherwise, so
+    two installs in two namespaces never share one."""
+    ns = spec["namespace"]
+    return name if ns == "flux" else f"{ns}-{name}"
+
+
 def _cluster_role(name: str, spec: dict, component: str, rules: list) -> list:
     ns = spec["namespace"]
+    cname = cluster_scoped_name(spec, name)
     return [
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": _meta(name, spec, ns, component)},
-        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": _meta(name, spec, None, component),
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": _meta(cname, spec, None, component),
          "rules": rules},
         {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-         "metadata": _meta(name, spec, None, component),
-         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+         "metadata": _meta(cname, spec, None, component),
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": cname},
          "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]},
     ]
 
@@ -168,7 +171,9 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
     """
     ns = spec["namespace"]
     images = spec["images"]
-    out = [{"apiVersion": "v1", "kind": "Namespace", "metadata": _meta(ns, spec)}, helmrelease_crd(spec)]
+    # The namespace and the repositories Secret are also rendered into the config repository (pkgs.flux):
+    # the same objects as there (config_model), so neither apply undoes the other.
+    out = [config_model.namespace(ns), helmrelease_crd(spec)]
 
     # Flux daemon + memcached
     out += _cluster_role("flux", spec, "flux", ALL_RULES)
@@ -241,9 +246,7 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
                 "data": {"tls.crt": _b64(tls["client_cert"]), "tls.key": _b64(tls["client_key"])}})
     out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TILLER_CA_CONFIGMAP, spec, ns, "helm-operator"),
                 "data": {"ca.crt": tls["ca"].decode() if isinstance(tls["ca"], bytes) else tls["ca"]}})
-    out.append({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                "metadata": _meta(REPOSITORIES_SECRET, spec, ns, "helm-operator"),
-                "data": {"repositories.yaml": _b64(helm_repositories_yaml())}})
+    out.append(config_model.flux_helm_repositories_secret(ns))
     out.append(_deployment("flux-helm-operator", spec, "helm-operator", {
         "serviceAccountName": "flux-helm-operator",
         "volumes": [{"name": "helm-tls-certs", "secret": {"secretName": HELM_TLS_SECRET, "defaultMode": 0o400}},

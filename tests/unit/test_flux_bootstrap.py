@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils import flux_bootstrap as fb
-from ansible_collections.tidepool.eks.plugins.module_utils import flux_v1, helm_tls, k8s_apply, ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils import config_model, flux_v1, helm_tls, k8s_apply, ssh_keys
 
 try:
     from helpers import SHARED
@@ -121,9 +121,15 @@ def test_v1_objects(pki):
     op = by_name(objs, "Deployment", "flux-helm-operator")["spec"]["template"]["spec"]
     assert "--tiller-tls-verify=true" in op["containers"][0]["args"]
     assert {v["name"] for v in op["volumes"]} >= {"repositories-yaml", "repositories-cache", "helm-tls-certs"}
-    repos = yaml.safe_load(base64.b64decode(by_name(objs, "Secret", "flux-helm-repositories")["data"]["repositories.yaml"]))
+    repos_secret = by_name(objs, "Secret", "flux-helm-repositories")
+    repos = yaml.safe_load(repos_secret["stringData"]["repositories.yaml"])
     assert {r["name"] for r in repos["repositories"]} >= {"stable", "fluxcd", "jetstack"}
+    # the config repository renders the same namespace and repositories Secret (pkgs.flux): identical objects
+    rendered = config_model._pkg_flux({})
+    assert rendered == [objs[0], repos_secret]
     for obj in objs:
+        if obj in rendered:
+            continue
         assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "tidepool.eks"
         if obj["kind"] not in ("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"):
             assert obj["metadata"]["namespace"] == "flux"
