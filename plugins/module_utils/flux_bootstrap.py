@@ -189,7 +189,8 @@ def resolve_deploy_key(spec: dict, live_secret: dict | None, data_key: str) -> t
 
     Reuses the key in ``live_secret.data[data_key]`` unless ``rotate_deploy_key``; generates a new one when
     there is none. ``info`` holds ``action`` (``keep``, ``create``, ``rotate``), ``type``, ``public_key`` and
-    ``fingerprint`` (SHA256, as ``ssh-keygen -l``). Raises FluxBootstrapError when the stored value is not a
+    ``fingerprint`` (SHA256, as ``ssh-keygen -l``), and on rotation ``previous_public_key`` (to remove it from the
+    repository). Raises FluxBootstrapError when the stored value is not a
     usable key (without showing it).
     """
     stored = ((live_secret or {}).get("data") or {}).get(data_key)
@@ -205,9 +206,18 @@ def resolve_deploy_key(spec: dict, live_secret: dict | None, data_key: str) -> t
         public = ssh_keys.public_line(key)
         return private, {"action": "keep", "type": ssh_keys.key_type_of(key), "public_key": public,
                          "fingerprint": ssh_keys.fingerprint(public)}
+    previous = None
+    if stored:
+        try:
+            previous = ssh_keys.public_line(ssh_keys.load_private(base64.b64decode(stored)))
+        except (ValueError, ssh_keys.SSHKeyError):
+            previous = None
     private, public = ssh_keys.generate(spec["deploy_key_type"], spec["deploy_key_bits"])
-    return private, {"action": "rotate" if stored else "create", "type": spec["deploy_key_type"],
-                     "public_key": public, "fingerprint": ssh_keys.fingerprint(public)}
+    info = {"action": "rotate" if stored else "create", "type": spec["deploy_key_type"],
+            "public_key": public, "fingerprint": ssh_keys.fingerprint(public)}
+    if previous:
+        info["previous_public_key"] = previous
+    return private, info
 
 
 # --------------------------------------------------------------------------------------------- run
@@ -293,6 +303,8 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
 
     deploy_key = {"secret": f"{ns}/{secret_name}", "action": key_info["action"], "type": key_info["type"],
                   "public_key": key_info["public_key"], "fingerprint": key_info["fingerprint"]}
+    if key_info.get("previous_public_key"):
+        deploy_key["previous_public_key"] = key_info["previous_public_key"]
     if check_mode and key_info["action"] != "keep":
         # The key a real run generates is another one: do not hand out a public key nobody will hold.
         deploy_key.update(public_key=None, fingerprint=None)

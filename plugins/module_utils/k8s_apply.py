@@ -176,10 +176,13 @@ class Applier:
             raise KubeError(f"Reading {describe(obj)} failed: {_reason(exc)}") from None
 
     def apply(self, obj: dict, dry_run: bool = False) -> dict:
-        """Server-side apply ``obj`` (``dryRun=All`` when ``dry_run``); returns the resulting object."""
+        """Server-side apply ``obj`` (``dryRun=All`` when ``dry_run``, ``fieldValidation=Strict``); returns the
+        resulting object."""
         res = self.resource(obj)
         meta = obj["metadata"]
-        kwargs = {"field_manager": self.field_manager, "force_conflicts": True}
+        # fieldValidation=Strict: an unknown or duplicate field is an error, not silently dropped.
+        kwargs = {"field_manager": self.field_manager, "force_conflicts": True,
+                  "query_params": [("fieldValidation", "Strict")]}
         if dry_run:
             kwargs["dry_run"] = "All"
         try:

@@ -252,6 +252,11 @@ deploy_key:
       type: str
       returned: when state=present
       sample: SHA256:3x9Lw0J1Bz3...
+    previous_public_key:
+      description: The public key that was replaced, to remove it from the repository.
+      type: str
+      returned: when the key was rotated
+      sample: ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOld...
 objects:
   description: Every object with the action taken or, in check mode, predicted (V(create), V(update), V(delete), V(none)).
   returned: always
