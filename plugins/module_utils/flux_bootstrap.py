@@ -321,7 +321,7 @@ def _remove(spec: dict, applier, check_mode: bool) -> dict:
     (deleting one deletes every HelmRelease of the cluster); the deploy key Secret and the namespace stay when
     ``keep_deploy_key``."""
     flavour = FLAVOURS[spec["flux_version"]]
-    ns, secret_name, _ = flavour.deploy_key_secret_ref(spec)
+    ns, secret_name, _data_key = flavour.deploy_key_secret_ref(spec)
     identities = dict(spec, git_url=spec.get("git_url") or "", git_email=spec.get("git_email") or "")
     objects = flavour.objects(identities, b"", _NO_TLS)
     plans, diff = [], []

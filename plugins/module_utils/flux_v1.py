@@ -24,7 +24,10 @@ from __future__ import annotations
 
 import base64
 
-import yaml
+try:
+    import yaml
+except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
+    yaml = None
 
 from ansible_collections.tidepool.eks.plugins.module_utils import helm_operator_crd
 from ansible_collections.tidepool.eks.plugins.module_utils import config_model

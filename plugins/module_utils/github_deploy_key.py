@@ -117,7 +117,7 @@ class Repository:
         """Every deploy key of the repository, following ``Link: rel="next"`` over all pages."""
         url = f"{self.base}?per_page={PER_PAGE}"
         keys = []
-        for _ in range(MAX_PAGES):
+        for _page in range(MAX_PAGES):
             status, headers, body = self.request("GET", url, None)
             if status != 200:
                 self.fail(status, headers, body, "listing the deploy keys of")

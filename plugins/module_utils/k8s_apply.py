@@ -23,12 +23,14 @@ import copy
 import hashlib
 import time
 
-import yaml
+try:
+    import yaml
+except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
+    yaml = None
 
 try:
     from kubernetes import config as kube_config
     from kubernetes import dynamic
-    from kubernetes.client.exceptions import ApiException
     from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
@@ -37,9 +39,13 @@ except ImportError as _exc:  # pragma: no cover - reported by the module shells
     KUBERNETES_IMPORT_ERROR = _exc
 
     class DynamicApiError(Exception):  # type: ignore[no-redef]
-        pass
+        """Stand-in when the kubernetes client is missing (the module shells report it)."""
 
-    NotFoundError = ResourceNotFoundError = ApiException = DynamicApiError  # type: ignore
+    class NotFoundError(DynamicApiError):  # type: ignore[no-redef]
+        """Stand-in."""
+
+    class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
+        """Stand-in."""
 
 #: Field manager of every server-side apply the collection makes.
 FIELD_MANAGER = "tidepool.eks"

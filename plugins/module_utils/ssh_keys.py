@@ -103,6 +103,6 @@ def material(line: str) -> str:
 
 def fingerprint(line: str) -> str:
     """OpenSSH SHA256 fingerprint (``ssh-keygen -l``): ``SHA256:<unpadded base64>``."""
-    _, blob = split_public(line)
+    blob = split_public(line)[1]
     digest = hashlib.sha256(base64.b64decode(blob)).digest()
     return "SHA256:" + base64.b64encode(digest).decode().rstrip("=")

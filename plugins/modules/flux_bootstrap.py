@@ -171,13 +171,13 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Every object is sent as a server-side dry run (C(dryRun=All)); nothing is written and no key is stored.
+    description: Every object is sent as a server-side dry run (C(dryRun=All)); nothing is written and no key is stored.
   diff_mode:
     support: full
-    details: Before and after of every changed object; Secret values are hidden, only their key names are shown.
+    description: Before and after of every changed object; Secret values are hidden, only their key names are shown.
   idempotent:
     support: full
-    details: A second identical run reuses the deploy key, sends no write and reports no change.
+    description: A second identical run reuses the deploy key, sends no write and reports no change.
 notes:
   - In check mode, when a deploy key would be generated, RV(deploy_key.public_key) and RV(deploy_key.fingerprint)
     are null (the real run generates another key).

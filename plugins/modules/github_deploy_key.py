@@ -12,9 +12,9 @@ description:
     again on every run and hard-coded the C(tidepool-org) organisation.
   - Idempotent by key material (key type and data; the comment is ignored, as GitHub does), over every page of the
     repository's deploy keys. A key whose title or O(read_only) drifted is replaced (GitHub cannot edit a deploy
-    key: it is deleted and added again). Duplicates of the key on the repository are removed.
+    key, so it is deleted and added again). Duplicates of the key on the repository are removed.
   - Returns the key id also when nothing changed.
-  - Check mode only reads: it neither adds nor deletes a key.
+  - Check mode only reads; it neither adds nor deletes a key.
 version_added: 0.1.0
 author:
   - Tidepool EKS maintainers (@tidepool-org)
@@ -76,13 +76,13 @@ options:
 attributes:
   check_mode:
     support: full
-    details: Lists the keys only; reports the create, replace or delete a real run would make.
+    description: Lists the keys only; reports the create, replace or delete a real run would make.
   diff_mode:
     support: full
-    details: Before and after title, read_only and fingerprint of the key.
+    description: Before and after title, read_only and fingerprint of the key.
   idempotent:
     support: full
-    details: A key with the same material, title and read_only is left alone and reported unchanged.
+    description: A key with the same material, title and read_only is left alone and reported unchanged.
 notes:
   - GitHub accepts a key as a deploy key of one repository only; a key already in use elsewhere fails with a message
     saying so. Generate a new key (M(tidepool.eks.flux_bootstrap) O(tidepool.eks.flux_bootstrap#module:rotate_deploy_key=true)).

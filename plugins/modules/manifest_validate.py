@@ -37,18 +37,19 @@ options:
   skip_unreachable:
     description:
       - When the kubeconfig cannot be loaded or the API server cannot be reached, warn and validate nothing instead
-        of failing (the config role's O(config_validate=auto)).
+        of failing (the config role's C(config_validate=auto)).
     type: bool
     default: false
 attributes:
   check_mode:
     support: full
-    details: The module only sends dry runs; it behaves the same in check mode.
+    description: The module only sends dry runs; it behaves the same in check mode.
   diff_mode:
     support: none
+    description: Nothing changes, so there is nothing to show.
   idempotent:
     support: full
-    details: Never changes anything.
+    description: Never changes anything.
 seealso:
   - module: tidepool.eks.flux_bootstrap
 requirements:
