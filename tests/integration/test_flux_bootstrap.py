@@ -68,7 +68,7 @@ def install(kube_stack, pki):
 
 
 def get(kube_stack, *args):
-    proc = kube_stack.kubectl("get", *args, "-o", "json", check=False)
+    proc = kube_stack.kubectl("get", *args, "-o", "json", "--show-managed-fields", check=False)
     return json.loads(proc.stdout) if proc.returncode == 0 else None
 
 
