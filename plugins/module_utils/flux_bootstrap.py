@@ -51,7 +51,10 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "tidepool.eks", "app.kubernetes.io
 
 
 class FluxBootstrapError(Exception):
-    """Bad input or a refused change; one sentence naming the input or object at fault."""
+    """Bad input or a refused change; one sentence naming the input or object at fault. ``missing`` is true when
+    a TLS file does not exist (check mode then predicts without it)."""
+
+    missing = False
 
 
 def normalize_params(params: dict) -> dict:
@@ -136,7 +139,9 @@ def _read_pem(directory: str, filename: str, option: str, hint: str) -> bytes:
         with open(path, "rb") as handle:
             data = handle.read()
     except OSError as exc:
-        raise FluxBootstrapError(f"{option}: cannot read {path} ({exc.strerror}); {hint}") from None
+        error = FluxBootstrapError(f"{option}: cannot read {path} ({exc.strerror}); {hint}")
+        error.missing = True
+        raise error from None
     if b"-----BEGIN " not in data:
         raise FluxBootstrapError(f"{option}: {path} is not a PEM file; {hint}")
     return data
@@ -280,7 +285,15 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
     if spec["state"] == "absent":
         return _remove(spec, applier, check_mode)
     flavour = FLAVOURS[spec["flux_version"]]
-    tls = read_tls(spec)
+    warnings = []
+    try:
+        tls = read_tls(spec)
+    except FluxBootstrapError as exc:
+        # In check mode helm_tls_cert predicts the certificates without writing them: predict the TLS objects too.
+        if not (check_mode and exc.missing):
+            raise
+        tls = _NO_TLS
+        warnings.append(f"{exc} Check mode: the TLS Secrets are predicted without their content.")
     ns, secret_name, data_key = flavour.deploy_key_secret_ref(spec)
     live_key = applier.get(_secret_stub(ns, secret_name))
     private, key_info = resolve_deploy_key(spec, live_key, data_key)
@@ -313,6 +326,7 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
             "deploy_key": deploy_key,
             "git": {"url": spec["git_url"], "branch": spec["git_branch"], "path": spec["git_path"],
                     "label": spec["git_label"]},
+            "warnings": warnings,
             "diff": diff}
 
 
@@ -341,6 +355,7 @@ def _remove(spec: dict, applier, check_mode: bool) -> dict:
                 applier.delete(obj)
         plans.append(plan)
     return {"changed": any(p["action"] != "none" for p in plans), "objects": [_summary(p) for p in plans],
+            "warnings": [],
             "deploy_key": {"secret": f"{ns}/{secret_name}",
                            "action": "delete" if any(p["action"] == "delete" and p["object"]["kind"] == "Secret"
                                                      and p["object"]["metadata"]["name"] == secret_name

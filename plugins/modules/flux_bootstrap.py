@@ -183,6 +183,8 @@ notes:
     are null (the real run generates another key).
   - Objects in a namespace that does not exist yet cannot be dry-run by the API server; in check mode they are
     reported as V(create) without a server-side check.
+  - In check mode, missing TLS files (not issued yet, because M(tidepool.eks.helm_tls_cert) only predicted them)
+    are a warning, and the TLS Secrets are predicted without their content.
 seealso:
   - module: tidepool.eks.github_deploy_key
   - module: tidepool.eks.helm_tls_cert
@@ -334,6 +336,8 @@ def main():
         module.fail_json(msg=f"flux_bootstrap failed unexpectedly: {type(exc).__name__}: {exc}",
                          exception=traceback.format_exc())
     diff = result.pop("diff")
+    for warning in result.pop("warnings", []):
+        module.warn(warning)
     if module._diff:
         result["diff"] = diff
     module.exit_json(**result)

@@ -299,3 +299,13 @@ def test_wait_timeout_message_names_the_deployment(pki):
     msg = str(err.value)
     assert msg.startswith("Timed out after 1 seconds waiting for Deployment flux/memcached")
     assert "0 of 1 replicas available" in msg and "wait: false" in msg
+
+
+def test_check_mode_predicts_without_tls_files_and_real_run_fails(pki, tmp_path):
+    spec = fb.normalize_params(params(pki, tiller_tls_dir=str(tmp_path / "not-issued-yet"), wait=False))
+    fake = FakeApplier()
+    result = fb.run(spec, fake, check_mode=True)
+    assert result["changed"] and "Check mode" in result["warnings"][0] and fake.writes == []
+    with pytest.raises(fb.FluxBootstrapError, match="tiller_tls_dir: cannot read"):
+        fb.run(spec, fake, check_mode=False)
+    assert fake.writes == []
