@@ -241,13 +241,14 @@ def wait_for(check, timeout: float, describe_wait: str, interval: float = 1.0, s
         sleep(interval)
 
 
-def validate_objects(applier: Applier, objects: list, fallback_namespace: str = "default") -> dict:
+def validate_objects(applier: Applier, objects: list, fallback_namespace: str = "default",
+                     skip_unserved: bool = False) -> dict:
     """Server-side dry run (``dryRun=All``, server-side apply) of every object, to catch wrong fields before they
     are committed. Nothing is written.
 
     A namespaced object whose namespace does not exist yet is dry-run in ``fallback_namespace`` instead (the
-    schema does not depend on the namespace). An object whose kind the server does not serve is skipped unless a
-    CustomResourceDefinition among ``objects`` defines it. Returns ``{"validated": n, "skipped": [text],
+    schema does not depend on the namespace). An object whose kind the server does not serve is an error, unless a
+    CustomResourceDefinition among ``objects`` defines it or ``skip_unserved`` (then it is skipped). Returns ``{"validated": n, "skipped": [text],
     "errors": [text]}``; every error names the object and the server's reason.
     """
     namespaces = set()
@@ -267,6 +268,8 @@ def validate_objects(applier: Applier, objects: list, fallback_namespace: str = 
             group = obj.get("apiVersion", "").rpartition("/")[0]
             if (group, obj.get("kind")) in defined:
                 result["skipped"].append(f"{describe(obj)}: its CustomResourceDefinition is not installed yet")
+            elif skip_unserved:
+                result["skipped"].append(f"{describe(obj)}: {obj.get('apiVersion')} {obj.get('kind')} is not served")
             else:
                 result["errors"].append(str(exc))
             continue

@@ -37,7 +37,8 @@ options:
   skip_unreachable:
     description:
       - When the kubeconfig cannot be loaded or the API server cannot be reached, warn and validate nothing instead
-        of failing (the config role's C(config_validate=auto)).
+        of failing; skip objects whose kind the server does not serve instead of failing (the config role's
+        C(config_validate=auto), where the kubeconfig may point at a cluster that is not set up yet).
     type: bool
     default: false
 attributes:
@@ -110,7 +111,8 @@ def main():
         module.fail_json(msg=str(exc), validated=0, skipped=[], errors=[str(exc)])
     try:
         applier = k8s_apply.Applier(client)
-        result = k8s_apply.validate_objects(applier, module.params["objects"], module.params["fallback_namespace"])
+        result = k8s_apply.validate_objects(applier, module.params["objects"], module.params["fallback_namespace"],
+                                            skip_unserved=module.params["skip_unreachable"])
     except k8s_apply.KubeError as exc:
         module.fail_json(msg=str(exc), validated=0, skipped=[], errors=[str(exc)])
     if result["errors"]:

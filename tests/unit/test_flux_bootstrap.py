@@ -309,3 +309,48 @@ def test_check_mode_predicts_without_tls_files_and_real_run_fails(pki, tmp_path)
     with pytest.raises(fb.FluxBootstrapError, match="tiller_tls_dir: cannot read"):
         fb.run(spec, fake, check_mode=False)
     assert fake.writes == []
+
+
+class _ValidatingApplier:
+    """Serves v1 and apps/v1 only; refuses a ConfigMap with an int value like the API server would."""
+
+    class _NS:
+        def get(self):
+            class R:
+                def to_dict(self_inner):
+                    return {"items": [{"metadata": {"name": "default"}}]}
+            return R()
+
+    def __init__(self):
+        self.client = type("C", (), {"resources": type("R", (), {"get": lambda _s, **kw: _ValidatingApplier._NS()})()})()
+        self.sent = []
+
+    def resource(self, obj):
+        if obj["apiVersion"] not in ("v1", "apps/v1"):
+            raise k8s_apply.KubeError(f"The API server does not serve {obj['apiVersion']} {obj['kind']}")
+        return obj
+
+    def apply(self, obj, dry_run=False):
+        assert dry_run
+        self.sent.append(obj)
+        if any(not isinstance(v, str) for v in (obj.get("data") or {}).values()):
+            raise k8s_apply.KubeError(f"Server-side dry run of {k8s_apply.describe(obj)} was refused: data must be strings")
+        return obj
+
+
+def test_validate_objects_fallback_namespace_skips_and_errors():
+    objs = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "namespace": "qa9"}, "data": {"k": 1}},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "b", "namespace": "default"}, "data": {"k": "v"}},
+            {"apiVersion": "example.org/v1", "kind": "Widget", "metadata": {"name": "w", "namespace": "qa9"}},
+            {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": "gadgets.example.com"},
+             "spec": {"group": "example.com", "names": {"kind": "Gadget"}}},
+            {"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g", "namespace": "qa9"}}]
+    fake = _ValidatingApplier()
+    result = k8s_apply.validate_objects(fake, objs)
+    assert result["validated"] == 1
+    assert result["errors"][0].startswith("Server-side dry run of ConfigMap qa9/a was refused")  # named as rendered
+    assert fake.sent[0]["metadata"]["namespace"] == "default"      # checked in the fallback namespace
+    assert "example.org/v1 Widget" in result["errors"][1] and len(result["errors"]) == 3  # the CRD itself is unserved here
+    assert result["skipped"] == ["Gadget qa9/g: its CustomResourceDefinition is not installed yet"]
+    lenient = k8s_apply.validate_objects(_ValidatingApplier(), objs, skip_unserved=True)
+    assert len(lenient["errors"]) == 1 and len(lenient["skipped"]) == 3
