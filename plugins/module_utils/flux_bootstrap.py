@@ -9,7 +9,7 @@ What ``eksctl install flux`` did in the install guide's ``make_flux`` (research 
 * :func:`normalize_params` validates the module options into a *spec* (plain dict): what is deployed;
 * a *flavour* module serialises the spec into Kubernetes objects (:data:`FLAVOURS`: ``1`` is
   :mod:`flux_v1`; Flux v2 will add ``2`` with the same interface: ``deploy_key_secret_ref(spec)``,
-  ``objects(spec, private_key, tls)``, ``WORKLOADS``, ``DEFAULT_IMAGES``, ``CRD_KINDS``);
+  ``objects(spec, private_key, tls)``, ``WORKLOADS``, ``DEFAULT_IMAGES``);
 * :func:`resolve_deploy_key` keeps one deploy key per cluster in the flavour's Secret: generated once, reused on
   every later run, replaced only when ``rotate_deploy_key`` is set;
 * :func:`run` plans every object with a server-side dry run, applies what differs (server-side apply, field

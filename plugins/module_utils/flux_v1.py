@@ -17,8 +17,8 @@ intervals, the ``flux-helm-repositories`` Secret mounted into helm-operator, a p
   ``tiller-secret`` with ``ca.crt``/``tls.crt``/``tls.key``, Deployment and Service ``tiller-deploy``) and the
   ``helm`` client ServiceAccount with Role ``tiller-user``.
 
-A second flavour (Flux v2) gets its own file with the same three functions: :func:`deploy_key_secret_ref`,
-:func:`objects`, :data:`WORKLOADS`.
+A second flavour (Flux v2) gets its own file with the same interface: :func:`deploy_key_secret_ref`,
+:func:`objects`, :data:`WORKLOADS`, :data:`DEFAULT_IMAGES`.
 """
 from __future__ import annotations
 
