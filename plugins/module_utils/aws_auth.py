@@ -40,7 +40,8 @@ def merge_map_users(map_users: str | None, users: list, account: str) -> tuple[s
 
     ``map_users`` is the ConfigMap's current ``data.mapUsers`` (YAML list text, or None/empty). Entries already
     there are kept in order; an entry with one of our ARNs gets ``system:masters`` added to its groups when it
-    lacks it; repeated entries of one of our ARNs are collapsed into the first. Raises AwsAuthError when the
+    lacks it; repeated entries of one of our ARNs are collapsed into the first. When nothing changes the text comes
+    back as it was (``""`` for none), so callers compare strings. Raises AwsAuthError when the
     current text is not a YAML list.
     """
     try:
@@ -70,5 +71,5 @@ def merge_map_users(map_users: str | None, users: list, account: str) -> tuple[s
             out.append({"userarn": arn, "username": user, "groups": [MASTERS]})
             added.append(arn)
     if out == current:
-        return map_users if map_users else yaml.safe_dump(out, default_flow_style=False, sort_keys=False), []
+        return map_users or "", []
     return yaml.safe_dump(out, default_flow_style=False, sort_keys=False), added

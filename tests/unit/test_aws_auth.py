@@ -41,4 +41,5 @@ def test_errors_name_the_input(current, users, account, fragment):
 
 
 def test_no_users_no_change():
-    assert aws_auth.merge_map_users(None, [], ACCOUNT) == ("[]\n", [])
+    assert aws_auth.merge_map_users(None, [], ACCOUNT) == ("", [])
+    assert aws_auth.merge_map_users("[]\n", [], ACCOUNT) == ("[]\n", [])
