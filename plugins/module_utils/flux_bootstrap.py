@@ -300,17 +300,19 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
     objects = flavour.objects(spec, private, tls)
     namespace_exists = applier.get({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) is not None
 
-    plans, diff = [], []
-    for obj in objects:
-        pending_ns = check_mode and not namespace_exists and obj["metadata"].get("namespace") == ns
-        plan = applier.plan_apply(obj, skip_dry_run=pending_ns)
-        if plan["action"] != "none":
-            if not check_mode:
-                plan["after"] = applier.apply(obj)
-                if _is_crd(obj):
-                    applier.invalidate()
-            diff.append(k8s_apply.diff_entry(plan["before"], plan["after"]))
-        plans.append(plan)
+    # Plan everything first (server-side dry runs), so an object the server refuses stops the run before any write.
+    # Objects in a namespace that does not exist yet cannot be dry-run; they are created after the namespace.
+    plans = [applier.plan_apply(obj, skip_dry_run=not namespace_exists and obj["metadata"].get("namespace") == ns)
+             for obj in objects]
+    diff = []
+    for plan in plans:
+        if plan["action"] == "none":
+            continue
+        if not check_mode:
+            plan["after"] = applier.apply(plan["object"])
+            if _is_crd(plan["object"]):
+                applier.invalidate()
+        diff.append(k8s_apply.diff_entry(plan["before"], plan["after"]))
     if not check_mode:
         wait_ready(spec, applier, objects, sleep=sleep)
 

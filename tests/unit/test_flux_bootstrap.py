@@ -354,3 +354,20 @@ def test_validate_objects_fallback_namespace_skips_and_errors():
     assert result["skipped"] == ["Gadget qa9/g: its CustomResourceDefinition is not installed yet"]
     lenient = k8s_apply.validate_objects(_ValidatingApplier(), objs, skip_unserved=True)
     assert len(lenient["errors"]) == 1 and len(lenient["skipped"]) == 3
+
+
+def test_a_refused_object_stops_the_run_before_any_write(pki):
+    spec = fb.normalize_params(params(pki, wait=False))
+    fake = FakeApplier()
+    fb.run(spec, fake, check_mode=False)
+    fake.writes.clear()
+    original = fake.apply
+
+    def refuse_tiller(obj, dry_run=False):
+        if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "tiller-deploy":
+            raise k8s_apply.KubeError("Server-side dry run of Deployment flux/tiller-deploy was refused")
+        return original(obj, dry_run)
+    fake.apply = refuse_tiller
+    with pytest.raises(k8s_apply.KubeError, match="tiller-deploy"):
+        fb.run(dict(spec, git_branch="develop"), fake, check_mode=False)   # flux Deployment would change first
+    assert fake.writes == []
