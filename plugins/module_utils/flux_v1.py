@@ -30,7 +30,7 @@ except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keep
     yaml = None
 
 from ansible_collections.tidepool.eks.plugins.module_utils import helm_operator_crd
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model
+from ansible_collections.tidepool.eks.plugins.module_utils import apply_plan, config_model
 
 VERSION = 1
 
@@ -176,7 +176,9 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
     images = spec["images"]
     # The namespace and the repositories Secret are also rendered into the config repository (pkgs.flux):
     # the same objects as there (config_model), so neither apply undoes the other.
-    out = [config_model.namespace(ns), helmrelease_crd(spec)]
+    # With the labels the roles' direct apply (apply_plan, same field manager) gives them: identical objects, so
+    # neither server-side apply takes a field away from the other.
+    out = [apply_plan.with_labels(config_model.namespace(ns), spec["cluster"], "cluster"), helmrelease_crd(spec)]
 
     # Flux daemon + memcached
     out += _cluster_role("flux", spec, "flux", ALL_RULES)
@@ -249,7 +251,7 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
                 "data": {"tls.crt": _b64(tls["client_cert"]), "tls.key": _b64(tls["client_key"])}})
     out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TILLER_CA_CONFIGMAP, spec, ns, "helm-operator"),
                 "data": {"ca.crt": tls["ca"].decode() if isinstance(tls["ca"], bytes) else tls["ca"]}})
-    out.append(config_model.flux_helm_repositories_secret(ns))
+    out.append(apply_plan.with_labels(config_model.flux_helm_repositories_secret(ns), spec["cluster"], "shared"))
     out.append(_deployment("flux-helm-operator", spec, "helm-operator", {
         "serviceAccountName": "flux-helm-operator",
         "volumes": [{"name": "helm-tls-certs", "secret": {"secretName": HELM_TLS_SECRET, "defaultMode": 0o400}},

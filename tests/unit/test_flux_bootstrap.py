@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils import flux_bootstrap as fb
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model, flux_v1, helm_tls, k8s_apply, ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils import apply_plan, config_model, flux_v1, helm_tls, k8s_apply, ssh_keys
 
 try:
     from helpers import SHARED
@@ -125,7 +125,7 @@ def test_v1_objects(pki):
     repos = yaml.safe_load(repos_secret["stringData"]["repositories.yaml"])
     assert {r["name"] for r in repos["repositories"]} >= {"stable", "fluxcd", "jetstack"}
     # the config repository renders the same namespace and repositories Secret (pkgs.flux): identical objects
-    rendered = config_model._pkg_flux({})
+    rendered = [apply_plan.with_labels(o, "unit1", part) for o, part in zip(config_model._pkg_flux({}), ("cluster", "shared"))]
     assert rendered == [objs[0], repos_secret]
     for obj in objs:
         if obj in rendered:
