@@ -177,12 +177,14 @@ def test_bad_input_changes_nothing(kube_stack, install):
 
 def test_check_mode_in_an_existing_namespace_is_a_server_dry_run(kube_stack, install):
     """With the namespace present, check mode sends every object as a server-side dry run: all are predicted
-    as creations (the namespace itself is already there) and none is created."""
+    as creations (the namespace itself is already there and only gains the collection's labels) and none is
+    created."""
     kube_stack.kubectl("create", "namespace", install["namespace"])
     _, checked = play(install, check=True)
     assert not checked.get("failed"), checked.get("msg")
     actions = {(o["kind"], o["name"]): o["action"] for o in checked["objects"]}
-    assert actions.pop(("Namespace", install["namespace"])) == "none"
+    assert actions.pop(("Namespace", install["namespace"])) == "update"
+    assert "tidepool.org/cluster" not in get(kube_stack, "namespace", install["namespace"])["metadata"].get("labels", {})
     actions.pop(("CustomResourceDefinition", "helmreleases.helm.fluxcd.io"))
     assert set(actions.values()) == {"create"}
     assert get(kube_stack, "-n", install["namespace"], "deployments,secrets,services,roles,rolebindings")["items"] == []
