@@ -113,3 +113,32 @@ def test_module_diff_and_errors_have_no_values(moto_reset, tmp_path):
     outputs.append(proc.stdout + proc.stderr)
     for output in outputs:
         _assert_clean(output, {"first-value-ABCDEFGH", "second-value-IJKLMNOP", "third-value-QRSTUVWX"})
+
+
+def test_flux_role_output_has_no_private_key_and_no_token(local_stack_env, kube_stack):
+    """The flux role at -vvvv --diff (install, rerun, key rotation, check mode) prints no private key (deploy key,
+    Tiller and helm-operator TLS keys, the CA key) and no GitHub token."""
+    outputs = []
+    for extra, check in (({}, False), ({"flux_rotate_deploy_key": True}, False), ({}, True)):
+        proc = run_playbook(REPO / "playbooks" / "flux.yml", limit="local", verbosity=4, diff=True, check=check,
+                            extra_vars=extra or None, env=local_stack_env)
+        assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+        outputs.append(proc.stdout + proc.stderr)
+    assert "flux_bootstrap" in outputs[0] and "<hidden, changed>" in outputs[1]
+
+    secret = json.loads(kube_stack.kubectl("get", "secret", "-n", "flux", "flux-git-deploy", "-o", "json").stdout)
+    values = {secret["data"]["identity"], local_stack_env["GITHUB_TOKEN"]}
+    pem_texts = [base64.b64decode(secret["data"]["identity"]).decode()]
+    for name in ("tiller-secret", "flux-helm-tls-cert"):
+        data = json.loads(kube_stack.kubectl("get", "secret", "-n", "flux", name, "-o", "json").stdout)["data"]
+        values.add(data["tls.key"])
+        pem_texts.append(base64.b64decode(data["tls.key"]).decode())
+    sm = boto3.client("secretsmanager")
+    pem_texts.append(sm.get_secret_value(SecretId="local/flux/ca-key.pem")["SecretString"])
+    for text in pem_texts:
+        values |= {line for line in text.splitlines() if line and "-----" not in line}
+    assert len(values) > 20
+    for output in outputs:
+        _assert_clean(output, values)
+        # escaped newlines (JSON in -vvvv output) must not carry a key either
+        _assert_clean(output.replace("\\n", "\n"), values)

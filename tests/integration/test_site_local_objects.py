@@ -61,3 +61,60 @@ def test_rerun_and_check_change_nothing(site_local, local_stack_env):
     check = run_playbook("site.yml", limit="local", env=local_stack_env, check=True, diff=True)
     assert check.returncode == 0, check.stdout[-4000:]
     assert recap(check.stdout)["local"]["changed"] == 0, check.stdout[-6000:]
+
+
+def _deploy_keys(local_stack_env, full_name):
+    import urllib.request
+    req = urllib.request.Request(f"{local_stack_env['GITHUB_API_URL'].rstrip('/')}/repos/{full_name}/keys?per_page=100",
+                                 headers={"Authorization": f"token {local_stack_env['GITHUB_TOKEN']}"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read())
+
+
+def test_flux_installed_and_its_key_registered_once(site_local, kube_stack, local_stack_env):
+    import base64
+
+    from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
+
+    flux = kget(kube_stack, "deployment", "flux", "-n", "flux")
+    args = flux["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert f"--git-url={local_stack_env['TIDEPOOL_GIT_URL']}cluster-local.git" in args
+    assert {"--git-path=clusters/local/flux", "--git-label=local", "--git-branch=master", "--git-poll-interval=1m",
+            "--sync-interval=1m", "--git-email=admin@example.com"} <= set(args)
+    assert {"tiller-secret", "flux-helm-tls-cert", "flux-helm-repositories", "flux-git-deploy"} <= {
+        s["metadata"]["name"] for s in kget(kube_stack, "secrets", "-n", "flux")["items"]}
+    private = base64.b64decode(kget(kube_stack, "secret", "flux-git-deploy", "-n", "flux")["data"]["identity"])
+    public = ssh_keys.material(ssh_keys.public_line(ssh_keys.load_private(private)))
+    keys = [k for k in _deploy_keys(local_stack_env, "tidepool/cluster-local") if k["key"] == public]
+    assert len(keys) == 1 and keys[0]["title"] == "flux key for local" and keys[0]["read_only"] is False
+
+
+def test_aws_auth_users_once_and_role_mapping_kept(site_local, kube_stack, local_stack_env):
+    import yaml
+    role = [{"rolearn": "arn:aws:iam::123456789012:role/ng-node", "username": "system:node:{{EC2PrivateDNSName}}",
+             "groups": ["system:bootstrappers", "system:nodes"]}]
+    kube_stack.kubectl("-n", "kube-system", "patch", "configmap", "aws-auth", "--type=merge",
+                       "-p", json.dumps({"data": {"mapRoles": yaml.safe_dump(role)}}))
+    for _ in range(2):
+        proc = run_playbook("playbooks/cluster.yml", limit="local", env=local_stack_env)
+        assert proc.returncode == 0, proc.stdout[-4000:]
+    assert recap(proc.stdout)["local"]["changed"] == 0
+    data = kget(kube_stack, "configmap", "aws-auth", "-n", "kube-system")["data"]
+    assert yaml.safe_load(data["mapRoles"]) == role
+    users = yaml.safe_load(data["mapUsers"])
+    assert [u["userarn"] for u in users].count("arn:aws:iam::123456789012:user/local-admin") == 1
+    assert {"userarn": "arn:aws:iam::123456789012:user/local-admin", "username": "local-admin",
+            "groups": ["system:masters"]} in users
+
+
+def test_config_validate_server_refuses_a_wrong_field(site_local, local_stack_env, tmp_path):
+    import subprocess
+    url = f"{local_stack_env['TIDEPOOL_GIT_URL']}cluster-local.git"
+    head = subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True).stdout
+    envs = {"qa1": {"gateway": {"default": {"protocol": "http"}, "http": {"enabled": True, "dnsNames": ["localhost"]}},
+                    "chart": {"reff": "k8s"}}}   # a misspelt field of HelmRelease spec.chart
+    proc = run_playbook("playbooks/config.yml", limit="local", env=local_stack_env,
+                        extra_vars={"environments": envs, "config_validate": "server"})
+    assert proc.returncode != 0
+    assert "HelmRelease qa1/tidepool" in proc.stdout and "reff" in proc.stdout, proc.stdout[-4000:]
+    assert subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True).stdout == head

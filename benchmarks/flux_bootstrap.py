@@ -1,0 +1,92 @@
+"""flux_bootstrap against a real kube-apiserver: API requests and time of a first install and a no-op rerun.
+
+    .venv/bin/python benchmarks/flux_bootstrap.py            # ephemeral local stack (kube group), then stopped
+    .venv/bin/python benchmarks/flux_bootstrap.py --json
+
+Runs the module's core in-process (no Ansible start-up) and counts every HTTP request the kubernetes client sends,
+by method and by whether it is a dry run. Not a test: nothing asserts on the figures.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "scripts"))
+sys.path.insert(0, str(REPO / ".collections"))
+
+import local_stack  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils import (  # noqa: E402
+    flux_bootstrap, helm_tls, k8s_apply)
+
+
+def pki(root: Path) -> dict:
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca, ca_key = helm_tls.make_ca("bench", 2048, 30, now=now)
+    out = {}
+    for which, cn in (("tiller", "tiller-deploy.flux"), ("client", "helm-client")):
+        d = root / which
+        d.mkdir()
+        cert, key = helm_tls.issue_leaf({"cn": cn, "sans": ["DNS:tiller-deploy.flux"]}, ca, ca_key, 2048, 30, now=now)
+        (d / "ca.pem").write_bytes(helm_tls.cert_pem(ca))
+        (d / "cert.pem").write_bytes(helm_tls.cert_pem(cert))
+        (d / "key.pem").write_bytes(helm_tls.key_pem(key))
+        out[which] = str(d)
+    return {"tiller_tls_dir": out["tiller"], "helm_operator_tls_dir": out["client"]}
+
+
+def counted_applier(kubeconfig: Path, counter: collections.Counter):
+    client = k8s_apply.dynamic_client(str(kubeconfig))
+    api = client.client
+    original = api.request
+
+    def request(method, url, *args, **kwargs):
+        dry = "dryRun=All" in url or any(k == "dryRun" for k, _ in (kwargs.get("query_params") or []))
+        counter[f"{method}{' (dry run)' if dry else ''}"] += 1
+        return original(method, url, *args, **kwargs)
+
+    api.request = request
+    return k8s_apply.Applier(client)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = local_stack.Stack.ephemeral(Path(tmp) / "stack")
+        stack.up("kube")
+        try:
+            spec = flux_bootstrap.normalize_params({
+                "cluster": "bench", "git_url": "git@github.com:example/cluster-bench.git", "git_email": "a@example.com",
+                "wait": False, **pki(Path(tmp))})
+            for label, check in (("check mode, blank cluster", True), ("first run", False), ("no-op rerun", False),
+                                 ("check mode, installed", True)):
+                counter = collections.Counter()
+                applier = counted_applier(stack.kubeconfig, counter)
+                start = time.monotonic()
+                result = flux_bootstrap.run(spec, applier, check_mode=check)
+                rows.append({"run": label, "seconds": round(time.monotonic() - start, 2), "changed": result["changed"],
+                             "objects": len(result["objects"]), "requests": sum(counter.values()),
+                             "by_method": dict(sorted(counter.items()))})
+        finally:
+            stack.down()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return
+    print("| run | seconds | changed | objects | API requests | by method |")
+    print("|---|---:|---|---:|---:|---|")
+    for r in rows:
+        print(f"| {r['run']} | {r['seconds']} | {r['changed']} | {r['objects']} | {r['requests']} | "
+              + ", ".join(f"{k} {v}" for k, v in r["by_method"].items()) + " |")
+
+
+if __name__ == "__main__":
+    main()

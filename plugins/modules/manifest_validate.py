@@ -1,0 +1,125 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: manifest_validate
+short_description: Validate Kubernetes objects with a server-side dry run before they are committed
+description:
+  - Sends every object in O(objects) to the API server as a server-side apply with C(dryRun=All) (field manager
+    C(tidepool.eks)). The server checks them against its schemas, including the CustomResourceDefinitions
+    installed, so a wrong or misspelt field fails here instead of later in Flux. Nothing is written.
+  - A namespaced object whose namespace does not exist yet is checked in O(fallback_namespace).
+  - An object whose kind is defined by a CustomResourceDefinition that is itself in O(objects) but not installed yet
+    is skipped (reported in RV(skipped)); any other kind the server does not serve is an error.
+  - Fails with every error found, each naming the object.
+version_added: 0.1.0
+author:
+  - Tidepool EKS maintainers (@tidepool-org)
+options:
+  objects:
+    description: The objects (dicts), as rendered into the config repository.
+    type: list
+    elements: dict
+    required: true
+  kubeconfig:
+    description: Path of the kubeconfig. Defaults to C($K8S_AUTH_KUBECONFIG), then C($KUBECONFIG), then C(~/.kube/config).
+    type: path
+  context:
+    description: Context of the kubeconfig to use.
+    type: str
+  fallback_namespace:
+    description: Namespace to check namespaced objects in when theirs does not exist yet.
+    type: str
+    default: default
+  skip_unreachable:
+    description:
+      - When the kubeconfig cannot be loaded or the API server cannot be reached, warn and validate nothing instead
+        of failing; skip objects whose kind the server does not serve instead of failing (the config role's
+        C(config_validate=auto), where the kubeconfig may point at a cluster that is not set up yet).
+    type: bool
+    default: false
+attributes:
+  check_mode:
+    support: full
+    description: The module only sends dry runs; it behaves the same in check mode.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is nothing to show.
+  idempotent:
+    support: full
+    description: Never changes anything.
+seealso:
+  - module: tidepool.eks.flux_bootstrap
+requirements:
+  - kubernetes >= 24.2.0 (Python client)
+"""
+
+EXAMPLES = r"""
+- name: Check the rendered objects against the cluster before committing them
+  tidepool.eks.manifest_validate:
+    objects: "{{ rendered_objects }}"
+    kubeconfig: ~/.kube/config
+"""
+
+RETURN = r"""
+validated:
+  description: Number of objects the server accepted.
+  returned: always
+  type: int
+  sample: 42
+skipped:
+  description: Objects not checked, with the reason.
+  returned: always
+  type: list
+  elements: str
+  sample: ["VirtualService gloo-system/x: its CustomResourceDefinition is not installed yet"]
+errors:
+  description: Every refusal, naming the object and the server's reason (the task fails when not empty).
+  returned: always
+  type: list
+  elements: str
+  sample: ['Server-side dry run of HelmRelease qa1/tidepool was refused by the API server: .spec.chart.reff: field not declared in schema']
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+
+from ansible_collections.tidepool.eks.plugins.module_utils import k8s_apply
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(objects=dict(type="list", elements="dict", required=True),
+                           kubeconfig=dict(type="path"), context=dict(type="str"),
+                           fallback_namespace=dict(type="str", default="default"),
+                           skip_unreachable=dict(type="bool", default=False)),
+        supports_check_mode=True)
+    if not k8s_apply.HAS_KUBERNETES:
+        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
+    kubeconfig = (module.params["kubeconfig"] or os.environ.get("K8S_AUTH_KUBECONFIG")
+                  or os.environ.get("KUBECONFIG") or None)
+    try:
+        client = k8s_apply.dynamic_client(kubeconfig, module.params["context"])
+    except k8s_apply.KubeError as exc:
+        if module.params["skip_unreachable"]:
+            module.warn(f"Rendered objects not validated by a server: {exc}")
+            module.exit_json(changed=False, validated=0, skipped=[f"all: {exc}"], errors=[])
+        module.fail_json(msg=str(exc), validated=0, skipped=[], errors=[str(exc)])
+    try:
+        applier = k8s_apply.Applier(client)
+        result = k8s_apply.validate_objects(applier, module.params["objects"], module.params["fallback_namespace"],
+                                            skip_unserved=module.params["skip_unreachable"])
+    except k8s_apply.KubeError as exc:
+        module.fail_json(msg=str(exc), validated=0, skipped=[], errors=[str(exc)])
+    if result["errors"]:
+        module.fail_json(msg=f"{len(result['errors'])} rendered object(s) refused by the API server's dry run: "
+                             + " | ".join(result["errors"]), **result)
+    module.exit_json(changed=False, **result)
+
+
+if __name__ == "__main__":
+    main()
