@@ -72,9 +72,12 @@ def test_credential_types_validate_and_inject_the_documented_env():
     for definition in DEFS["awx_credential_types"]:
         assert_valid("credential_type", definition)
     env = {name: value for d in DEFS["awx_credential_types"] for name, value in d["injectors"]["env"].items()}
-    assert sorted(env) == ["AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN"]
+    assert sorted(env) == ["AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "GITHUB_TOKEN"]
+    extra = {name: value for d in DEFS["awx_credential_types"]
+             for name, value in d["injectors"].get("extra_vars", {}).items()}
+    assert list(extra) == ["aws_profile"]  # an empty AWS_PROFILE env breaks boto3; "" aws_profile means none
     fields = {f["id"]: f for d in DEFS["awx_credential_types"] for f in d["inputs"]["fields"]}
-    for variable, template in env.items():
+    for variable, template in {**env, **extra}.items():
         field = re.fullmatch(r"\{\{ (\w+) \}\}", template).group(1)
         assert field in fields, variable
     assert fields["aws_secret_access_key"]["secret"] and fields["github_token"]["secret"]
