@@ -7,8 +7,9 @@ One source for each thing the image holds, so the image never drifts from the re
   ``constraints.txt`` -> ``meta/ee-requirements.txt``.
 * ansible-core and ansible-runner: their ``constraints.txt`` pins.
 * System packages: ``bindep.txt`` (git, openssh, tar, gzip), read by ansible-builder.
-* CLI binaries (eksctl, kubectl, helm, flux): the ``tools`` role's pins file (version, url, sha256 per tool),
-  downloaded in the image build and checked against the sha256 before anything is installed.
+* CLI binaries (eksctl, kubectl, helm, flux): the ``tools`` role's ``tools_pins`` (version, and per platform
+  url, sha256, archive member), downloaded in the image build and checked against the sha256 before anything
+  is installed; a pin without a sha256 makes the image build fail with a message naming it.
 
 Usage (scripts/ee wraps these)::
 
@@ -38,8 +39,7 @@ RUNTIME_ROOTS = ("ansible", "boto3", "botocore", "kubernetes", "openshift", "PyY
 # Installed by ansible-builder itself (ansible_core / ansible_runner keys), not through ee-requirements.txt.
 BUILDER_OWNED = ("ansible-core", "ansible-runner")
 # Where the tools role keeps its pins; the first that exists wins (TIDEPOOL_TOOLS_PINS overrides).
-PINS_CANDIDATES = ("roles/tools/vars/pins.yml", "roles/tools/vars/main.yml", "roles/tools/defaults/main.yml",
-                   "roles/tools/files/pins.yml")
+PINS_CANDIDATES = ("roles/tools/defaults/main.yml", "roles/tools/vars/main.yml")
 REQUIRED_TOOLS = ("eksctl", "kubectl", "helm", "flux")
 BASE_IMAGE = "quay.io/centos/centos:stream9"
 PYTHON = "python3.11"
@@ -97,62 +97,66 @@ def find_pins(explicit: str | None = None) -> str | None:
     return None
 
 
-def _pin_tables(data):
-    """Yield every mapping of tool name -> {version, sha256, ...} found in the pins file."""
+PLATFORM = "linux-amd64"
+
+
+def _pin_list(data):
+    """The tools role's ``tools_pins`` list (or a ``{tool: pin}`` mapping) found in the pins file."""
     if isinstance(data, dict):
-        if data and all(isinstance(v, dict) and "version" in v for v in data.values()):
-            yield data
+        if isinstance(data.get("tools_pins"), (list, dict)):
+            return data["tools_pins"]
         for value in data.values():
-            yield from _pin_tables(value)
-    elif isinstance(data, list):
-        if data and all(isinstance(v, dict) and "name" in v and "version" in v for v in data):
-            yield {v["name"]: v for v in data}
+            found = _pin_list(value)
+            if found:
+                return found
+    return None
 
 
 def load_pins(path: str) -> dict[str, dict]:
-    """``{tool: {version, url, sha256[, member]}}`` for REQUIRED_TOOLS from the tools role's pins file.
+    """``{tool: {version, url, sha256, member}}`` for REQUIRED_TOOLS, linux-amd64, from the tools role's pins.
 
-    ``url`` may hold ``{version}`` (and ``{arch}``, ``amd64`` in the image); ``member`` names the binary inside
-    a ``.tar.gz`` when it is not at the archive's top level under the tool's name. A per-architecture
-    ``sha256`` (a mapping) uses its ``amd64``/``linux_amd64`` entry.
+    Format (roles/tools/defaults/main.yml ``tools_pins``): a list of ``{name, version, platforms: {<os>-<arch>:
+    {url, sha256, member}}}``; ``member`` names the binary inside a ``.tar.gz``. An empty ``sha256`` means the
+    pin is not verified yet: the image build refuses that tool (as the tools role refuses to install it).
     """
     with open(path, encoding="utf-8") as handle:
         data = yaml.safe_load(handle)
-    pins: dict[str, dict] = {}
-    for table in _pin_tables(data):
-        for tool, pin in table.items():
-            if tool in REQUIRED_TOOLS and tool not in pins:
-                pins[tool] = pin
+    pins = _pin_list(data)
+    if isinstance(pins, dict):
+        pins = [dict(pin, name=name) for name, pin in pins.items()]
+    by_name = {pin.get("name"): pin for pin in pins or [] if isinstance(pin, dict)}
     out = {}
     for tool in REQUIRED_TOOLS:
-        if tool not in pins:
-            raise SystemExit(f"ee: {path} has no pin for {tool} (needs version, url, sha256)")
-        pin = dict(pins[tool])
-        sha = pin.get("sha256")
-        if isinstance(sha, dict):
-            sha = sha.get("amd64") or sha.get("linux_amd64") or sha.get("linux-amd64")
-        url = pin.get("url") or pin.get("download_url")
+        if tool not in by_name:
+            raise SystemExit(f"ee: {path} has no pin for {tool} (tools_pins: name, version, platforms)")
+        pin = by_name[tool]
+        artifact = (pin.get("platforms") or {}).get(PLATFORM) or {}
+        url = artifact.get("url") or pin.get("url")
         if not url:
-            raise SystemExit(f"ee: pin {tool} in {path} has no url")
-        if not (isinstance(sha, str) and SHA256.match(sha)):
-            raise SystemExit(f"ee: pin {tool} in {path} has no valid sha256 (64 hex digits) for linux amd64")
-        version = str(pin["version"])
-        out[tool] = {"version": version, "sha256": sha, "member": pin.get("member"),
-                     "url": url.replace("{version}", version).replace("{arch}", "amd64")
-                                .replace("{{ version }}", version)}
+            raise SystemExit(f"ee: pin {tool} in {path} has no {PLATFORM} url")
+        sha = artifact.get("sha256", pin.get("sha256")) or ""
+        if sha and not SHA256.match(str(sha)):
+            raise SystemExit(f"ee: pin {tool} in {path} has an invalid sha256 (64 hex digits): {sha}")
+        out[tool] = {"version": str(pin["version"]), "url": url, "sha256": str(sha),
+                     "member": artifact.get("member") or pin.get("member")}
     return out
 
 
 def install_step(tool: str, pin: dict) -> str:
-    """One Containerfile RUN line: download, verify the sha256, install into /usr/local/bin."""
+    """One Containerfile RUN line: download, verify the sha256, install into /usr/local/bin.
+
+    Without a sha256 the line fails the image build with a message naming the pin (never an unverified binary).
+    """
     url, sha = pin["url"], pin["sha256"]
+    if not sha:
+        return (f"RUN echo 'ee: {tool} {pin['version']} has no sha256 in the tools role pins (tools_pins, {PLATFORM}); "
+                f"fill it in from the published checksums, then scripts/ee generate' >&2 && false  # {tool} {pin['version']}")
     tmp = f"/tmp/{tool}.download"
     fetch = f"curl -fsSL -o {tmp} '{url}' && echo '{sha}  {tmp}' | sha256sum -c -"
     if url.endswith((".tar.gz", ".tgz")):
         member = pin.get("member") or tool
-        place = (f"mkdir -p /tmp/{tool}.d && tar -xzf {tmp} -C /tmp/{tool}.d && "
-                 f"install -m 0755 \"$(find /tmp/{tool}.d -type f -name {os.path.basename(member)} | head -1)\" "
-                 f"/usr/local/bin/{tool} && rm -rf /tmp/{tool}.d")
+        place = (f"mkdir -p /tmp/{tool}.d && tar -xzf {tmp} -C /tmp/{tool}.d {member} && "
+                 f"install -m 0755 /tmp/{tool}.d/{member} /usr/local/bin/{tool} && rm -rf /tmp/{tool}.d")
     else:
         place = f"install -m 0755 {tmp} /usr/local/bin/{tool}"
     return f"RUN {fetch} && {place} && rm -f {tmp}  # {tool} {pin['version']}"

@@ -48,7 +48,8 @@ def launch(template: dict, tmp_path, stack_env: dict, run: int):
               "aws_secret_access_key": stack_env["AWS_SECRET_ACCESS_KEY"],
               "github_token": stack_env["GITHUB_TOKEN"]}          # aws_session_token, aws_profile: unset
     env, cred_extra = injected(template, inputs)
-    survey = {"tidepool_cluster": "local", "tidepool_environments": ""}
+    answers = {"tidepool_cluster": "local", "tidepool_environments": "", "confirm_delete": "local"}
+    survey = {q["variable"]: answers[q["variable"]] for q in template["survey_spec"]["spec"]}
     extravars = {**template.get("extra_vars", {}), **survey, **cred_extra}
     env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
     env["ANSIBLE_NOCOLOR"] = "1"
@@ -80,5 +81,5 @@ def test_job_template_runs_and_reruns_unchanged(template, stack_env, tmp_path):
 
 
 def test_every_present_step_playbook_is_covered():
-    covered = {t["playbook"] for t in TEMPLATES}
+    covered = {t["playbook"] for t in TEMPLATES} | set(DEFS["awx_playbooks_without_template"])
     assert {str(p.relative_to(REPO)) for p in (REPO / "playbooks").glob("*.yml")} <= covered

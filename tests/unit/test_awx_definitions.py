@@ -97,15 +97,20 @@ def test_job_templates_validate_and_cover_every_playbook():
     credentials = {d["name"] for d in DEFS["awx_credentials"]}
     task = CONFIGURE[CONFIGURE.index("awx.awx.job_template:"):CONFIGURE.index("loop: \"{{ _awx_templates }}\"")]
     for definition in DEFS["awx_job_templates"]:
-        params = dict(definition, survey_spec=DEFS["awx_survey"])
-        assert_valid("job_template", params)
+        assert_valid("job_template", definition)
+        assert definition["survey_enabled"] and definition["survey_spec"]["spec"][0]["variable"] == "tidepool_cluster"
         assert set(definition["credentials"]) <= credentials
         for param in definition:
             assert f"item.{param}" in task, f"awx/configure.yml does not pass {param} to job_template"
     playbooks = {t["playbook"] for t in DEFS["awx_job_templates"]}
     present = {os.path.relpath(p, ROOT) for p in glob.glob(os.path.join(ROOT, "playbooks", "*.yml"))}
-    assert present - playbooks == set(), "a step playbook without a job template"
+    assert present - playbooks - set(DEFS["awx_playbooks_without_template"]) == set(), \
+        "a step playbook without a job template"
     assert "site.yml" in playbooks
+    teardown = [t for t in DEFS["awx_job_templates"] if t["playbook"].endswith(("stop_services.yml", "delete_cluster.yml"))]
+    assert len(teardown) == 2
+    for definition in teardown:
+        assert "confirm_delete" in [q["variable"] for q in definition["survey_spec"]["spec"]]
 
 
 def test_survey_asks_cluster_and_environments():

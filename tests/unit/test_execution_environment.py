@@ -22,16 +22,24 @@ def _ee():
     return module
 
 
-def _pins(tmp_path, tools=("eksctl", "kubectl", "helm", "flux")):
-    pins = {}
+def _pins(tmp_path, tools=("eksctl", "kubectl", "helm", "flux"), unverified=()):
+    """A pins file in the tools role's format (tools_pins list, per-platform url/sha256/member)."""
+    pins, expected = [], {}
     for tool in tools:
-        digest = hashlib.sha256(f"{tool}-binary".encode()).hexdigest()
-        url = (f"https://downloads.example.test/{tool}/v{{version}}/{tool}_linux_amd64.tar.gz"
-               if tool != "kubectl" else "https://downloads.example.test/kubectl/v{version}/bin/linux/amd64/kubectl")
-        pins[tool] = {"version": f"1.{len(tool)}.0", "url": url, "sha256": digest}
+        version = f"1.{len(tool)}.0"
+        digest = "" if tool in unverified else hashlib.sha256(f"{tool}-binary".encode()).hexdigest()
+        if tool == "kubectl":
+            artifact = {"url": f"https://downloads.example.test/kubectl/v{version}/bin/linux/amd64/kubectl"}
+        else:
+            artifact = {"url": f"https://downloads.example.test/{tool}/{tool}_{version}_linux_amd64.tar.gz",
+                        "member": f"linux-amd64/{tool}" if tool == "helm" else tool}
+        pins.append({"name": tool, "version": version, "version_command": [tool, "version"],
+                     "platforms": {"linux-amd64": dict(artifact, sha256=digest),
+                                   "darwin-arm64": {"url": "https://downloads.example.test/other", "sha256": ""}}})
+        expected[tool] = dict(artifact, version=version, sha256=digest)
     path = tmp_path / "pins.yml"
-    path.write_text(yaml.safe_dump({"tools_pins": pins}))
-    return str(path), pins
+    path.write_text(yaml.safe_dump({"tools_bin_dir": "~/.local/bin", "tools_pins": pins}))
+    return str(path), expected
 
 
 def _create(tmp_path, text, reqs):
@@ -60,10 +68,12 @@ def test_context_lists_every_pin_with_its_checksum(tmp_path):
     ctx = _create(tmp_path, text, reqs)
     containerfile = (ctx / "Containerfile").read_text()
     for tool, pin in pins.items():
-        url = pin["url"].replace("{version}", pin["version"])
-        assert url in containerfile
+        assert pin["url"] in containerfile
         assert f"echo '{pin['sha256']}  /tmp/{tool}.download' | sha256sum -c -" in containerfile
         assert f"/usr/local/bin/{tool}" in containerfile
+        if "member" in pin:
+            assert f"tar -xzf /tmp/{tool}.download -C /tmp/{tool}.d {pin['member']}" in containerfile
+    assert "downloads.example.test/other" not in containerfile   # only linux-amd64 artifacts
     # the lock's runtime packages, exactly pinned, and the system packages
     lock = ee.read_lock()
     built_reqs = (ctx / "_build" / "requirements.txt").read_text()
@@ -80,12 +90,24 @@ def test_missing_or_bad_pin_is_one_clear_error(tmp_path):
     with pytest.raises(SystemExit, match="no pin for flux"):
         ee.render(pins_path)
     bad = tmp_path / "bad.yml"
-    bad.write_text(yaml.safe_dump({"eksctl": {"version": "1", "url": "https://x.test/e", "sha256": "abc"},
-                                   "kubectl": {"version": "1", "url": "https://x.test/k", "sha256": "0" * 64},
-                                   "helm": {"version": "1", "url": "https://x.test/h", "sha256": "0" * 64},
-                                   "flux": {"version": "1", "url": "https://x.test/f", "sha256": "0" * 64}}))
-    with pytest.raises(SystemExit, match="eksctl .* no valid sha256"):
+    bad.write_text(yaml.safe_dump({"tools_pins": [
+        {"name": t, "version": "1", "platforms": {"linux-amd64": {"url": f"https://x.test/{t}",
+                                                                 "sha256": "abc" if t == "eksctl" else "0" * 64}}}
+        for t in ("eksctl", "kubectl", "helm", "flux")]}))
+    with pytest.raises(SystemExit, match="eksctl .* invalid sha256"):
         ee.render(str(bad))
+
+
+def test_unverified_pin_stops_the_image_build_not_the_context(tmp_path):
+    """A pin without sha256 (the tools role's 'not verified yet') never installs an unchecked binary."""
+    ee = _ee()
+    pins_path, pins = _pins(tmp_path, unverified=("flux",))
+    ctx = _create(tmp_path, *ee.render(pins_path))
+    containerfile = (ctx / "Containerfile").read_text()
+    flux_line = next(line for line in containerfile.splitlines() if "# flux " in line)
+    assert "has no sha256" in flux_line and flux_line.rstrip().split("  #")[0].endswith("&& false")
+    assert "curl" not in flux_line and pins["flux"]["url"] not in containerfile
+    assert f"echo '{pins['helm']['sha256']}  /tmp/helm.download' | sha256sum -c -" in containerfile
 
 
 def test_committed_ee_carries_the_tools_role_pins():
@@ -97,4 +119,6 @@ def test_committed_ee_carries_the_tools_role_pins():
     steps = yaml.safe_load(open(os.path.join(ROOT, "meta", "execution-environment.yml"), encoding="utf-8"))
     final = "\n".join(steps["additional_build_steps"]["append_final"])
     for tool, pin in ee.load_pins(pins_path).items():
-        assert pin["sha256"] in final and pin["url"] in final, tool
+        assert f"# {tool} {pin['version']}" in final, tool
+        assert (pin["sha256"] and pin["sha256"] in final and pin["url"] in final) or \
+            (not pin["sha256"] and f"{tool} {pin['version']} has no sha256" in final), tool
