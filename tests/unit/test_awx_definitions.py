@@ -116,6 +116,8 @@ def test_job_templates_validate_and_cover_every_playbook():
 def test_survey_asks_cluster_and_environments():
     assert [q["variable"] for q in DEFS["awx_survey"]["spec"]] == ["tidepool_cluster", "tidepool_environments"]
     for path in glob.glob(os.path.join(ROOT, "playbooks", "*.yml")):
+        if os.path.relpath(path, ROOT) in DEFS["awx_playbooks_without_template"]:
+            continue
         with open(path, encoding="utf-8") as handle:
             plays = yaml.safe_load(handle)
         for play in plays:
