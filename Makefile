@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: bootstrap stack stack-down local molecule test unit integration lint
+.PHONY: bootstrap stack stack-down local molecule test unit integration lint sanity changelog-lint ee collection checks
 
 bootstrap:
 	scripts/bootstrap
@@ -21,9 +21,9 @@ stack-down:
 local: stack
 	eval "$$(scripts/local-stack env)" && ansible-playbook site.yml -l local
 
-## Molecule scenarios (delegated driver) against the local stack.
+## Molecule scenarios (delegated driver) against the local stack: default (site.yml), config, secrets.
 molecule: stack
-	molecule test
+	molecule test --all
 
 ## The test suite (unit + integration). CI runs this through .ci/run.
 test: bootstrap
@@ -36,3 +36,27 @@ unit: bootstrap
 integration: bootstrap
 	scripts/local-stack build
 	pytest tests/integration
+
+## Collection checks (issue 10): what Galaxy holds collections to, plus the execution environment.
+## ansible-test sanity over the built collection (offline; docs/development.md)
+sanity: bootstrap
+	scripts/sanity
+
+## ansible-lint, production profile (.ansible-lint)
+lint: bootstrap
+	ansible-lint
+
+changelog-lint: bootstrap
+	antsibull-changelog lint
+
+## ansible-builder create: the execution environment's build context (no container engine needed)
+ee: bootstrap
+	scripts/ee create
+
+## ansible-galaxy collection build into ~/.cache/tidepool-eks/collection (tests/integration/test_collection_install.py
+## installs it into a clean collections path and runs site.yml -l local from there)
+collection: bootstrap
+	mkdir -p $${TIDEPOOL_EKS_CACHE:-$$HOME/.cache/tidepool-eks}/collection
+	ansible-galaxy collection build --force --output-path $${TIDEPOOL_EKS_CACHE:-$$HOME/.cache/tidepool-eks}/collection .
+
+checks: sanity lint changelog-lint ee collection

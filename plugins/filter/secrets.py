@@ -16,7 +16,6 @@ from ansible_collections.tidepool.eks.plugins.module_utils import naming
 from ansible_collections.tidepool.eks.plugins.module_utils import secrets_catalogue as catalogue
 
 
-
 def _env_names(environments):
     if isinstance(environments, dict):
         return list(environments)

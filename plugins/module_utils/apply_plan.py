@@ -67,7 +67,7 @@ def key(obj: dict) -> tuple:
 
 def ref(obj_or_key) -> str:
     """``Kind namespace/name`` (or ``Kind name``) for messages."""
-    _, kind, ns, name = obj_or_key if isinstance(obj_or_key, tuple) else key(obj_or_key)
+    _api_version, kind, ns, name = obj_or_key if isinstance(obj_or_key, tuple) else key(obj_or_key)
     return f"{kind} {ns}/{name}" if ns else f"{kind} {name}"
 
 

@@ -413,27 +413,32 @@ def _pkg_amazon_cloudwatch(values):
             {"apiGroups": [""], "resources": ["configmaps"], "resourceNames": ["cwagent-clusterleader"],
              "verbs": ["get", "update"]},
         ]),
-        {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cloudwatch-agent", "namespace": ns},
-         "spec": {
-             "selector": {"matchLabels": labels},
-             "template": {"metadata": {"labels": labels}, "spec": {
-                 # The IRSA service account eksctl creates (ClusterConfig iam.serviceAccounts).
-                 "serviceAccountName": "cloudwatch",
-                 "terminationGracePeriodSeconds": 60,
-                 "containers": [{
-                     "name": "cloudwatch-agent", "image": image,
-                     "resources": {"limits": {"cpu": "200m", "memory": "200Mi"},
-                                   "requests": {"cpu": "200m", "memory": "200Mi"}},
-                     "env": [
-                         {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
-                         {"name": "HOST_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-                         {"name": "K8S_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                     ],
-                     "volumeMounts": [{"name": "cwagentconfig", "mountPath": "/etc/cwagentconfig"}],
-                 }],
-                 "volumes": [{"name": "cwagentconfig", "configMap": {"name": "cwagentconfig"}}],
-             }},
-         }},
+        {
+            "apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "cloudwatch-agent", "namespace": ns},
+            "spec": {
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        # The IRSA service account eksctl creates (ClusterConfig iam.serviceAccounts).
+                        "serviceAccountName": "cloudwatch",
+                        "terminationGracePeriodSeconds": 60,
+                        "containers": [{
+                            "name": "cloudwatch-agent", "image": image,
+                            "resources": {"limits": {"cpu": "200m", "memory": "200Mi"},
+                                          "requests": {"cpu": "200m", "memory": "200Mi"}},
+                            "env": [
+                                {"name": "HOST_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.hostIP"}}},
+                                {"name": "HOST_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
+                                {"name": "K8S_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                            ],
+                            "volumeMounts": [{"name": "cwagentconfig", "mountPath": "/etc/cwagentconfig"}],
+                        }],
+                        "volumes": [{"name": "cwagentconfig", "configMap": {"name": "cwagentconfig"}}],
+                    },
+                },
+            },
+        },
     ]
 
 
@@ -508,8 +513,7 @@ def _pkg_cluster_autoscaler(values):
                                        "env": [{"name": "AWS_REGION", "value": _region(values)}],
                                        "resources": {"limits": {"cpu": "100m", "memory": "300Mi"},
                                                      "requests": {"cpu": "100m", "memory": "300Mi"}},
-                                   }],
-                               }}}},
+                                   }]}}}},
     ]
 
 
@@ -699,7 +703,8 @@ PKG_BUILDERS = {
     "reloader": _pkg_reloader,
     "sumologic": _pkg_sumologic,
 }
-assert set(PKG_BUILDERS) == set(catalogue.PKGS), "every package of the catalogue needs a builder"
+if set(PKG_BUILDERS) != set(catalogue.PKGS):
+    raise AssertionError("every package of the catalogue needs a builder")
 
 
 def shared_services(values: dict) -> dict:
@@ -860,7 +865,8 @@ def render_tree(values: dict) -> dict:
     for env in sorted(values.get("environments") or {}):
         for obj in environment(values, env):
             tree[f"{flux}/environments/{env}/{naming.manifest_filename(obj)}"] = obj
-    assert all(p.startswith(base + "/") for p in tree)
+    if not all(p.startswith(base + "/") for p in tree):
+        raise AssertionError(f"rendered paths outside {base}/")
     return tree
 
 
@@ -880,7 +886,7 @@ def commit_message(cluster: str, name_status: str, step: str = "config") -> str:
     for line in name_status.splitlines():
         if not line.strip():
             continue
-        status, _, path = line.partition("\t")
+        status, _tab, path = line.partition("\t")
         path = path.split("\t")[-1]
         {"A": added, "D": removed}.get(status[:1], changed).append(path)
         rel = path[len(naming.cluster_dir(cluster)) + 1:] if path.startswith(naming.cluster_dir(cluster) + "/") else path
@@ -897,8 +903,8 @@ def commit_message(cluster: str, name_status: str, step: str = "config") -> str:
             unit = "/".join(parts[:2])
         if unit not in units:
             units.append(unit)
-    counts = ", ".join(f"{n} {w}" for n, w in ((len(added), "added"), (len(changed), "changed"),
-                                                (len(removed), "removed")) if n)
+    tallies = ((len(added), "added"), (len(changed), "changed"), (len(removed), "removed"))
+    counts = ", ".join(f"{n} {w}" for n, w in tallies if n)
     shown = ", ".join(units[:6]) + (f" and {len(units) - 6} more" if len(units) > 6 else "")
     subject = f"{cluster} {step}: update {shown} ({counts})"
     body = "\n".join([f"A {p}" for p in added] + [f"M {p}" for p in changed] + [f"D {p}" for p in removed])

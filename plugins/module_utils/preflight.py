@@ -26,7 +26,7 @@ def _local_hint(url: str) -> str:
 def check_kubernetes(kubeconfig: str | None, context: str | None, timeout: float = DEFAULT_TIMEOUT) -> dict:
     """``{server, version}`` of the API server, or :class:`PreflightError`."""
     try:
-        _, server, version = kube.check_reachable(kubeconfig, context, timeout)
+        _api, server, version = kube.check_reachable(kubeconfig, context, timeout)
     except kube.KubeError as exc:
         raise PreflightError(str(exc)) from None
     return {"server": server, "version": version}

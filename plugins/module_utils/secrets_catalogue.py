@@ -70,7 +70,7 @@ CLUSTER_VENDOR_SECRETS = {
 
 def random_value(length: int = RANDOM_LENGTH) -> str:
     """``length`` characters from ``[A-Za-z0-9]`` (cryptographically secure)."""
-    return "".join(_secrets.choice(ALPHABET) for _ in range(length))
+    return "".join(_secrets.choice(ALPHABET) for _i in range(length))
 
 
 def _materialise(keys: dict) -> dict:

@@ -20,7 +20,7 @@ description:
     the field manager C(tidepool.eks) owns there are exactly the fields it sets (a field removed from the
     inventory is a change, since server-side apply removes it).
   - In check mode, objects in a namespace that does not exist yet (one the same run creates) are returned in
-    RV(create_later) instead of RV(apply): the API server cannot dry-run them.
+    RV(create_later) instead of RV(apply); the API server cannot dry-run them.
   - Live objects labelled for this cluster and part but no longer rendered are returned in RV(orphans).
 options:
   kubeconfig:
@@ -36,7 +36,7 @@ options:
   part:
     description:
       - Part of the config repository the objects come from (C(cluster), C(shared), C(environments),
-        C(external-secrets)), value of the label C(tidepool.org/config-part). Namespaces always get C(cluster):
+        C(external-secrets)), value of the label C(tidepool.org/config-part). Namespaces always get C(cluster);
         several parts apply the same Namespace objects.
     type: str
     required: true
@@ -228,7 +228,7 @@ def main():
             module.fail_json(msg=f"objects[{i}]: apiVersion, kind and metadata.name are required")
     desired = [apply_plan.with_labels(o, p["cluster"], p["part"]) for o in objects]
     try:
-        api, server, _ = kube.check_reachable(p["kubeconfig"], p["context"], p["timeout"])
+        api, server, _version = kube.check_reachable(p["kubeconfig"], p["context"], p["timeout"])
         dyn = kube.dynamic_client(api)
         selector = apply_plan.label_selector(p["cluster"])
         labelled = []

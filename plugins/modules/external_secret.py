@@ -22,7 +22,7 @@ description:
   - All input is validated before the first write, so bad input never leaves AWS half-changed.
   - Secret values never appear in the result, the diff, warnings or error messages.
 author:
-  - tidepool.eks maintainers
+  - Tidepool EKS maintainers (@tidepool-org)
 options:
   cluster:
     description:
@@ -137,16 +137,17 @@ options:
     type: str
 extends_documentation_fragment:
   - tidepool.eks.aws
+  - tidepool.eks.attributes
 attributes:
   check_mode:
     support: full
-    description: Reads Secrets Manager and the files under O(dest), predicts every change, writes nothing.
+    details: Reads Secrets Manager and the files under O(dest), predicts every change, writes nothing.
   diff_mode:
     support: full
-    description: Key names added, removed and changed per secret (values redacted), and the manifest files.
+    details: Key names added, removed and changed per secret (values redacted), and the manifest files.
   idempotent:
     support: full
-    description: A second identical run reports no change.
+    details: A second identical run reports no change.
 notes:
   - IAM permissions - C(secretsmanager:ListSecrets), C(BatchGetSecretValue) and C(GetSecretValue) (values are
     only read when O(overwrite=true)), C(CreateSecret), C(PutSecretValue), C(RestoreSecret), C(TagResource),
@@ -254,7 +255,8 @@ def argument_spec() -> dict:
     return dict(
         aws_argument_spec(),
         cluster=dict(type="str", required=True),
-        secrets=dict(type="list", elements="dict", options=SECRET_SUBOPTIONS),
+        # The values live in data/stringData, which are no_log themselves; names and metadata stay visible.
+        secrets=dict(type="list", elements="dict", options=SECRET_SUBOPTIONS, no_log=False),
         src=dict(type="path"),
         encoding=dict(type="str", choices=list(core.ENCODINGS), default="encoded"),
         state=dict(type="str", choices=["present", "absent"], default="present"),

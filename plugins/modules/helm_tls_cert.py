@@ -26,7 +26,7 @@ description:
   - Results and diffs show subjects, SANs, issuers, expiry dates, serials and fingerprints, never key material.
 version_added: 0.1.0
 author:
-  - tidepool.eks maintainers
+  - Tidepool EKS maintainers (@tidepool-org)
 options:
   cluster:
     description:
@@ -116,13 +116,16 @@ options:
     default: false
 extends_documentation_fragment:
   - tidepool.eks.aws
+  - tidepool.eks.attributes
 attributes:
   check_mode:
     support: full
     details: Predicts the CA creation, re-issues and file writes; writes nothing and creates no secret.
   diff_mode:
     support: full
-    details: Before/after metadata of the CA and certificates (subject, SANs, issuer, expiry, serial, fingerprint) and file modes; never key material.
+    details:
+      - Before/after metadata of the CA and certificates (subject, SANs, issuer, expiry, serial, fingerprint)
+        and file modes; never key material.
   idempotent:
     support: full
     details: A second identical run keeps the CA, the certificates and the files and reports no change.

@@ -34,18 +34,20 @@ options:
     description: Mode of written files.
     type: raw
     default: "0644"
+extends_documentation_fragment:
+  - tidepool.eks.attributes
 attributes:
   check_mode:
     support: full
-    description: Reports what would be created, updated and removed; writes nothing.
+    details: Reports what would be created, updated and removed; writes nothing.
   diff_mode:
     support: full
-    description: One diff entry per created, updated or removed file.
+    details: One diff entry per created, updated or removed file.
   idempotent:
     support: full
-    description: A second run with the same O(files) reports no change.
+    details: A second run with the same O(files) reports no change.
 author:
-  - tidepool.eks maintainers
+  - Tidepool EKS maintainers (@tidepool-org)
 """
 
 EXAMPLES = r"""

@@ -12,7 +12,7 @@ description:
   - Internal helper of the collection's playbooks, run first by every step that talks to AWS or to the cluster.
   - With O(kubernetes=true), asks the API server of O(kubeconfig) / O(context) for its version; with O(aws=true),
     looks for AWS credentials (no network call) and, when there are some, calls STS GetCallerIdentity once (no
-    retries) through the shared AWS connection options. No credentials at all is not an error: RV(aws.credentials)
+    retries) through the shared AWS connection options. No credentials at all is not an error; RV(aws.credentials)
     is then false and the caller decides (the playbooks end the step with a warning, or fail when
     C(aws_credentials_required)).
   - Fails with one message naming the unreachable server (its URL, and for Kubernetes the kubeconfig and

@@ -59,7 +59,7 @@ def test_api_server_down(local_stack_env, kube_stack, moto_reset, tmp_path):
     # site.yml stops at the cluster step, before secrets
     res = run_playbook("site.yml", limit="local", env=local_stack_env, extra_vars={"kubeconfig": str(path)})
     assert_one_clear_failure(res, want)
-    assert "Plan the cluster objects" in res.stdout
+    assert "Plan the objects against the cluster: cluster of local" in res.stdout
     assert secret_names(moto_reset) == []
 
 

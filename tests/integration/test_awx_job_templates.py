@@ -1,0 +1,85 @@
+"""Every AWX job template of awx/definitions.yml, executed the way AWX executes it: ansible-runner with the
+template's playbook, the launch limit, the template's extra vars plus the survey's answers, and the
+environment (and extra vars) its credential types inject; against the local stack. Each run succeeds,
+acts on the cluster the survey names, and a second run changes nothing."""
+from __future__ import annotations
+
+import os
+import sys
+
+import ansible_runner
+import jinja2
+import pytest
+
+from tests.helpers import REPO
+from tests.unit.test_awx_definitions import load_definitions
+
+pytestmark = pytest.mark.integration
+
+DEFS = load_definitions()
+TEARDOWN = ("stop_services", "delete_cluster")
+
+
+def _ordered_templates():
+    """Present templates: the steps in pipeline order, then site, then the teardown playbooks."""
+    by_step = {t["playbook"].rsplit("/", 1)[-1][:-4]: t for t in DEFS["awx_job_templates"]}
+    order = [s for s in DEFS["awx_workflow"]["steps"] if s not in TEARDOWN] + ["site"] + list(TEARDOWN)
+    return [by_step[s] for s in order if s in by_step and (REPO / by_step[s]["playbook"]).is_file()]
+
+
+TEMPLATES = _ordered_templates()
+
+
+def injected(template: dict, inputs: dict) -> tuple[dict, dict]:
+    """(env, extra_vars) the template's credentials inject, rendered as AWX does (unset input -> "")."""
+    types = {t["name"]: t for t in DEFS["awx_credential_types"]}
+    credentials = {c["name"]: c for c in DEFS["awx_credentials"]}
+    env, extra = {}, {}
+    for name in template.get("credentials", []):
+        injectors = types[credentials[name]["credential_type"]]["injectors"]
+        for target, source in ((env, injectors.get("env", {})), (extra, injectors.get("extra_vars", {}))):
+            for key, tmpl in source.items():
+                target[key] = jinja2.Environment(autoescape=False).from_string(tmpl).render(**inputs)
+    return env, extra
+
+
+def launch(template: dict, tmp_path, stack_env: dict, run: int):
+    inputs = {"aws_access_key_id": stack_env["AWS_ACCESS_KEY_ID"],
+              "aws_secret_access_key": stack_env["AWS_SECRET_ACCESS_KEY"],
+              "github_token": stack_env["GITHUB_TOKEN"]}          # aws_session_token, aws_profile: unset
+    env, cred_extra = injected(template, inputs)
+    answers = {"tidepool_cluster": "local", "tidepool_environments": "", "confirm_delete": "local"}
+    survey = {q["variable"]: answers[q["variable"]] for q in template["survey_spec"]["spec"]}
+    extravars = {**template.get("extra_vars", {}), **survey, **cred_extra}
+    env["PATH"] = f"{os.path.dirname(sys.executable)}{os.pathsep}{os.environ.get('PATH', '')}"
+    env["ANSIBLE_NOCOLOR"] = "1"
+    private = tmp_path / f"{template['name'].split()[-1]}-{run}"
+    private.mkdir()
+    return ansible_runner.run(
+        private_data_dir=str(private),
+        project_dir=str(REPO), playbook=template["playbook"], inventory=str(REPO / "inventories" / "hosts.yml"),
+        limit="local", extravars=extravars, envvars=env, quiet=True, timeout=1200,
+    )
+
+
+@pytest.fixture(scope="module")
+def stack_env(local_stack_env):
+    return local_stack_env
+
+
+@pytest.mark.parametrize("template", TEMPLATES, ids=[t["name"].split()[-1] for t in TEMPLATES])
+def test_job_template_runs_and_reruns_unchanged(template, stack_env, tmp_path):
+    first = launch(template, tmp_path, stack_env, 1)
+    out = first.stdout.read()
+    assert first.status == "successful" and first.rc == 0, out[-6000:]
+    assert first.stats["ok"].get("local", 0) > 0, "the survey's cluster was not selected: " + out[-2000:]
+    assert not first.stats["failures"] and not first.stats["dark"]
+    second = launch(template, tmp_path, stack_env, 2)
+    out2 = second.stdout.read()
+    assert second.status == "successful", out2[-6000:]
+    assert second.stats["changed"].get("local", 0) == 0, out2[-6000:]
+
+
+def test_every_present_step_playbook_is_covered():
+    covered = {t["playbook"] for t in TEMPLATES} | set(DEFS["awx_playbooks_without_template"])
+    assert {str(p.relative_to(REPO)) for p in (REPO / "playbooks").glob("*.yml")} <= covered
