@@ -12,6 +12,9 @@ from __future__ import annotations
 
 NAME = "helmreleases.helm.fluxcd.io"
 
+#: Kubernetes API conventions document linked from two descriptions (kept out of the text: line length).
+API_CONVENTIONS = "https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md"
+
 CRD_YAML = r'''---
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
@@ -63,12 +66,12 @@ spec:
           apiVersion:
             description: 'APIVersion defines the versioned schema of this representation
               of an object. Servers should convert recognized schemas to the latest
-              internal value, and may reject unrecognized values. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#resources'
+              internal value, and may reject unrecognized values. More info: @API_CONVENTIONS@#resources'
             type: string
           kind:
             description: 'Kind is a string value representing the REST resource this
               object represents. Servers may infer this from the endpoint the client
-              submits requests to. Cannot be updated. In CamelCase. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds'
+              submits requests to. Cannot be updated. In CamelCase. More info: @API_CONVENTIONS@#types-kinds'
             type: string
           metadata:
             type: object
@@ -434,4 +437,4 @@ status:
     plural: ""
   conditions: []
   storedVersions: []
-'''
+'''.replace("@API_CONVENTIONS@", API_CONVENTIONS)
