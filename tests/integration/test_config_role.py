@@ -86,6 +86,17 @@ def test_second_run_changes_nothing_and_makes_no_commit(repo, rendered):
     assert len(repo.commits()) == 1
 
 
+def test_repository_recreated_empty_is_rendered_again(repo, rendered):
+    """`scripts/local-stack down --purge && up` recreates the config repository empty while the private clone
+    keeps its branch: the next run starts the branch from nothing instead of failing."""
+    import shutil
+    shutil.rmtree(repo.bare)
+    git("init", "-q", "--bare", "--initial-branch", "master", str(repo.bare))
+    res = repo.run()
+    assert res.returncode == 0, res.stdout[-4000:] + res.stderr
+    assert len(repo.commits()) == 1 and "clusters/test1/eksctl/cluster-config.yaml" in repo.files()
+
+
 def test_check_diff_shows_change_and_commits_nothing(repo, rendered):
     values = load_values("test1")
     cluster = copy.deepcopy(values["cluster"])
