@@ -74,6 +74,11 @@ def test_site_test1_check_predicts_and_changes_nothing(moto_reset, tmp_path):
     assert [ng["name"] for ng in after["nodeGroups"]] == ["ng"]
     assert "qa2/blob" in after["iam"]["serviceAccounts"]
 
+    # Flux has no API server to dry-run against yet: its install is predicted, not attempted.
+    flux = [r for name, r in results if name.startswith("tidepool.eks.flux : Flux would be installed once the cluster")]
+    assert len(flux) == 1 and flux[0]["changed"] is True and "does not exist yet" in flux[0]["msg"], flux
+    assert not [name for name, r in results if "flux_bootstrap" in str(r.get("invocation", ""))]
+
     # Other AWS steps predicted their changes too (buckets, secrets).
     changed = [name for name, r in results if r.get("changed")]
     assert any("bucket" in name.lower() for name in changed), changed
