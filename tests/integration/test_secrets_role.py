@@ -162,3 +162,24 @@ def test_manifests_committed_to_the_config_repo(moto_reset, tmp_path):
     log = subprocess.run(["git", "--git-dir", str(bare), "log", "--oneline", "master"],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     assert len(log) == 1
+
+
+def test_manifests_of_secrets_dropped_from_the_catalogue_are_removed_and_the_stored_values_kept(moto_reset, tmp_path):
+    out = tmp_path / "out"
+    proc = play(inventory(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    before = stored()
+    assert (out / "qa2" / "auth.yaml").exists() and (out / "datadog" / "datadog.yaml").exists()
+    (out / "qa1" / "handmade.yaml").write_text("kind: ExternalSecret\n")     # not from the catalogue either
+
+    smaller = inventory(tmp_path, environments={"qa1": {}}, pkgs={"flux": {"enabled": True}})
+    proc = play(smaller, check=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (out / "qa2" / "auth.yaml").exists(), "check mode removed a manifest"
+    proc = play(smaller)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    left = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.yaml"))
+    assert left == sorted(f"qa1/{name}.yaml" for name in ENV_SECRETS), left
+    assert stored() == before                                       # the stored values stay in Secrets Manager
+    proc = play(smaller)
+    assert recap(proc.stdout)["r1"]["changed"] == 0, proc.stdout
