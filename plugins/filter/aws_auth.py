@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Filter of the cluster role: the aws-auth mapUsers text with the inventory's IAM master users added."""
+"""Filters of the cluster role: the aws-auth mapUsers text with the inventory's IAM master users added, and the
+IAM user ARNs of those users (for EKS access entries, module tidepool.eks.eks_access_entries)."""
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -11,6 +12,8 @@ description:
   - Returns the new C(data.mapUsers) of C(kube-system/aws-auth) with one entry per user of O(users)
     (C(arn:aws:iam::<account>:user/<user>), group C(system:masters)), keeping every other entry and never
     adding one twice. C(mapRoles) is not involved. Logic in C(plugins/module_utils/aws_auth.py).
+  - The filter C(aws_iam_user_arns) (same file) takes the user names as input and the account as argument and
+    returns the list of their ARNs, built the same way, once each (for C(tidepool.eks.eks_access_entries)).
 positional: _input
 options:
   _input:
@@ -32,6 +35,10 @@ EXAMPLES = r"""
 - name: New mapUsers
   ansible.builtin.set_fact:
     map_users: "{{ aws_auth.data.mapUsers | default('') | tidepool.eks.aws_auth_map_users(aws.iamUsers, aws.accountNumber) }}"
+
+- name: The IAM user ARNs of aws.iamUsers
+  ansible.builtin.set_fact:
+    admin_arns: "{{ aws.iamUsers | tidepool.eks.aws_iam_user_arns(aws.accountNumber) }}"
 """
 
 RETURN = r"""
@@ -52,6 +59,14 @@ def aws_auth_map_users(map_users, users, account):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def aws_iam_user_arns(users, account):
+    """``arn:aws:iam::<account>:user/<user>`` of each user name, once each (aws_auth.user_arns)."""
+    try:
+        return aws_auth.user_arns(str(account), [str(u) for u in users or []])
+    except aws_auth.AwsAuthError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 class FilterModule:
     def filters(self):
-        return {"aws_auth_map_users": aws_auth_map_users}
+        return {"aws_auth_map_users": aws_auth_map_users, "aws_iam_user_arns": aws_iam_user_arns}

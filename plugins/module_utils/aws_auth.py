@@ -35,6 +35,18 @@ def user_arn(account: str, user: str) -> str:
     return f"arn:aws:iam::{account}:user/{user}"
 
 
+def user_arns(account: str, users: list) -> list:
+    """:func:`user_arn` of each of ``users`` (the inventory's ``aws.iamUsers``), once each, in order.
+
+    Raises AwsAuthError for a bad account id or user name (the message names it)."""
+    out = []
+    for user in users or []:
+        arn = user_arn(account, user)
+        if arn not in out:
+            out.append(arn)
+    return out
+
+
 def merge_map_users(map_users: str | None, users: list, account: str) -> tuple[str, list]:
     """New ``mapUsers`` text with every user in ``users`` mapped to system:masters, and the ARNs added.
 

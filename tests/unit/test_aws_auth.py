@@ -43,3 +43,15 @@ def test_errors_name_the_input(current, users, account, fragment):
 def test_no_users_no_change():
     assert aws_auth.merge_map_users(None, [], ACCOUNT) == ("", [])
     assert aws_auth.merge_map_users("[]\n", [], ACCOUNT) == ("[]\n", [])
+
+
+def test_user_arns_filter_builds_the_arns_once_each():
+    from ansible.errors import AnsibleFilterError
+    from ansible_collections.tidepool.eks.plugins.filter.aws_auth import FilterModule
+
+    arns = FilterModule().filters()["aws_iam_user_arns"]
+    assert arns(["alice", "bob", "alice"], 123456789012) == [
+        "arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/bob"]
+    assert arns(None, ACCOUNT) == []
+    with pytest.raises(AnsibleFilterError, match="aws.iamUsers"):
+        arns(["bad user"], ACCOUNT)
