@@ -1,6 +1,6 @@
 """Teardown playbooks against the local stack: stop_services (Flux suspended, HelmReleases removed, environments
 first) and delete_cluster (after stop_services: eksctl delete runs only once no HelmRelease is left), gated by
-confirm_delete."""
+confirm_delete; purge_deploy_key / purge_config_repo against the stack's fake GitHub API and git daemon."""
 from __future__ import annotations
 
 import base64
@@ -282,3 +282,19 @@ def test_delete_cluster_keeps_deploy_key_and_config_repo_unless_purged(purge):
     assert task_status(again.stdout, "Commit and push the removal") == "skipping"
     assert purge.keys() == [ssh_keys.material(purge.other_key)]
     assert purge.commits() == log[0].split()[0]
+
+
+def test_purge_deploy_key_with_a_broken_key_fails_before_the_cluster_and_never_shows_it(purge):
+    broken = ssh_keys.generate("ed25519")[0]
+    broken = broken[:60] + b"!!!!" + broken[64:]
+    purge.kube.kubectl("apply", "--server-side", "--field-manager", "tidepool.eks", "--force-conflicts", "-f", "-",
+                       input=yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                             "metadata": {"name": "flux-git-deploy", "namespace": FLUX_NS},
+                                             "data": {"identity": base64.b64encode(broken).decode()}}))
+    res = purge.run(purge_deploy_key=True)
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "not an unencrypted OpenSSH or PEM private key" in out, out[-4000:]
+    body = [line for line in broken.decode(errors="replace").splitlines() if line and not line.startswith("-----")]
+    assert not any(part in out for part in body) and base64.b64encode(broken).decode()[:40] not in out
+    assert purge.calls() == [] and len(purge.keys()) == 2  # the cluster was not deleted, no key removed
