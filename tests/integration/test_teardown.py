@@ -226,7 +226,7 @@ open({str(self.record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "keys":
 
 
 def task_status(stdout, name):
-    """Status word (ok, changed, skipping, included...) of the first host line after the task whose name has ``name``."""
+    """Status (ok, changed, skipping...) of the first host line after the task whose name contains ``name``."""
     lines = stdout.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("TASK [") and name in line:
