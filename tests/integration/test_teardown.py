@@ -1,16 +1,21 @@
 """Teardown playbooks against the local stack: stop_services (Flux suspended, HelmReleases removed, environments
 first) and delete_cluster (after stop_services: eksctl delete runs only once no HelmRelease is left), gated by
-confirm_delete."""
+confirm_delete; purge_deploy_key / purge_config_repo against the stack's fake GitHub API and git daemon."""
 from __future__ import annotations
 
+import base64
 import json
 import stat
+import subprocess
 import sys
+import urllib.request
+import uuid
 
 import boto3
 import pytest
 import yaml
 
+from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
 from helpers import recap, run_playbook
 
 pytestmark = pytest.mark.integration
@@ -132,3 +137,164 @@ open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmrelease
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert "DeletedDate" in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")  # 7-day recovery window
     assert "DeletedDate" not in sm.describe_secret(SecretId="other/qa2/mongo")  # another cluster's secret is kept
+
+
+# --- purge_deploy_key / purge_config_repo -------------------------------------------------------------------------
+
+def git(*args, cwd=None) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=120).stdout
+
+
+def github(git_server, method, path, body=None):
+    req = urllib.request.Request(git_server.api_url.rstrip("/") + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {git_server.token}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+class Purge:
+    """test1's config repository on the stack's git daemon (clusters/test1 and another cluster's directory), its
+    deploy keys on the fake GitHub (Flux's key of test1 and another key), the deploy key Secret of Flux in the
+    cluster, test1 in moto, and an eksctl stand-in recording what GitHub and the repository held when it ran."""
+
+    def __init__(self, kube, git_server, moto, tmp_path):
+        self.kube, self.git_server, self.tmp = kube, git_server, tmp_path
+        name = "cluster-td" + uuid.uuid4().hex[:8]
+        self.url = git_server.create_repo(name)
+        self.full_name = f"tidepool/{name}"
+        seed = tmp_path / "seed"
+        git("clone", "-q", self.url, str(seed))
+        for cluster in (CLUSTER, "other"):
+            (seed / "clusters" / cluster / "flux").mkdir(parents=True)
+            (seed / "clusters" / cluster / "flux" / "namespace.yaml").write_text(f"# {cluster}\n")
+        git("-C", str(seed), "add", "-A")
+        git("-C", str(seed), "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qm", "seed")
+        git("-C", str(seed), "push", "-q", "origin", "HEAD:refs/heads/master")
+
+        private, self.public = ssh_keys.generate("ed25519")
+        kube.kubectl("apply", "--server-side", "--field-manager", "tidepool.eks", "-f", "-", input=yaml.safe_dump(
+            {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+             "metadata": {"name": "flux-git-deploy", "namespace": FLUX_NS},
+             "data": {"identity": base64.b64encode(private).decode()}}))
+        github(git_server, "POST", f"/repos/{self.full_name}/keys",
+               {"title": f"flux key for {CLUSTER}", "key": self.public, "read_only": False})
+        self.other_key = ssh_keys.generate("ed25519")[1]
+        github(git_server, "POST", f"/repos/{self.full_name}/keys",
+               {"title": "flux key for other", "key": self.other_key, "read_only": False})
+
+        boto3.client("eks", region_name="us-west-2", endpoint_url=moto).create_cluster(
+            name=CLUSTER, version="1.34", roleArn="arn:aws:iam::123456789012:role/x",
+            resourcesVpcConfig={"subnetIds": []})
+        bindir = tmp_path / "bin"
+        bindir.mkdir()
+        self.record = tmp_path / "record.jsonl"
+        self.eksctl = bindir / "eksctl"
+        self.eksctl.write_text(f"""#!{sys.executable}
+import json, os, subprocess, sys, urllib.request
+req = urllib.request.Request({git_server.api_url.rstrip('/')!r} + "/repos/{self.full_name}/keys",
+                             headers={{"Authorization": "token {git_server.token}"}})
+keys = [k["key"] for k in json.loads(urllib.request.urlopen(req, timeout=30).read())]
+tree = subprocess.run(["git", "ls-remote", {self.url!r}, "refs/heads/master"], capture_output=True, text=True).stdout
+open({str(self.record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "keys": keys, "head": tree.split()[0],
+                                                   "KUBECONFIG": os.environ.get("KUBECONFIG")}}) + "\\n")
+""")
+        self.eksctl.chmod(self.eksctl.stat().st_mode | stat.S_IXUSR)
+        self.extra = extra(kube, confirm_delete=CLUSTER, aws_endpoint_url=moto, cluster_eksctl_path=str(self.eksctl),
+                           config_repo_url=self.url, config_repo_workdir=str(tmp_path / "checkout"),
+                           github_repository=self.full_name, github_api_url=git_server.api_url,
+                           github_token=git_server.token)
+
+    def run(self, check=False, **kw):
+        return run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, check=check, diff=check,
+                            extra_vars={**self.extra, **kw})
+
+    def keys(self):
+        return sorted(k["key"] for k in github(self.git_server, "GET", f"/repos/{self.full_name}/keys?per_page=100"))
+
+    def calls(self):
+        return [json.loads(line) for line in self.record.read_text().splitlines()] if self.record.exists() else []
+
+    def commits(self):
+        return git("ls-remote", self.url, "refs/heads/master").split()[0]
+
+    def fresh_clone(self, name):
+        dest = self.tmp / name
+        git("clone", "-q", self.url, str(dest))
+        return dest
+
+
+def task_status(stdout, name):
+    """Status (ok, changed, skipping...) of the first host line after the task whose name contains ``name``."""
+    lines = stdout.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("TASK [") and name in line:
+            for after in lines[i + 1:]:
+                if after.startswith(("ok:", "changed:", "skipping:", "fatal:", "included:")):
+                    return after.split(":", 1)[0]
+    return None
+
+
+@pytest.fixture
+def purge(workload, moto_reset, git_server, tmp_path):
+    return Purge(workload, git_server, moto_reset, tmp_path)
+
+
+def test_delete_cluster_keeps_deploy_key_and_config_repo_unless_purged(purge):
+    both = sorted([purge.public, purge.other_key])
+    head = purge.commits()
+
+    kept = purge.run()
+    assert kept.returncode == 0, kept.stdout[-5000:]
+    assert purge.keys() == both and purge.commits() == head
+    assert task_status(kept.stdout, "Remove Flux's deploy key from the config repository") == "skipping"
+    # eksctl was pointed at the inventory's kubeconfig (it removes the cluster's entries from $KUBECONFIG).
+    assert [c["KUBECONFIG"] for c in purge.calls()] == [str(purge.kube.kubeconfig)]
+
+    checked = purge.run(check=True, purge_deploy_key=True, purge_config_repo=True)
+    assert checked.returncode == 0, checked.stdout[-5000:]
+    assert purge.keys() == both and purge.commits() == head
+    assert task_status(checked.stdout, f"Remove the deploy key of Flux from {purge.full_name}") == "changed"
+    assert task_status(checked.stdout, "Remove the cluster's directory from the checkout") == "changed"
+    assert "-----BEGIN" not in checked.stdout + checked.stderr
+
+    purged = purge.run(purge_deploy_key=True, purge_config_repo=True)
+    assert purged.returncode == 0, purged.stdout[-5000:]
+    assert "-----BEGIN" not in purged.stdout + purged.stderr
+    assert purge.keys() == [ssh_keys.material(purge.other_key)]  # only the cluster's own key went
+    call = purge.calls()[-1]
+    assert call["argv"][:2] == ["delete", "cluster"]
+    assert ssh_keys.material(purge.public) not in call["keys"]  # the key went before the cluster
+    assert call["head"] == head                                 # the config repository changed after it
+    clone = purge.fresh_clone("after")
+    assert not (clone / "clusters" / CLUSTER).exists() and (clone / "clusters" / "other" / "flux").is_dir()
+    log = git("-C", str(clone), "log", "--format=%H %s").splitlines()
+    assert len(log) == 2 and log[0].split(" ", 1)[1] == f"teardown: remove cluster {CLUSTER}"
+    assert log[1].startswith(head)
+
+    # Again, with the key Secret gone: said so, nothing else changes.
+    purge.kube.kubectl("delete", "secret", "flux-git-deploy", "-n", FLUX_NS)
+    again = purge.run(purge_deploy_key=True, purge_config_repo=True)
+    assert again.returncode == 0, again.stdout[-5000:]
+    assert "No deploy key of Flux in cluster test1" in again.stdout
+    assert task_status(again.stdout, "Remove the deploy key of Flux from") == "skipping"
+    assert task_status(again.stdout, "Commit and push the removal") == "skipping"
+    assert purge.keys() == [ssh_keys.material(purge.other_key)]
+    assert purge.commits() == log[0].split()[0]
+
+
+def test_purge_deploy_key_with_a_broken_key_fails_before_the_cluster_and_never_shows_it(purge):
+    broken = ssh_keys.generate("ed25519")[0]
+    broken = broken[:60] + b"!!!!" + broken[64:]
+    purge.kube.kubectl("apply", "--server-side", "--field-manager", "tidepool.eks", "--force-conflicts", "-f", "-",
+                       input=yaml.safe_dump({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+                                             "metadata": {"name": "flux-git-deploy", "namespace": FLUX_NS},
+                                             "data": {"identity": base64.b64encode(broken).decode()}}))
+    res = purge.run(purge_deploy_key=True)
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "not an unencrypted OpenSSH or PEM private key" in out, out[-4000:]
+    body = [line for line in broken.decode(errors="replace").splitlines() if line and not line.startswith("-----")]
+    assert not any(part in out for part in body) and base64.b64encode(broken).decode()[:40] not in out
+    assert purge.calls() == [] and len(purge.keys()) == 2  # the cluster was not deleted, no key removed
