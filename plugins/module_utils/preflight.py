@@ -62,3 +62,16 @@ def check_aws(params: dict, timeout: float = DEFAULT_TIMEOUT) -> dict:
         raise PreflightError(f"AWS endpoint {endpoint} (region {region}): {err}") from None
     return {"credentials": True, "endpoint": endpoint, "region": region, "account": ident.get("Account"),
             "arn": ident.get("Arn")}
+
+
+def no_credentials_message(host: str | None, region: str | None, required: bool) -> str:
+    """The message for a host with no AWS credentials at all: an error when ``required`` (option
+    ``aws_credentials_required``, set by the AWX job templates), else the warning that the steps calling AWS end
+    here for ``host`` (so ``site.yml -l test1`` renders the config repository offline)."""
+    who = f" for {host}" if host else ""
+    where = f" (region {region})" if region else ""
+    how = "configure a profile (aws_profile) or AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+    if required:
+        return f"aws_credentials_required: no AWS credentials are configured{who}{where}; {how}."
+    return (f"No AWS credentials are configured{who}{where}: the steps that call AWS end here. To run them, {how}; "
+            "set aws_credentials_required: true to make this an error.")

@@ -34,6 +34,15 @@ options:
     description: Check the AWS endpoint (STS GetCallerIdentity).
     type: bool
     default: false
+  aws_credentials_required:
+    description:
+      - With O(aws=true) and no AWS credentials configured at all, fail (naming O(host)) instead of returning
+        RV(aws.credentials=false) with a warning that the steps calling AWS end here for this host.
+    type: bool
+    default: false
+  host:
+    description: Inventory host name the messages name (the collection's playbooks pass C(inventory_hostname)).
+    type: str
   timeout:
     description: Seconds to wait for each server's answer.
     type: int
@@ -107,6 +116,8 @@ def main():
             kubeconfig=dict(type="path"),
             context=dict(type="str"),
             aws=dict(type="bool", default=False),
+            aws_credentials_required=dict(type="bool", default=False),
+            host=dict(type="str"),
             timeout=dict(type="int", default=10),
         ),
         supports_check_mode=True,
@@ -116,6 +127,11 @@ def main():
     try:
         if p["aws"]:
             result["aws"] = preflight.check_aws(p, p["timeout"])
+            if not result["aws"]["credentials"]:
+                message = preflight.no_credentials_message(p["host"], p["region"], p["aws_credentials_required"])
+                if p["aws_credentials_required"]:
+                    module.fail_json(msg=message, **result)
+                module.warn(message)
         if p["kubernetes"]:
             result["kubernetes"] = preflight.check_kubernetes(p["kubeconfig"], p["context"], p["timeout"])
     except preflight.PreflightError as exc:

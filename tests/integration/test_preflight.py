@@ -68,3 +68,25 @@ def test_missing_kubeconfig_is_named(local_stack_env, tmp_path):
     res = run_playbook("playbooks/environments.yml", limit="local", env=local_stack_env,
                        extra_vars={"kubeconfig": str(missing)})
     assert_one_clear_failure(res, f"kubeconfig: {missing} does not exist")
+
+
+AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
+           "AWS_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+def test_no_aws_credentials_warns_and_ends_the_step_or_fails_when_required(tmp_path):
+    """test1 on a machine with no AWS credentials at all: the AWS step ends with a warning naming the host (offline
+    rendering), or fails with one message when aws_credentials_required (the AWX job templates) says so."""
+    env = {"HOME": str(tmp_path), "AWS_EC2_METADATA_DISABLED": "true"}   # no ~/.aws, no instance role
+    res = run_playbook("playbooks/assets.yml", limit="test1", env=env, env_remove=AWS_ENV)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert "No AWS credentials are configured for test1 (region us-west-2): the steps that call AWS end here" in out
+    assert recap(res.stdout)["test1"]["changed"] == 0 and "Read the current settings" not in res.stdout
+
+    res = run_playbook("playbooks/assets.yml", limit="test1", env=env, env_remove=AWS_ENV,
+                       extra_vars={"aws_credentials_required": True})
+    assert_one_clear_failure(res, "aws_credentials_required: no AWS credentials are configured for test1 "
+                                  "(region us-west-2); configure a profile (aws_profile)")
+    assert recap(res.stdout)["test1"]["failed"] == 1
