@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,3 +64,14 @@ def recap(output: str) -> dict:
             host, _, rest = line.partition(":")
             stats[host.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in rest.split())}
     return stats
+
+
+def github_api(git_server, method: str, path: str, body=None):
+    """One request to the local stack's GitHub-compatible API (``git_server.api_url``, token auth); the decoded
+    JSON answer (None for an empty body). Raises urllib.error.HTTPError on 4xx/5xx."""
+    req = urllib.request.Request(git_server.api_url.rstrip("/") + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {git_server.token}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")

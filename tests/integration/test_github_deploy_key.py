@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 
 import pytest
@@ -10,9 +9,9 @@ import pytest
 from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
 
 try:
-    from helpers import REPO, run_playbook
+    from helpers import REPO, github_api, run_playbook
 except ImportError:  # tests/ imported as a package
-    from tests.helpers import REPO, run_playbook
+    from tests.helpers import REPO, github_api, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -26,19 +25,12 @@ def play(gdk: dict, *, check=False, diff=False, env=None):
     return proc, data["plays"][0]["tasks"][0]["hosts"]["local"]
 
 
-def api(git_server, method, path, body=None):
-    req = urllib.request.Request(git_server.api_url.rstrip("/") + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"token {git_server.token}",
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"null")
 
 
 def all_keys(git_server, full_name):
     keys, page = [], 1
     while True:
-        chunk = api(git_server, "GET", f"/repos/{full_name}/keys?per_page=100&page={page}")
+        chunk = github_api(git_server, "GET", f"/repos/{full_name}/keys?per_page=100&page={page}")
         keys += chunk
         if len(chunk) < 100:
             return keys
@@ -80,9 +72,9 @@ def test_registered_once_idempotent_and_check_mode(git_server, repo):
 
 def test_found_beyond_the_first_page(git_server, repo):
     for i in range(105):
-        api(git_server, "POST", f"/repos/{repo}/keys", {"title": f"k{i}", "key": ssh_keys.generate()[1]})
+        github_api(git_server, "POST", f"/repos/{repo}/keys", {"title": f"k{i}", "key": ssh_keys.generate()[1]})
     key = ssh_keys.generate()[1]
-    api(git_server, "POST", f"/repos/{repo}/keys", {"title": "flux key for itest", "key": key, "read_only": False})
+    github_api(git_server, "POST", f"/repos/{repo}/keys", {"title": "flux key for itest", "key": key, "read_only": False})
     _, result = play({"repository": repo, "key": key, "cluster": "itest"})
     assert not result["changed"] and result["operation"] == "none"
     assert len(all_keys(git_server, repo)) == 106

@@ -8,7 +8,6 @@ import json
 import stat
 import subprocess
 import sys
-import urllib.request
 import uuid
 
 import boto3
@@ -16,7 +15,7 @@ import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
-from helpers import recap, run_playbook
+from helpers import github_api, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -145,13 +144,6 @@ def git(*args, cwd=None) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True, timeout=120).stdout
 
 
-def github(git_server, method, path, body=None):
-    req = urllib.request.Request(git_server.api_url.rstrip("/") + path, method=method,
-                                 data=json.dumps(body).encode() if body is not None else None,
-                                 headers={"Authorization": f"token {git_server.token}",
-                                          "Content-Type": "application/json"})
-    with urllib.request.urlopen(req, timeout=30) as resp:
-        return json.loads(resp.read() or b"null")
 
 
 class Purge:
@@ -178,10 +170,10 @@ class Purge:
             {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
              "metadata": {"name": "flux-git-deploy", "namespace": FLUX_NS},
              "data": {"identity": base64.b64encode(private).decode()}}))
-        github(git_server, "POST", f"/repos/{self.full_name}/keys",
+        github_api(git_server, "POST", f"/repos/{self.full_name}/keys",
                {"title": f"flux key for {CLUSTER}", "key": self.public, "read_only": False})
         self.other_key = ssh_keys.generate("ed25519")[1]
-        github(git_server, "POST", f"/repos/{self.full_name}/keys",
+        github_api(git_server, "POST", f"/repos/{self.full_name}/keys",
                {"title": "flux key for other", "key": self.other_key, "read_only": False})
 
         boto3.client("eks", region_name="us-west-2", endpoint_url=moto).create_cluster(
