@@ -203,7 +203,7 @@ open({str(self.record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "keys":
                             extra_vars={**self.extra, **kw})
 
     def keys(self):
-        return sorted(k["key"] for k in github(self.git_server, "GET", f"/repos/{self.full_name}/keys?per_page=100"))
+        return sorted(k["key"] for k in github_api(self.git_server, "GET", f"/repos/{self.full_name}/keys?per_page=100"))
 
     def calls(self):
         return [json.loads(line) for line in self.record.read_text().splitlines()] if self.record.exists() else []
