@@ -8,7 +8,7 @@ Kubernetes), what failed, and what to check. The local stack's servers get a hin
 """
 from __future__ import annotations
 
-from ansible_collections.tidepool.eks.plugins.module_utils import aws, kube
+from ansible_collections.tidepool.eks.plugins.module_utils import aws
 
 #: Seconds to wait for one answer; a reachable server answers well within it.
 DEFAULT_TIMEOUT = 10
@@ -25,6 +25,9 @@ def _local_hint(url: str) -> str:
 
 def check_kubernetes(kubeconfig: str | None, context: str | None, timeout: float = DEFAULT_TIMEOUT) -> dict:
     """``{server, version}`` of the API server, or :class:`PreflightError`."""
+    # imported here: the kubernetes client takes ~0.3 s to import, and most steps check AWS only
+    from ansible_collections.tidepool.eks.plugins.module_utils import kube
+
     try:
         _api, server, version = kube.check_reachable(kubeconfig, context, timeout)
     except kube.KubeError as exc:

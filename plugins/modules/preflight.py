@@ -9,7 +9,9 @@ module: preflight
 short_description: Check that the servers a step needs answer, before the step changes anything
 version_added: 0.2.0
 description:
-  - Internal helper of the collection's playbooks, run first by every step that talks to AWS or to the cluster.
+  - Internal helper of the collection's playbooks, run first by every step that talks to AWS or to the cluster
+    (once per ansible-playbook run and server: playbooks/tasks/aws_preflight.yml skips a server that answered for
+    an earlier step of the same run).
   - With O(kubernetes=true), asks the API server of O(kubeconfig) / O(context) for its version; with O(aws=true),
     looks for AWS credentials (no network call) and, when there are some, calls STS GetCallerIdentity once (no
     retries) through the shared AWS connection options. No credentials at all is not an error; RV(aws.credentials)

@@ -113,8 +113,15 @@ def test_config_validate_server_refuses_a_wrong_field(site_local, local_stack_en
     head = subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True).stdout
     envs = {"qa1": {"gateway": {"default": {"protocol": "http"}, "http": {"enabled": True, "dnsNames": ["localhost"]}},
                     "chart": {"reff": "k8s"}}}   # a misspelt field of HelmRelease spec.chart
+    workdir = tmp_path / "checkout"
     proc = run_playbook("playbooks/config.yml", limit="local", env=local_stack_env,
-                        extra_vars={"environments": envs, "config_validate": "server"})
+                        extra_vars={"environments": envs, "config_validate": "server",
+                                    "config_repo_workdir": str(workdir)})
     assert proc.returncode != 0
     assert "HelmRelease qa1/tidepool" in proc.stdout and "reff" in proc.stdout, proc.stdout[-4000:]
     assert subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True).stdout == head
+    # the manifests were written into the private clone before the check: it is put back to the remote branch
+    assert "nothing was committed or pushed, and the private clone is back" in proc.stdout, proc.stdout[-3000:]
+    git = ["git", "-C", str(workdir)]
+    assert subprocess.run(git + ["status", "--porcelain"], capture_output=True, text=True).stdout == ""
+    assert subprocess.run(git + ["rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip() == head.split()[0]
