@@ -10,7 +10,7 @@ short_description: Check that the servers a step needs answer, before the step c
 version_added: 0.2.0
 description:
   - Internal helper of the collection's playbooks, run first by every step that talks to AWS or to the cluster
-    (once per ansible-playbook run and server: playbooks/tasks/aws_preflight.yml skips a server that answered for
+    (once per ansible-playbook run and server; playbooks/tasks/aws_preflight.yml skips a server that answered for
     an earlier step of the same run).
   - With O(kubernetes=true), asks the API server of O(kubeconfig) / O(context) for its version; with O(aws=true),
     looks for AWS credentials (no network call) and, when there are some, calls STS GetCallerIdentity once (no
