@@ -15,7 +15,8 @@ VENV_BIN = Path(sys.executable).parent
 
 #: Environment variables that point boto3 at an AWS endpoint or credentials.
 AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
-           "AWS_DEFAULT_REGION", "AWS_REGION")
+           "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+           "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE")
 
 
 def ansible_env(extra: dict | None = None, remove: tuple | list = ()) -> dict:

@@ -25,8 +25,6 @@ def play(gdk: dict, *, check=False, diff=False, env=None):
     return proc, data["plays"][0]["tasks"][0]["hosts"]["local"]
 
 
-
-
 def all_keys(git_server, full_name):
     keys, page = [], 1
     while True:

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import local_stack
-from tests.helpers import recap, run_playbook
+from tests.helpers import AWS_ENV, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -68,11 +68,6 @@ def test_missing_kubeconfig_is_named(local_stack_env, tmp_path):
     res = run_playbook("playbooks/environments.yml", limit="local", env=local_stack_env,
                        extra_vars={"kubeconfig": str(missing)})
     assert_one_clear_failure(res, f"kubeconfig: {missing} does not exist")
-
-
-AWS_ENV = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-           "AWS_ENDPOINT_URL", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-           "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE")
 
 
 def test_no_aws_credentials_warns_and_ends_the_step_or_fails_when_required(tmp_path):
