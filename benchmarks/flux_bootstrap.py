@@ -22,8 +22,9 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / ".collections"))
 
 import local_stack  # noqa: E402
-from ansible_collections.tidepool.eks.plugins.module_utils import (  # noqa: E402
-    flux_bootstrap, helm_tls, k8s_apply)
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply  # noqa: E402
 
 
 def pki(root: Path) -> dict:

@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / "tests"))
 
-from helpers import recap, run_playbook  # noqa: E402
+from tests.support.helpers import recap, run_playbook  # noqa: E402
 import local_stack  # noqa: E402
 
 

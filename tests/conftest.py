@@ -30,9 +30,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
-for _p in (REPO / "tests", REPO):  # `from helpers import ...` and `from tests.helpers import ...` both work
-    if str(_p) not in sys.path:
-        sys.path.insert(0, str(_p))
+if str(REPO) not in sys.path:  # the support package is imported one way: `from tests.support... import ...`
+    sys.path.insert(0, str(REPO))
 
 import local_stack  # noqa: E402  (scripts/local_stack)
 

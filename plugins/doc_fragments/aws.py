@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Shared AWS connection options of tidepool.eks (implemented by plugins/module_utils/aws.py).
+"""Shared AWS connection options of tidepool.eks (implemented by plugins/module_utils/aws/connection.py).
 
 ``extends_documentation_fragment: [tidepool.eks.aws]`` for modules,
 ``tidepool.eks.aws.plugins`` for lookups (same options, read on the controller, with ``env`` entries).

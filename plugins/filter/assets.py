@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Filters of the assets role (logic in plugins/module_utils/bucket_drift.py)."""
+"""Filters of the assets role (logic in plugins/module_utils/aws/buckets.py)."""
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -64,7 +64,7 @@ _value:
 """
 
 from ansible_collections.tidepool.eks.plugins.filter.config import _plain
-from ansible_collections.tidepool.eks.plugins.module_utils import bucket_drift as core
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import buckets as core
 
 
 def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=True, tags=None, purge_tags=False):

@@ -11,7 +11,7 @@ short_description: Add IAM users as system:masters to the aws-auth mapUsers text
 description:
   - Returns the new C(data.mapUsers) of C(kube-system/aws-auth) with one entry per user of O(users)
     (C(arn:aws:iam::<account>:user/<user>), group C(system:masters)), keeping every other entry and never
-    adding one twice. C(mapRoles) is not involved. Logic in C(plugins/module_utils/aws_auth.py).
+    adding one twice. C(mapRoles) is not involved. Logic in C(plugins/module_utils/aws/aws_auth.py).
   - The filter C(aws_iam_user_arns) (same file) takes the user names as input and the account as argument and
     returns the list of their ARNs, built the same way, once each (for C(tidepool.eks.eks_access_entries)).
 positional: _input
@@ -48,7 +48,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tidepool.eks.plugins.module_utils import aws_auth
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import aws_auth
 
 
 def aws_auth_map_users(map_users, users, account):

@@ -9,7 +9,7 @@ name: config_tree
 short_description: Render a cluster's inventory values into its config repository tree
 description:
   - Filters used by the C(tidepool.eks.config) role. The logic lives in
-    C(plugins/module_utils/config_model.py).
+    C(plugins/module_utils/config/model.py).
   - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault.
   - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
   - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
@@ -27,7 +27,8 @@ options:
 import yaml
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tidepool.eks.plugins.module_utils import apply_plan, config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
+from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
 
 
 def _plain(obj):

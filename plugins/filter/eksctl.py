@@ -8,7 +8,7 @@ DOCUMENTATION = r"""
 name: eksctl_cluster_config
 short_description: The eksctl ClusterConfig of a cluster, with the inventory's IAM users mapped to system:masters
 description:
-  - Renders the ClusterConfig the C(tidepool.eks.config) role commits (C(plugins/module_utils/config_model.py)) and
+  - Renders the ClusterConfig the C(tidepool.eks.config) role commits (C(plugins/module_utils/config/model.py)) and
     adds C(iamIdentityMappings) for C(aws.iamUsers) (the install guide's "IAM Master Users").
 positional: _input
 options:
@@ -20,7 +20,8 @@ options:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tidepool.eks.plugins.filter.config import _valid
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model, eksctl_cluster
+from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as eksctl_cluster
 
 
 def eksctl_cluster_config(values):

@@ -1,14 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Naming-convention filters: roles and templates read names from plugins/module_utils/naming.py."""
+"""Naming-convention filters: roles and templates read names from plugins/module_utils/common/naming.py."""
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: environment_buckets
 short_description: Names of the S3 buckets of a cluster's Tidepool environments
 description:
-  - Filters exposing C(plugins/module_utils/naming.py), the one file owning tidepool.eks naming conventions.
+  - Filters exposing C(plugins/module_utils/common/naming.py), the one file owning tidepool.eks naming conventions.
   - C(environment_buckets) turns the inventory's C(environments) dict into a list of
     C({environment, kind, name}) (C(kind) is C(data) or C(asset)), honouring C(environments.<env>.buckets.data)
     and C(.asset) overrides; default names C(tidepool-<cluster>-<env>-data) and C(tidepool-<cluster>-<env>-asset).
@@ -41,7 +41,7 @@ _value:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tidepool.eks.plugins.module_utils import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 
 def environment_buckets(environments, cluster):

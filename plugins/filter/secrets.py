@@ -11,9 +11,9 @@ import base64
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tidepool.eks.plugins.module_utils import external_secret as core
-from ansible_collections.tidepool.eks.plugins.module_utils import naming
-from ansible_collections.tidepool.eks.plugins.module_utils import secrets_catalogue as catalogue
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue
 
 
 def _env_names(environments):

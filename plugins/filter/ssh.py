@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""SSH key filters, built on plugins/module_utils/ssh_keys.py.
+"""SSH key filters, built on plugins/module_utils/crypto/ssh_keys.py.
 
 Errors never contain key material: they name what is wrong with the input, never the input.
 """
@@ -46,7 +46,7 @@ import binascii
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
 
 def ssh_public_key(private_key, encoded=False, comment=""):

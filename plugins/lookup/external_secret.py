@@ -61,8 +61,8 @@ import json  # noqa: E402
 from ansible.errors import AnsibleError  # noqa: E402
 from ansible.plugins.lookup import LookupBase  # noqa: E402
 
-from ansible_collections.tidepool.eks.plugins.module_utils import naming  # noqa: E402
-from ansible_collections.tidepool.eks.plugins.module_utils.aws import (  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import (  # noqa: E402
     CONNECTION_OPTIONS,
     AwsError,
     call,

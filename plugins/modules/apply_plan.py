@@ -49,7 +49,7 @@ options:
   values:
     description:
       - The inventory values (keys of the install guide's C(values.yaml), as the C(config) role collects them);
-        the module renders the objects of O(part) itself (C(plugins/module_utils/config_model.py)), so that
+        the module renders the objects of O(part) itself (C(plugins/module_utils/config/model.py)), so that
         hundreds of objects are not templated and passed as task arguments.
     type: dict
   objects_dir:
@@ -148,7 +148,9 @@ server:
 import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tidepool.eks.plugins.module_utils import apply_plan, config_model, kube
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
+from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as kube
 
 try:
     import yaml

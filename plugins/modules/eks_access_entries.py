@@ -20,7 +20,7 @@ description:
   - Refuses, before changing anything, a cluster whose C(accessConfig.authenticationMode) is C(CONFIG_MAP) (it has
     no access entries); switch it to C(API_AND_CONFIG_MAP) or map the users in aws-auth instead.
   - Calls DescribeCluster, ListAccessEntries, ListAssociatedAccessPolicies, CreateAccessEntry and
-    AssociateAccessPolicy. Logic in C(plugins/module_utils/eks_access_entries.py).
+    AssociateAccessPolicy. Logic in C(plugins/module_utils/aws/access_entries.py).
 author:
   - Tidepool EKS maintainers (@tidepool-org)
 options:
@@ -139,8 +139,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tidepool.eks.plugins.module_utils import aws
-from ansible_collections.tidepool.eks.plugins.module_utils import eks_access_entries as core
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import access_entries as core
 
 
 def argument_spec() -> dict:

@@ -192,8 +192,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tidepool.eks.plugins.module_utils import aws
-from ansible_collections.tidepool.eks.plugins.module_utils import eksctl_cluster as core
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as core
 
 
 def argument_spec() -> dict:

@@ -232,8 +232,8 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.tidepool.eks.plugins.module_utils import external_secret as core  # noqa: E402
-from ansible_collections.tidepool.eks.plugins.module_utils.aws import (  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import (  # noqa: E402
     AwsError,
     aws_argument_spec,
     client,

@@ -277,7 +277,9 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.tidepool.eks.plugins.module_utils import flux_bootstrap, k8s_apply, ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
 CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_branch", "git_path", "git_label",
                 "git_user", "git_email", "git_poll_interval", "sync_interval", "sync_garbage_collection", "images",

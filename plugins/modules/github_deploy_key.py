@@ -160,8 +160,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
-from ansible_collections.tidepool.eks.plugins.module_utils import github_deploy_key as core
-from ansible_collections.tidepool.eks.plugins.module_utils import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.github import deploy_key as core
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 
 def make_request(token: str, validate_certs: bool, timeout: int):

@@ -206,8 +206,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.tidepool.eks.plugins.module_utils import aws
-from ansible_collections.tidepool.eks.plugins.module_utils import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
 
 CORE_OPTIONS = ("cluster", "ca_source", "ca_path", "create_ca", "helm_home", "tiller_namespace", "issue",
                 "server_dest", "copy_to_helm_home", "validity_days", "ca_validity_days", "renew_before_days",

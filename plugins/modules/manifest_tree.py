@@ -81,7 +81,7 @@ unchanged:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tidepool.eks.plugins.module_utils import file_tree
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree
 
 
 def main():

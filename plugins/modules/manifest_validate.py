@@ -88,7 +88,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.tidepool.eks.plugins.module_utils import k8s_apply
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 
 
 def main():

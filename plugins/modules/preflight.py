@@ -107,7 +107,8 @@ aws:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.tidepool.eks.plugins.module_utils import aws, preflight
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.common import preflight
 
 
 def main():

@@ -201,8 +201,8 @@ import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.tidepool.eks.plugins.module_utils import aws
-from ansible_collections.tidepool.eks.plugins.module_utils import vpc_peering as core
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import vpc_peering as core
 
 ACCEPTER = ("profile", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "endpoint_url")
 

@@ -11,8 +11,8 @@ import ansible_runner
 import jinja2
 import pytest
 
-from tests.helpers import REPO
-from tests.unit.test_awx_definitions import load_definitions
+from tests.support.helpers import REPO
+from tests.support.awx import load_definitions
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import tarfile
 import pytest
 import yaml
 
-from tests.helpers import REPO, VENV_BIN, recap
+from tests.support.helpers import REPO, VENV_BIN, recap
 
 pytestmark = pytest.mark.integration
 

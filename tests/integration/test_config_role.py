@@ -8,10 +8,10 @@ import subprocess
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model
-from tests import schemas
-from tests.helpers import AWS_ENV, recap, run_playbook
-from tests.unit.test_config_model import load_values
+from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from tests.support import schemas
+from tests.support.helpers import AWS_ENV, recap, run_playbook
+from tests.support.inventory import load_values
 
 pytestmark = pytest.mark.integration
 
@@ -169,7 +169,7 @@ def test_plain_relative_path_to_a_bare_repository(repo):
     """`-e config_repo_url=<path>`: a plain path, relative to where ansible-playbook runs, works like file://."""
     import os
 
-    from tests.helpers import REPO
+    from tests.support.helpers import REPO
     repo.url = os.path.relpath(repo.bare, REPO)
     res = repo.run()
     assert res.returncode == 0, res.stdout[-3000:]

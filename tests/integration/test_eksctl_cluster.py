@@ -13,8 +13,8 @@ import boto3
 import pytest
 import yaml
 
-from adhoc import run_module
-from ansible_collections.tidepool.eks.plugins.module_utils import eksctl_cluster as core
+from tests.support.adhoc import run_module
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as core
 
 pytestmark = pytest.mark.integration
 

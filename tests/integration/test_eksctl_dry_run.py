@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils import config_model, eksctl_cluster
+from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as eksctl_cluster
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import jsonschema
 import pytest
 import yaml
 
-from helpers import SHARED, recap, run_playbook
+from tests.support.helpers import SHARED, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

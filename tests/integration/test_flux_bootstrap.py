@@ -14,12 +14,10 @@ import uuid
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils import helm_tls, ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
-try:
-    from helpers import REPO, run_playbook
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import REPO, run_playbook
+from tests.support.helpers import REPO, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,7 @@ import uuid
 
 import pytest
 
-try:
-    from helpers import REPO, recap, run_playbook
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import REPO, recap, run_playbook
+from tests.support.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

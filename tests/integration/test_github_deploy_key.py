@@ -6,12 +6,9 @@ import uuid
 
 import pytest
 
-from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
-try:
-    from helpers import REPO, github_api, run_playbook
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import REPO, github_api, run_playbook
+from tests.support.helpers import REPO, github_api, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -12,10 +12,7 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-try:
-    from helpers import REPO, recap, run_playbook
-except ImportError:  # tests/ imported as a package
-    from tests.helpers import REPO, recap, run_playbook
+from tests.support.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import uuid
 import pytest
 import yaml
 
-from helpers import SHARED  # noqa: F401  (tests/helpers.py)
+from tests.support.helpers import SHARED  # noqa: F401  (tests/support/helpers.py)
 
 pytestmark = pytest.mark.integration
 

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from helpers import REPO, VENV_BIN, ansible_env, recap, run_playbook
+from tests.support.helpers import REPO, VENV_BIN, ansible_env, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

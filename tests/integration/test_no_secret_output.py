@@ -13,7 +13,7 @@ import boto3
 import pytest
 import yaml
 
-from helpers import REPO, run_playbook
+from tests.support.helpers import REPO, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 import local_stack
-from tests.helpers import AWS_ENV, recap, run_playbook
+from tests.support.helpers import AWS_ENV, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
-from helpers import REPO, SHARED, recap, run_playbook
+from tests.support.helpers import REPO, SHARED, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ import sys
 import boto3
 import pytest
 
-from helpers import run_playbook
+from tests.support.helpers import run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from tests.helpers import recap, run_playbook
+from tests.support.helpers import recap, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -74,7 +74,7 @@ def _deploy_keys(local_stack_env, full_name):
 def test_flux_installed_and_its_key_registered_once(site_local, kube_stack, local_stack_env):
     import base64
 
-    from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
+    from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
     flux = kget(kube_stack, "deployment", "flux", "-n", "flux")
     args = flux["spec"]["template"]["spec"]["containers"][0]["args"]

@@ -11,7 +11,7 @@ import boto3
 import pytest
 import yaml
 
-from tests.helpers import REPO, recap, run_playbook
+from tests.support.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 VALUES = yaml.safe_load((REPO / "inventories" / "host_vars" / "local" / "values.yml").read_text())

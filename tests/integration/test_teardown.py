@@ -14,8 +14,8 @@ import boto3
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils import ssh_keys
-from helpers import github_api, recap, run_playbook
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+from tests.support.helpers import github_api, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

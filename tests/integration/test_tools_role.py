@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import REPO, recap, run_playbook
+from tests.support.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from adhoc import run_module
-from ansible_collections.tidepool.eks.plugins.module_utils import aws
-from ansible_collections.tidepool.eks.plugins.module_utils import vpc_peering as core
+from tests.support.adhoc import run_module
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import vpc_peering as core
 
 pytestmark = pytest.mark.integration
 

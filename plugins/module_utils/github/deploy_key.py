@@ -1,0 +1,209 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Core of tidepool.eks.github_deploy_key: one deploy key on one repository, through GitHub's REST API.
+
+GitHub's documented behaviour (https://docs.github.com/en/rest/deploy-keys/deploy-keys) this relies on:
+
+* ``GET /repos/{owner}/{repo}/keys`` is paginated (``per_page`` up to 100, ``Link`` header ``rel="next"``);
+* ``POST /repos/{owner}/{repo}/keys`` answers 201 with the key, or 422 ``Validation Failed`` with
+  ``errors[].message`` ``key is already in use`` (a key can be a deploy key of one repository only, and is
+  then also refused when it is already on this one) or ``key is invalid``;
+* a deploy key cannot be edited: a title or ``read_only`` change is a delete (204) and a create;
+* 401 bad or missing token, 403 no admin rights or rate limited, 404 unknown repository *or* one the token
+  cannot see.
+
+Keys are compared by material (``type base64``; GitHub drops the comment), over every page. The HTTP call is
+injected (``request(method, url, body) -> (status, headers, json)``), so the unit tests use GitHub's documented
+answers and the module shell uses Ansible's ``open_url``.
+"""
+from __future__ import annotations
+
+import re
+from urllib.parse import urlparse
+
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+
+GITHUB_API = "https://api.github.com"
+PER_PAGE = 100
+#: Safety stop for pagination (100 pages x 100 keys); GitHub itself caps deploy keys per repository far lower.
+MAX_PAGES = 100
+
+_SCP_RE = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?P<path>[^/\s].*)$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+_LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
+
+
+class GitHubError(Exception):
+    """A refused or failed call; one sentence naming the repository and what to do."""
+
+
+def parse_repository(value: str) -> tuple[str, str, str | None]:
+    """``(owner, name, host)`` of ``owner/name`` or a git URL (``git@host:o/r.git``, ``ssh://[user@]host[:port]/o/r.git``,
+    ``https://host/o/r(.git)``, ``git://host/o/r.git``). ``host`` is None for the short form. Raises GitHubError."""
+    text = (value or "").strip()
+    host = None
+    if "://" in text:
+        url = urlparse(text)
+        host, path = url.hostname, url.path
+    elif ":" in text and _SCP_RE.match(text):
+        m = _SCP_RE.match(text)
+        host, path = m.group("host"), m.group("path")
+    else:
+        path = text
+    parts = [p for p in path.strip("/").split("/") if p]
+    if parts and parts[-1].endswith(".git"):
+        parts[-1] = parts[-1][:-4]
+    if len(parts) != 2 or not all(_NAME_RE.match(p) for p in parts):
+        raise GitHubError(f"repository={value!r} is not owner/name or a git URL of a repository "
+                          "(git@github.com:owner/name.git, ssh://, https://).")
+    return parts[0], parts[1], host
+
+
+def api_url_for(explicit: str | None, env_url: str | None, host: str | None) -> str:
+    """The API base URL: ``api_url``, else ``$GITHUB_API_URL``, else the repository URL's host
+    (``github.com`` -> ``https://api.github.com``, another host -> GitHub Enterprise ``https://<host>/api/v3``),
+    else ``https://api.github.com``."""
+    for candidate in (explicit, env_url):
+        if candidate:
+            return candidate.rstrip("/")
+    if host and host not in ("github.com", "www.github.com", "ssh.github.com"):
+        return f"https://{host}/api/v3"
+    return GITHUB_API
+
+
+def _message(body) -> str:
+    if not isinstance(body, dict):
+        return ""
+    msg = str(body.get("message", "")).replace("\n\n", ": ").strip()
+    details = [e.get("message") or e.get("code") for e in body.get("errors") or [] if isinstance(e, dict)]
+    details = [d for d in details if d]
+    return f"{msg} ({'; '.join(details)})" if details else msg
+
+
+def _errors_say(body, text: str) -> bool:
+    return isinstance(body, dict) and any(text in str(e.get("message", "")) for e in body.get("errors") or []
+                                          if isinstance(e, dict))
+
+
+class Repository:
+    """Deploy keys of one repository through ``request(method, url, body) -> (status, headers, json)``."""
+
+    def __init__(self, request, api_url: str, owner: str, name: str):
+        self.request = request
+        self.api_url = api_url.rstrip("/")
+        self.owner, self.name = owner, name
+        self.full_name = f"{owner}/{name}"
+        self.base = f"{self.api_url}/repos/{owner}/{name}/keys"
+
+    def fail(self, status: int, headers: dict, body, doing: str):
+        msg = _message(body)
+        if status == 401:
+            raise GitHubError(f"GitHub rejected the token while {doing} {self.full_name} (401 {msg or 'Bad credentials'}); "
+                              "check token or GITHUB_TOKEN.")
+        if status == 403:
+            if str((headers or {}).get("x-ratelimit-remaining", "")) == "0":
+                raise GitHubError(f"GitHub's rate limit is exhausted while {doing} {self.full_name} (403 {msg}); "
+                                  f"retry after the reset time ({(headers or {}).get('x-ratelimit-reset', 'unknown')}).")
+            raise GitHubError(f"GitHub refused {doing} {self.full_name} (403 {msg}): the token needs admin rights on the "
+                              "repository (classic token scope 'repo', or fine-grained 'Administration: read and write').")
+        if status == 404:
+            raise GitHubError(f"Repository {self.full_name} not found at {self.api_url} (404), or the token cannot see it "
+                              "(GitHub answers 404 for private repositories without access); check repository, api_url "
+                              "and the token's access.")
+        raise GitHubError(f"GitHub answered {status} while {doing} {self.full_name}: {msg or 'no message'}.")
+
+    def list_keys(self) -> list:
+        """Every deploy key of the repository, following ``Link: rel="next"`` over all pages."""
+        url = f"{self.base}?per_page={PER_PAGE}"
+        keys = []
+        for _page in range(MAX_PAGES):
+            status, headers, body = self.request("GET", url, None)
+            if status != 200:
+                self.fail(status, headers, body, "listing the deploy keys of")
+            if not isinstance(body, list):
+                raise GitHubError(f"GitHub answered the key list of {self.full_name} with a non-list body; is api_url "
+                                  f"({self.api_url}) a GitHub API?")
+            keys.extend(body)
+            links = dict((rel, link) for link, rel in _LINK_RE.findall((headers or {}).get("link", "")))
+            if "next" not in links:
+                return keys
+            url = links["next"]
+        raise GitHubError(f"More than {MAX_PAGES} pages of deploy keys on {self.full_name}; refusing to go on.")
+
+    def create(self, key: str, title: str, read_only: bool) -> dict:
+        status, headers, body = self.request("POST", self.base, {"title": title, "key": key, "read_only": read_only})
+        if status == 201:
+            return body
+        if status == 422 and _errors_say(body, "key is already in use"):
+            raise GitHubError(f"GitHub refused the deploy key for {self.full_name}: key is already in use, as a deploy key "
+                              "of another repository or as a user's SSH key (GitHub allows one repository per deploy "
+                              "key); remove it there, or use another key (flux_bootstrap rotate_deploy_key: true).")
+        if status == 422:
+            raise GitHubError(f"GitHub refused the deploy key for {self.full_name} (422 {_message(body)}).")
+        self.fail(status, headers, body, "adding a deploy key to")
+        return {}  # not reached
+
+    def delete(self, key_id) -> None:
+        status, headers, body = self.request("DELETE", f"{self.base}/{key_id}", None)
+        if status not in (204, 404):
+            self.fail(status, headers, body, "deleting a deploy key of")
+
+
+def _view(key: dict | None) -> dict | None:
+    if not key:
+        return None
+    out = {k: key.get(k) for k in ("id", "title", "read_only", "url", "created_at", "verified")}
+    try:
+        out["fingerprint"] = ssh_keys.fingerprint(key.get("key", ""))
+    except ssh_keys.SSHKeyError:
+        out["fingerprint"] = None
+    return out
+
+
+def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, check_mode: bool) -> dict:
+    """Make the repository hold ``key`` once with ``title`` and ``read_only`` (or not at all for ``absent``).
+
+    Returns ``{"changed", "operation" (none|create|replace|delete), "key" (id, title, read_only, url, fingerprint;
+    the id is known also when nothing changed, and null when a create is only predicted), "diff"}``.
+    Check mode lists keys only: it neither creates nor deletes.
+    """
+    try:
+        wanted = ssh_keys.material(key)
+    except ssh_keys.SSHKeyError as exc:
+        raise GitHubError(f"key: {exc}.") from None
+    matches = []
+    for k in repo.list_keys():
+        try:
+            if ssh_keys.material(k.get("key", "")) == wanted:
+                matches.append(k)
+        except ssh_keys.SSHKeyError:
+            continue
+    current = matches[0] if matches else None
+    want_view = {"title": title, "read_only": read_only, "fingerprint": ssh_keys.fingerprint(wanted)}
+    before = {k: v for k, v in (_view(current) or {}).items() if k in want_view} if current else {}
+
+    if state == "absent":
+        if not matches:
+            return {"changed": False, "operation": "none", "key": None, "diff": {"before": {}, "after": {}}}
+        if not check_mode:
+            for k in matches:
+                repo.delete(k["id"])
+        return {"changed": True, "operation": "delete", "key": _view(current), "diff": {"before": before, "after": {}}}
+
+    if current and current.get("title") == title and bool(current.get("read_only")) == read_only and len(matches) == 1:
+        return {"changed": False, "operation": "none", "key": _view(current), "diff": {"before": before, "after": before}}
+    action = "replace" if current else "create"
+    if check_mode:
+        predicted = dict(want_view, id=None, url=None)
+        return {"changed": True, "operation": action, "key": predicted, "diff": {"before": before, "after": want_view}}
+    for k in matches:
+        repo.delete(k["id"])
+    try:
+        created = repo.create(wanted, title, read_only)
+    except GitHubError as exc:
+        if matches:
+            raise GitHubError(f"{exc} The old deploy key (id {current['id']}) was already deleted to replace it; "
+                              "run again to add the key.") from None
+        raise
+    return {"changed": True, "operation": action, "key": _view(created), "diff": {"before": before, "after": want_view}}

@@ -1,0 +1,369 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Core of tidepool.eks.flux_bootstrap: install the GitOps operator into a cluster, pointed at the config repo.
+
+What ``eksctl install flux`` did in the install guide's ``make_flux`` (research ``tidepool-tools.md`` section
+9.1), made idempotent and check-mode honest:
+
+* :func:`normalize_params` validates the module options into a *spec* (plain dict): what is deployed;
+* a *flavour* module serialises the spec into Kubernetes objects (:data:`FLAVOURS`: ``1`` is
+  :mod:`flux_v1`; Flux v2 will add ``2`` with the same interface: ``deploy_key_secret_ref(spec)``,
+  ``objects(spec, private_key, tls)``, ``WORKLOADS``, ``DEFAULT_IMAGES``);
+* :func:`resolve_deploy_key` keeps one deploy key per cluster in the flavour's Secret: generated once, reused on
+  every later run, replaced only when ``rotate_deploy_key`` is set;
+* :func:`run` plans every object with a server-side dry run, applies what differs (server-side apply, field
+  manager ``tidepool.eks``) unless in check mode, waits, and returns a result without any private key.
+
+Conventions: naming (namespace ``flux``, Flux path ``clusters/<cluster>/flux``, Secrets Manager ids of the Tiller
+CA) come from :mod:`naming`.
+"""
+from __future__ import annotations
+
+import base64
+import os
+import re
+
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import flux_v1
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+
+#: flux_version -> the flavour module that serialises the objects.
+FLAVOURS = {1: flux_v1}
+#: Versions designed for but not built yet, with what to do instead.
+PLANNED = {2: "Flux v2 bootstrap is not implemented yet; use flux_version: 1 (the install guide's stack)."}
+
+#: Go duration (what fluxd's interval flags take), e.g. 1m, 30s, 1h30m.
+DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
+
+DEFAULTS = {
+    "namespace": naming.FLUX_NAMESPACE,
+    "git_branch": "master",
+    "git_user": "Flux",
+    "git_poll_interval": "1m",
+    "sync_interval": "1m",
+    "sync_garbage_collection": True,
+    "deploy_key_type": "ed25519",
+    "deploy_key_bits": ssh_keys.DEFAULT_RSA_BITS,
+    "wait": True,
+    "wait_timeout": 300,
+}
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "tidepool.eks", "app.kubernetes.io/part-of": "flux"}
+
+
+class FluxBootstrapError(Exception):
+    """Bad input or a refused change; one sentence naming the input or object at fault. ``missing`` is true when
+    a TLS file does not exist (check mode then predicts without it)."""
+
+    missing = False
+
+
+def normalize_params(params: dict) -> dict:
+    """Validate module options into the spec the flavours read. Raises FluxBootstrapError naming the option.
+
+    Keys of the spec: ``cluster``, ``flux_version``, ``state``, ``namespace``, ``git_url``, ``git_branch``,
+    ``git_path``, ``git_label``, ``git_user``, ``git_email``, ``git_poll_interval``, ``sync_interval``
+    (Go durations), ``sync_garbage_collection``, ``images`` (component -> image), ``flux_extra_args``,
+    ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``deploy_key_type``, ``deploy_key_bits``,
+    ``rotate_deploy_key``, ``keep_deploy_key``, ``remove_crds``, ``wait``, ``wait_timeout`` (seconds), ``labels``.
+    """
+    p = {k: v for k, v in params.items() if v is not None}
+    spec = dict(DEFAULTS)
+    spec.update(p)
+    cluster = spec.get("cluster") or ""
+    if not naming.CLUSTER_NAME_RE.match(cluster) or len(cluster) > naming.CLUSTER_NAME_MAX:
+        raise FluxBootstrapError(f"cluster={cluster!r} is not a valid cluster name (a letter, then letters, digits "
+                                 f"and hyphens, at most {naming.CLUSTER_NAME_MAX} characters).")
+    version = int(spec.get("flux_version", 1))
+    if version in PLANNED:
+        raise FluxBootstrapError(f"flux_version={version}: {PLANNED[version]}")
+    if version not in FLAVOURS:
+        raise FluxBootstrapError(f"flux_version={version} is not supported; use 1.")
+    spec["flux_version"] = version
+    flavour = FLAVOURS[version]
+    spec["state"] = spec.get("state", "present")
+    ns = spec["namespace"]
+    if not naming.DNS_LABEL_RE.match(ns) or len(ns) > naming.DNS_LABEL_MAX:
+        raise FluxBootstrapError(f"namespace={ns!r} is not a valid Kubernetes namespace name (RFC 1123 label).")
+
+    git_path = spec.get("git_path")
+    if git_path is None:
+        git_path = naming.flux_path(cluster)
+    git_path = git_path.strip().strip("/")
+    if git_path in ("", "."):
+        raise FluxBootstrapError("git_path must name the cluster's Flux directory (default "
+                                 f"{naming.flux_path(cluster)}), not the repository root: Flux would also apply the "
+                                 "eksctl ClusterConfig and every other file of the config repository.")
+    if ".." in git_path.split("/"):
+        raise FluxBootstrapError(f"git_path={git_path!r} must stay inside the config repository (no '..').")
+    spec["git_path"] = git_path
+    spec["git_label"] = spec.get("git_label") or cluster
+    for key in ("git_poll_interval", "sync_interval"):
+        if not DURATION_RE.match(str(spec[key])):
+            raise FluxBootstrapError(f"{key}={spec[key]!r} is not a duration such as 1m, 30s or 1h30m.")
+
+    images = dict(flavour.DEFAULT_IMAGES)
+    unknown = sorted(set(spec.get("images") or {}) - set(images))
+    if unknown:
+        raise FluxBootstrapError(f"images: unknown component(s) {', '.join(unknown)}; flux_version {version} has "
+                                 f"{', '.join(sorted(images))}.")
+    images.update({k: v for k, v in (spec.get("images") or {}).items() if v})
+    spec["images"] = images
+    spec["flux_extra_args"] = list(spec.get("flux_extra_args") or [])
+    for arg in spec["flux_extra_args"]:
+        if not str(arg).startswith("--"):
+            raise FluxBootstrapError(f"flux_extra_args: {arg!r} is not a flag (it must start with --).")
+
+    if spec["deploy_key_type"] not in ssh_keys.KEY_TYPES:
+        raise FluxBootstrapError(f"deploy_key_type={spec['deploy_key_type']!r}: use one of {', '.join(ssh_keys.KEY_TYPES)}.")
+    if spec["deploy_key_type"] == "rsa" and int(spec["deploy_key_bits"]) < ssh_keys.MIN_RSA_BITS:
+        raise FluxBootstrapError(f"deploy_key_bits={spec['deploy_key_bits']} is too small; use {ssh_keys.MIN_RSA_BITS} or more.")
+    if int(spec["wait_timeout"]) <= 0:
+        raise FluxBootstrapError("wait_timeout must be a positive number of seconds.")
+    spec["wait_timeout"] = int(spec["wait_timeout"])
+
+    if spec["state"] == "present":
+        for key in ("git_url", "git_email", "tiller_tls_dir", "helm_operator_tls_dir"):
+            if not spec.get(key):
+                raise FluxBootstrapError(f"{key} is required when state=present.")
+    spec["labels"] = {**MANAGED_BY, "app.kubernetes.io/instance": cluster}
+    for key in ("rotate_deploy_key", "keep_deploy_key", "remove_crds"):
+        spec[key] = bool(spec.get(key, False))
+    return spec
+
+
+# --------------------------------------------------------------------------------------------- TLS material
+
+def _read_pem(directory: str, filename: str, option: str, hint: str) -> bytes:
+    path = os.path.join(directory, filename)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as exc:
+        error = FluxBootstrapError(f"{option}: cannot read {path} ({exc.strerror}); {hint}")
+        error.missing = True
+        raise error from None
+    if b"-----BEGIN " not in data:
+        raise FluxBootstrapError(f"{option}: {path} is not a PEM file; {hint}")
+    return data
+
+
+def read_tls(spec: dict) -> dict:
+    """PEM bytes ``ca``, ``server_cert``, ``server_key``, ``client_cert``, ``client_key`` from the directories
+    helm_tls_cert writes (``server_dest`` and ``<helm_home>/clusters/<cluster>``). Checks that each key matches
+    its certificate and that both certificates are signed by the CA; raises FluxBootstrapError otherwise."""
+    server_hint = "issue it with tidepool.eks.helm_tls_cert (issue: [server], server_dest: this directory)."
+    client_hint = ("issue it with tidepool.eks.helm_tls_cert (issue: [client], helm_home: a directory whose "
+                   "clusters/<cluster> is this directory).")
+    sdir, cdir = spec["tiller_tls_dir"], spec["helm_operator_tls_dir"]
+    tls = {
+        "ca": _read_pem(sdir, "ca.pem", "tiller_tls_dir", server_hint),
+        "server_cert": _read_pem(sdir, "cert.pem", "tiller_tls_dir", server_hint),
+        "server_key": _read_pem(sdir, "key.pem", "tiller_tls_dir", server_hint),
+        "client_cert": _read_pem(cdir, "cert.pem", "helm_operator_tls_dir", client_hint),
+        "client_key": _read_pem(cdir, "key.pem", "helm_operator_tls_dir", client_hint),
+    }
+    try:
+        ca = helm_tls.load_cert(tls["ca"])
+        for which, option in (("server", "tiller_tls_dir"), ("client", "helm_operator_tls_dir")):
+            cert = helm_tls.load_cert(tls[f"{which}_cert"])
+            key = helm_tls.load_key(tls[f"{which}_key"])
+            if cert is None or key is None:
+                raise FluxBootstrapError(f"{option}: cert.pem or key.pem cannot be read as a certificate and key.")
+            if not helm_tls.key_matches_cert(key, cert):
+                raise FluxBootstrapError(f"{option}: key.pem does not belong to cert.pem.")
+            if ca is None or not helm_tls.signed_by(cert, ca):
+                raise FluxBootstrapError(f"{option}: cert.pem is not signed by the Tiller CA in tiller_tls_dir/ca.pem "
+                                         "(helm-operator and Tiller must share one CA).")
+    except helm_tls.HelmTLSError as exc:
+        raise FluxBootstrapError(str(exc)) from None
+    return tls
+
+
+#: Placeholder TLS material: object identities only (state=absent never applies these).
+_NO_TLS = {"ca": b"", "server_cert": b"", "server_key": b"", "client_cert": b"", "client_key": b""}
+
+
+# --------------------------------------------------------------------------------------------- deploy key
+
+def _secret_stub(namespace: str, name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}}
+
+
+def resolve_deploy_key(spec: dict, live_secret: dict | None, data_key: str) -> tuple[bytes, dict]:
+    """The deploy key to keep in the Secret: ``(private key bytes, info)``.
+
+    Reuses the key in ``live_secret.data[data_key]`` unless ``rotate_deploy_key``; generates a new one when
+    there is none. ``info`` holds ``action`` (``keep``, ``create``, ``rotate``), ``type``, ``public_key`` and
+    ``fingerprint`` (SHA256, as ``ssh-keygen -l``), and on rotation ``previous_public_key`` (to remove it from the
+    repository). Raises FluxBootstrapError when the stored value is not a
+    usable key (without showing it).
+    """
+    stored = ((live_secret or {}).get("data") or {}).get(data_key)
+    if stored and not spec["rotate_deploy_key"]:
+        try:
+            private = base64.b64decode(stored)
+            key = ssh_keys.load_private(private)
+        except (ValueError, ssh_keys.SSHKeyError):
+            ns, name = live_secret["metadata"]["namespace"], live_secret["metadata"]["name"]
+            raise FluxBootstrapError(f"Secret {ns}/{name} holds no usable private key under {data_key!r}; set "
+                                     "rotate_deploy_key: true to replace it (then update the deploy key on the "
+                                     "config repository).") from None
+        public = ssh_keys.public_line(key)
+        return private, {"action": "keep", "type": ssh_keys.key_type_of(key), "public_key": public,
+                         "fingerprint": ssh_keys.fingerprint(public)}
+    previous = None
+    if stored:
+        try:
+            previous = ssh_keys.public_line(ssh_keys.load_private(base64.b64decode(stored)))
+        except (ValueError, ssh_keys.SSHKeyError):
+            previous = None
+    private, public = ssh_keys.generate(spec["deploy_key_type"], spec["deploy_key_bits"])
+    info = {"action": "rotate" if stored else "create", "type": spec["deploy_key_type"],
+            "public_key": public, "fingerprint": ssh_keys.fingerprint(public)}
+    if previous:
+        info["previous_public_key"] = previous
+    return private, info
+
+
+# --------------------------------------------------------------------------------------------- run
+
+def _summary(plan: dict) -> dict:
+    meta = plan["object"]["metadata"]
+    entry = {"kind": plan["object"]["kind"], "name": meta["name"], "action": plan["action"]}
+    if meta.get("namespace"):
+        entry["namespace"] = meta["namespace"]
+    return entry
+
+
+def _is_crd(obj: dict) -> bool:
+    return obj["kind"] == "CustomResourceDefinition"
+
+
+def _crd_established(applier, crd: dict):
+    def check():
+        live = applier.get(crd) or {}
+        conds = {c.get("type"): c.get("status") for c in (live.get("status") or {}).get("conditions") or []}
+        return conds.get("Established") == "True", f"Established={conds.get('Established', 'unknown')}"
+    return check
+
+
+def _deployment_available(applier, dep: dict):
+    def check():
+        live = applier.get(dep) or {}
+        want = (live.get("spec") or {}).get("replicas", 1)
+        status = live.get("status") or {}
+        ready = status.get("availableReplicas", 0) or 0
+        current = status.get("observedGeneration", 0) >= (live.get("metadata") or {}).get("generation", 1)
+        return current and ready >= want, f"{ready} of {want} replicas available"
+    return check
+
+
+def wait_ready(spec: dict, applier, objects: list, sleep=None) -> None:
+    """Wait for CustomResourceDefinitions to be Established (always: the API server does it alone), then, when
+    ``spec.wait``, for each of the flavour's Deployments to have its replicas available. Raises
+    k8s_apply.KubeError with a message naming the object, the timeout and what to check."""
+    kwargs = {"sleep": sleep} if sleep else {}
+    for obj in objects:
+        if _is_crd(obj):
+            k8s_apply.wait_for(_crd_established(applier, obj), spec["wait_timeout"],
+                               f"CustomResourceDefinition {obj['metadata']['name']} to be Established", **kwargs)
+    if not spec["wait"]:
+        return
+    flavour = FLAVOURS[spec["flux_version"]]
+    ns = spec["namespace"]
+    for name, what in flavour.WORKLOADS:
+        dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns}}
+        k8s_apply.wait_for(_deployment_available(applier, dep), spec["wait_timeout"],
+                           f"Deployment {ns}/{name} ({what}) to become available; check `kubectl -n {ns} get pods` "
+                           "(on a cluster without nodes, such as the local stack, set wait: false)", **kwargs)
+
+
+def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
+    """Plan and (unless ``check_mode``) apply. Returns ``{"changed", "objects", "deploy_key", "diff"}``;
+    ``diff`` lists one before/after entry per changed object with Secret values hidden. ``deploy_key`` never
+    carries the private key."""
+    if spec["state"] == "absent":
+        return _remove(spec, applier, check_mode)
+    flavour = FLAVOURS[spec["flux_version"]]
+    warnings = []
+    try:
+        tls = read_tls(spec)
+    except FluxBootstrapError as exc:
+        # In check mode helm_tls_cert predicts the certificates without writing them: predict the TLS objects too.
+        if not (check_mode and exc.missing):
+            raise
+        tls = _NO_TLS
+        warnings.append(f"{exc} Check mode: the TLS Secrets are predicted without their content.")
+    ns, secret_name, data_key = flavour.deploy_key_secret_ref(spec)
+    live_key = applier.get(_secret_stub(ns, secret_name))
+    private, key_info = resolve_deploy_key(spec, live_key, data_key)
+    objects = flavour.objects(spec, private, tls)
+    namespace_exists = applier.get({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) is not None
+
+    # Plan everything first (server-side dry runs), so an object the server refuses stops the run before any write.
+    # Objects in a namespace that does not exist yet cannot be dry-run; they are created after the namespace.
+    plans = [applier.plan_apply(obj, skip_dry_run=not namespace_exists and obj["metadata"].get("namespace") == ns)
+             for obj in objects]
+    diff = []
+    for plan in plans:
+        if plan["action"] == "none":
+            continue
+        if not check_mode:
+            plan["after"] = applier.apply(plan["object"])
+            if _is_crd(plan["object"]):
+                applier.invalidate()
+        diff.append(k8s_apply.diff_entry(plan["before"], plan["after"]))
+    if not check_mode:
+        wait_ready(spec, applier, objects, sleep=sleep)
+
+    deploy_key = {"secret": f"{ns}/{secret_name}", "action": key_info["action"], "type": key_info["type"],
+                  "public_key": key_info["public_key"], "fingerprint": key_info["fingerprint"]}
+    if key_info.get("previous_public_key"):
+        deploy_key["previous_public_key"] = key_info["previous_public_key"]
+    if check_mode and key_info["action"] != "keep":
+        # The key a real run generates is another one: do not hand out a public key nobody will hold.
+        deploy_key.update(public_key=None, fingerprint=None)
+    return {"changed": any(p["action"] != "none" for p in plans),
+            "objects": [_summary(p) for p in plans],
+            "deploy_key": deploy_key,
+            "git": {"url": spec["git_url"], "branch": spec["git_branch"], "path": spec["git_path"],
+                    "label": spec["git_label"]},
+            "warnings": warnings,
+            "diff": diff}
+
+
+def _remove(spec: dict, applier, check_mode: bool) -> dict:
+    """state=absent: delete what :func:`run` creates, in reverse order. The CRDs stay unless ``remove_crds``
+    (deleting one deletes every HelmRelease of the cluster); the deploy key Secret and the namespace stay when
+    ``keep_deploy_key``."""
+    flavour = FLAVOURS[spec["flux_version"]]
+    ns, secret_name, _data_key = flavour.deploy_key_secret_ref(spec)
+    identities = dict(spec, git_url=spec.get("git_url") or "", git_email=spec.get("git_email") or "")
+    objects = flavour.objects(identities, b"", _NO_TLS)
+    plans, diff = [], []
+    for obj in reversed(objects):
+        meta = obj["metadata"]
+        if _is_crd(obj) and not spec["remove_crds"]:
+            continue
+        if spec["keep_deploy_key"] and ((obj["kind"] == "Secret" and meta["name"] == secret_name
+                                         and meta.get("namespace") == ns)
+                                        or (obj["kind"] == "Namespace" and meta["name"] == ns)):
+            continue
+        live = applier.get(obj)
+        plan = {"object": obj, "action": "delete" if live else "none"}
+        if live:
+            diff.append(k8s_apply.diff_entry(live, None))
+            if not check_mode:
+                applier.delete(obj)
+        plans.append(plan)
+    return {"changed": any(p["action"] != "none" for p in plans), "objects": [_summary(p) for p in plans],
+            "warnings": [],
+            "deploy_key": {"secret": f"{ns}/{secret_name}",
+                           "action": "delete" if any(p["action"] == "delete" and p["object"]["kind"] == "Secret"
+                                                     and p["object"]["metadata"]["name"] == secret_name
+                                                     for p in plans) else "keep"},
+            "diff": diff}

@@ -1,0 +1,78 @@
+"""Shared test helpers: run ansible-playbook / ansible the way a user does (subprocess, repo ansible.cfg)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("TIDEPOOL_EKS_SHARED", REPO.parent / "shared"))
+VENV_BIN = Path(sys.executable).parent
+
+
+#: Environment variables that point boto3 at an AWS endpoint or credentials.
+AWS_ENV = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE",
+           "AWS_DEFAULT_PROFILE", "AWS_DEFAULT_REGION", "AWS_REGION", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+           "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_WEB_IDENTITY_TOKEN_FILE")
+
+
+def ansible_env(extra: dict | None = None, remove: tuple | list = ()) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in remove}
+    env["ANSIBLE_CONFIG"] = str(REPO / "ansible.cfg")
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("ANSIBLE_NOCOLOR", "1")
+    env.setdefault("ANSIBLE_FORCE_COLOR", "0")
+    if extra:
+        env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_playbook(playbook: str | Path, *, limit: str | None = None, extra_vars: dict | None = None,
+                 check: bool = False, diff: bool = False, inventory: str | Path | None = None,
+                 verbosity: int = 0, env: dict | None = None, args: list[str] | None = None,
+                 timeout: int = 900, env_remove: tuple | list = ()) -> subprocess.CompletedProcess:
+    """Run ansible-playbook from the repository root and return the completed process (text output)."""
+    cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
+    if inventory:
+        cmd += ["-i", str(inventory)]
+    if limit:
+        cmd += ["-l", limit]
+    if extra_vars:
+        cmd += ["-e", json.dumps(extra_vars)]
+    if check:
+        cmd.append("--check")
+    if diff:
+        cmd.append("--diff")
+    if verbosity:
+        cmd.append("-" + "v" * verbosity)
+    cmd += args or []
+    return subprocess.run(cmd, cwd=REPO, env=ansible_env(env, env_remove), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def recap(output: str) -> dict:
+    """Parse the PLAY RECAP line(s) into {host: {"ok": n, "changed": n, "failed": n, ...}}."""
+    stats = {}
+    in_recap = False
+    for line in output.splitlines():
+        if line.startswith("PLAY RECAP"):
+            in_recap = True
+            continue
+        if in_recap and ":" in line and "=" in line:
+            host, _, rest = line.partition(":")
+            stats[host.strip()] = {k: int(v) for k, v in (kv.split("=") for kv in rest.split())}
+    return stats
+
+
+def github_api(git_server, method: str, path: str, body=None):
+    """One request to the local stack's GitHub-compatible API (``git_server.api_url``, token auth); the decoded
+    JSON answer (None for an empty body). Raises urllib.error.HTTPError on 4xx/5xx."""
+    req = urllib.request.Request(git_server.api_url.rstrip("/") + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None,
+                                 headers={"Authorization": f"token {git_server.token}",
+                                          "Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.loads(resp.read() or b"null")
