@@ -13,6 +13,8 @@ description:
   - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault.
   - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
   - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
+  - C(config_render) renders the model once and returns C(files) (as C(config_tree)) and C(objects) (a dict of
+    part to the objects C(config_objects) returns for it).
   - C(config_managed_dirs) returns the directories of a cluster the config role owns.
   - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
   - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
@@ -70,6 +72,12 @@ def config_tree(values):
     return {path: to_manifest_yaml(obj) for path, obj in config_model.render_tree(_valid(values)).items()}
 
 
+def config_render(values):
+    rendered = config_model.render(_valid(values))
+    return {"files": {path: to_manifest_yaml(obj) for path, obj in rendered["tree"].items()},
+            "objects": rendered["objects"]}
+
+
 def config_objects(values, part):
     return config_model.objects(_valid(values), str(part))
 
@@ -96,6 +104,7 @@ class FilterModule:
             "config_errors": config_errors,
             "config_tree": config_tree,
             "config_objects": config_objects,
+            "config_render": config_render,
             "config_managed_dirs": config_managed_dirs,
             "config_commit_message": config_commit_message,
             "object_ref": object_ref,

@@ -872,6 +872,19 @@ def render_tree(values: dict) -> dict:
     return tree
 
 
+def render(values: dict) -> dict:
+    """The whole model of a cluster, rendered once: ``{"tree": {path: object}, "objects": {part: [objects]}}``.
+
+    ``tree`` is :func:`render_tree`; ``objects`` holds :func:`objects` of each part (``cluster``, ``shared``,
+    ``environments``), ordered for applying. The same objects, so the config repository and what is applied
+    directly never disagree. ``values`` must be valid (:func:`validate`).
+    """
+    shared = ordered([o for objs in shared_services(values).values() for o in objs])
+    envs = ordered([o for env in sorted(values.get("environments") or {}) for o in environment(values, env)])
+    return {"tree": render_tree(values),
+            "objects": {"cluster": cluster_objects(values), "shared": shared, "environments": envs}}
+
+
 def managed_dirs(cluster: str) -> list[str]:
     """Directories (relative to the repository root) whose content :func:`render_tree` owns entirely."""
     return [f"{naming.cluster_dir(cluster)}/{d}" for d in MANAGED_DIRS]

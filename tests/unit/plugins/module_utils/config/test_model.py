@@ -259,3 +259,10 @@ def test_shared_objects_put_crds_and_namespaces_first(values):
     kinds = [o["kind"] for o in config_model.objects(values, "shared")]
     first_other = next(i for i, k in enumerate(kinds) if k not in ("CustomResourceDefinition", "Namespace"))
     assert "CustomResourceDefinition" not in kinds[first_other:] and "Namespace" not in kinds[first_other:]
+
+
+def test_render_once_gives_the_tree_and_the_objects_of_every_part(values):
+    rendered = config_model.render(values)
+    assert rendered["tree"] == config_model.render_tree(values)
+    for part in ("cluster", "shared", "environments"):
+        assert rendered["objects"][part] == config_model.objects(values, part)
