@@ -50,7 +50,7 @@ class _StackManager:
         atexit.register(self.close)
 
     def ensure(self, group: str) -> local_stack.Stack:
-        names = local_stack.stack.GROUPS[group]
+        names = local_stack.GROUPS[group]
         if self.own is None:
             self.own = local_stack.Stack.ephemeral(self.tmp_root / "stack")
         stack = self.own

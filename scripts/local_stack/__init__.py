@@ -3,13 +3,14 @@ daemon and a fake GitHub deploy-key API, all on 127.0.0.1. See docs/local-stack.
 
 Used by ``scripts/local-stack`` (CLI) and by ``tests/conftest.py`` (pytest fixtures).
 """
-from .stack import (  # noqa: F401
+from .common import (  # noqa: F401
     COMPONENTS,
-    Stack,
+    DEFAULT_PORTS,
+    GROUPS,
+    REPO,
     StackError,
     cache_root,
-    default_stack,
     free_port,
-    reset_moto,
     versions,
 )
+from .stack import Stack, default_stack, reset_moto  # noqa: F401

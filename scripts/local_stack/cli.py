@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import subprocess
 import sys
 import time
 import urllib.request
 
-from .stack import COMPONENTS, GROUPS, HERE, Stack, StackError, reset_moto
+from .common import COMPONENTS, GROUPS, HERE, StackError, expand_components
+from .stack import Stack, reset_moto
 
 
 def _log(msg: str) -> None:
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
             for c in args.components:
                 if c not in groups:
                     parser.error(f"unknown component {c}; choose from {', '.join(groups)}")
-            comps = stack._expand(args.components or None)
+            comps = expand_components(args.components or None)
             if any(c in comps for c in GROUPS["kube"]) and stack.missing_binaries():
                 if args.no_build:
                     raise StackError("binaries missing: " + ", ".join(stack.missing_binaries()))

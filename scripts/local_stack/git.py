@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 from .fake_github import create_bare_repo  # noqa: F401  (re-exported for tests)
-from .stack import HOST, http_ok, port_in_use, wait_for
+from .common import HOST, http_ok, port_in_use, wait_for
 
 CONFIG_REPO = "cluster-local"
 
@@ -23,7 +23,7 @@ def start_daemon(stack, timeout: float) -> None:
     argv = [daemon if os.access(daemon, os.X_OK) else "git", *([] if os.access(daemon, os.X_OK) else ["daemon"]),
             "--reuseaddr", f"--listen={HOST}", f"--port={stack.ports['git-daemon']}",
             f"--base-path={root}", "--export-all", "--enable=receive-pack", "--informative-errors", root]
-    pid = stack._spawn("git-daemon", argv)
+    pid = stack.spawn("git-daemon", argv)
     wait_for("git daemon", lambda: port_in_use(stack.ports["git-daemon"]), timeout, pid, stack.run / "git-daemon.log")
 
 
@@ -35,6 +35,10 @@ def start_fake_github(stack, timeout: float) -> None:
     argv = [stack.python, "-m", "local_stack.fake_github", "--host", HOST, "--port", str(stack.ports["fake-github"]),
             "--root", str(stack.git_root), "--token", stack.token,
             "--state-file", str(stack.state / "fake-github.json")]
-    pid = stack._spawn("fake-github", argv, env)
+    pid = stack.spawn("fake-github", argv, env)
     wait_for("fake GitHub API", lambda: http_ok(stack.github_api_url + "/_fake/health"), timeout, pid,
              stack.run / "fake-github.log")
+
+
+# What Stack.up calls to start each git component: (stack, timeout seconds) -> None.
+STARTERS = {"git-daemon": start_daemon, "fake-github": start_fake_github}

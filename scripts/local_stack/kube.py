@@ -18,8 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from . import procs
-from .stack import HOST, StackError, http_ok, wait_for
+from .common import HOST, StackError, http_ok, wait_for
 
 SERVICE_CIDR = "10.0.0.0/24"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on the big CRD files
@@ -30,17 +29,22 @@ KCM_CONTROLLERS = ",".join(c + "-controller" for c in (
 
 
 # ------------------------------------------------------------------------------------------ PKI
-def _key():
+def new_key():
+    """A new P-256 private key."""
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _pem_key(key) -> bytes:
+def key_pem(key) -> bytes:
+    """``key`` as unencrypted PKCS#8 PEM."""
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
 
 
-def _cert(subject_cn: str, key, *, issuer=None, issuer_key=None, ca=False, orgs=(), server=False,
-          client=False, sans=()) -> x509.Certificate:
+def issue_cert(subject_cn: str, key, *, issuer=None, issuer_key=None, ca=False, orgs=(), server=False,
+               client=False, sans=()) -> x509.Certificate:
+    """A certificate for ``subject_cn`` (organisations ``orgs``), valid from five minutes ago for ten years,
+    signed by ``issuer``/``issuer_key`` (self-signed without them); ``ca``, ``server`` and ``client`` set the
+    key usages, ``sans`` the subject alternative names (IP addresses or DNS names)."""
     now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
     attrs = [x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in orgs]
     name = x509.Name(attrs + [x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)])
@@ -85,24 +89,24 @@ def ensure_pki(stack) -> dict[str, Path]:
         return files
     d.mkdir(parents=True, exist_ok=True)
     pem = serialization.Encoding.PEM
-    ca_key = _key()
-    ca = _cert("tidepool-local-ca", ca_key, ca=True)
-    srv_key = _key()
-    srv = _cert("kube-apiserver", srv_key, issuer=ca, issuer_key=ca_key, server=True, sans=(
+    ca_key = new_key()
+    ca = issue_cert("tidepool-local-ca", ca_key, ca=True)
+    srv_key = new_key()
+    srv = issue_cert("kube-apiserver", srv_key, issuer=ca, issuer_key=ca_key, server=True, sans=(
         HOST, "localhost", "10.0.0.1", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
         "kubernetes.default.svc.cluster.local"))
-    cca_key = _key()
-    cca = _cert("tidepool-local-client-ca", cca_key, ca=True)
-    adm_key = _key()
-    adm = _cert("tidepool-admin", adm_key, issuer=cca, issuer_key=cca_key, client=True, orgs=("system:masters",))
-    kcm_key = _key()
-    kcm = _cert("system:kube-controller-manager", kcm_key, issuer=cca, issuer_key=cca_key, client=True)
+    cca_key = new_key()
+    cca = issue_cert("tidepool-local-client-ca", cca_key, ca=True)
+    adm_key = new_key()
+    adm = issue_cert("tidepool-admin", adm_key, issuer=cca, issuer_key=cca_key, client=True, orgs=("system:masters",))
+    kcm_key = new_key()
+    kcm = issue_cert("system:kube-controller-manager", kcm_key, issuer=cca, issuer_key=cca_key, client=True)
     sa_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     for name, obj in (("ca", (ca, ca_key)), ("apiserver", (srv, srv_key)), ("client-ca", (cca, cca_key)),
                       ("admin", (adm, adm_key)), ("kcm", (kcm, kcm_key))):
         _write(d / f"{name}.crt", obj[0].public_bytes(pem))
-        _write(d / f"{name}.key", _pem_key(obj[1]), private=True)
-    _write(d / "sa.key", _pem_key(sa_key), private=True)
+        _write(d / f"{name}.key", key_pem(obj[1]), private=True)
+    _write(d / "sa.key", key_pem(sa_key), private=True)
     _write(d / "sa.pub", sa_key.public_key().public_bytes(pem, serialization.PublicFormat.SubjectPublicKeyInfo))
     return files
 
@@ -113,13 +117,13 @@ def ensure_front_proxy(stack) -> None:
     if all((d / n).exists() for n in ("front-proxy-ca.crt", "front-proxy-client.crt", "front-proxy-client.key")):
         return
     pem = serialization.Encoding.PEM
-    ca_key = _key()
-    ca = _cert("front-proxy-ca", ca_key, ca=True)
-    key = _key()
-    cert = _cert("front-proxy-client", key, issuer=ca, issuer_key=ca_key, client=True)
+    ca_key = new_key()
+    ca = issue_cert("front-proxy-ca", ca_key, ca=True)
+    key = new_key()
+    cert = issue_cert("front-proxy-client", key, issuer=ca, issuer_key=ca_key, client=True)
     _write(d / "front-proxy-ca.crt", ca.public_bytes(pem))
     _write(d / "front-proxy-client.crt", cert.public_bytes(pem))
-    _write(d / "front-proxy-client.key", _pem_key(key), private=True)
+    _write(d / "front-proxy-client.key", key_pem(key), private=True)
 
 
 def kubeconfig_dict(stack, user: str, cert: Path, key: Path) -> dict:
@@ -175,7 +179,7 @@ def start_etcd(stack, timeout: float) -> None:
             f"--initial-cluster=local={peer}", "--log-level=warn"]
     if _etcd_supports(etcd, "--unsafe-no-fsync"):
         argv.append("--unsafe-no-fsync=true")
-    pid = stack._spawn("etcd", argv)
+    pid = stack.spawn("etcd", argv)
     wait_for("etcd", lambda: http_ok(stack.etcd_url + "/health"), timeout, pid, stack.run / "etcd.log")
 
 
@@ -213,7 +217,7 @@ def start_apiserver(stack, timeout: float) -> None:
             f"--proxy-client-cert-file={p / 'front-proxy-client.crt'}",
             f"--proxy-client-key-file={p / 'front-proxy-client.key'}",
             "--v=1"]
-    pid = stack._spawn("kube-apiserver", argv)
+    pid = stack.spawn("kube-apiserver", argv)
     wait_for("kube-apiserver", lambda: apiserver_ready(stack), timeout, pid, stack.run / "kube-apiserver.log")
 
 
@@ -236,7 +240,7 @@ def start_kcm(stack, timeout: float) -> None:
             "--leader-elect=false", f"--controllers={KCM_CONTROLLERS}",
             f"--root-ca-file={p / 'ca.crt'}", f"--service-account-private-key-file={p / 'sa.key'}",
             "--use-service-account-credentials=true", "--v=1"]
-    pid = stack._spawn("kube-controller-manager", argv)
+    pid = stack.spawn("kube-controller-manager", argv)
     wait_for("kube-controller-manager", lambda: kcm_ready(stack), timeout, pid,
              stack.run / "kube-controller-manager.log")
 
@@ -382,5 +386,5 @@ def install_crds(stack, crd_dir: Path, timeout: float = 60.0) -> int:
     return len(crds)
 
 
-def dump_json(obj) -> str:
-    return json.dumps(obj, indent=2)
+# What Stack.up calls to start each Kubernetes component: (stack, timeout seconds) -> None.
+STARTERS = {"etcd": start_etcd, "kube-apiserver": start_apiserver, "kube-controller-manager": start_kcm}

@@ -4,92 +4,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import time
-import urllib.error
 import urllib.request
 from pathlib import Path
 
 from . import moto_state, procs
+from .common import (COMPONENTS, DEFAULT_PORTS, DEFAULT_TOKEN, GROUPS, HOST, REGION, StackError, cache_root,
+                     expand_components, free_port, http_ok, port_in_use, shared_dir, versions, wait_for)
 
-HERE = Path(__file__).resolve().parent
-REPO = HERE.parent.parent
-COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "git-daemon", "fake-github")
-GROUPS = {
-    "moto": ("moto",),
-    "kube": ("etcd", "kube-apiserver", "kube-controller-manager"),
-    "git": ("git-daemon", "fake-github"),
+# Where each server answers ({port}: its port in Stack.ports).
+URLS = {
+    "moto": "http://{host}:{port}",
+    "etcd": "http://{host}:{port}",
+    "kube-apiserver": "https://{host}:{port}",
+    "git-daemon": "git://{host}:{port}/",
+    "fake-github": "http://{host}:{port}",
 }
-# Fixed default ports (override with the environment variable named beside each), 127.0.0.1 only.
-DEFAULT_PORTS = {
-    "moto": ("TIDEPOOL_STACK_MOTO_PORT", 15566),
-    "etcd": ("TIDEPOOL_STACK_ETCD_PORT", 12379),
-    "etcd-peer": ("TIDEPOOL_STACK_ETCD_PEER_PORT", 12380),
-    "kube-apiserver": ("TIDEPOOL_STACK_APISERVER_PORT", 16443),
-    "kube-controller-manager": ("TIDEPOOL_STACK_KCM_PORT", 20257),
-    "git-daemon": ("TIDEPOOL_STACK_GIT_PORT", 19418),
-    "fake-github": ("TIDEPOOL_STACK_GITHUB_PORT", 18080),
-}
-HOST = "127.0.0.1"
-DEFAULT_TOKEN = "tidepool-local-token"
-REGION = "us-east-1"
-
-
-class StackError(RuntimeError):
-    """A server of the local stack is missing or would not start."""
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("TIDEPOOL_EKS_CACHE") or Path.home() / ".cache" / "tidepool-eks")
-
-
-def shared_dir() -> Path:
-    return Path(os.environ.get("TIDEPOOL_EKS_SHARED") or REPO.parent / "shared")
-
-
-def versions() -> dict:
-    out = {}
-    for line in (HERE / "versions.env").read_text().splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            out[key.strip()] = value.strip()
-    return out
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-def port_in_use(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((HOST, port)) == 0
-
-
-def http_ok(url: str, *, timeout: float = 2.0, context=None, method: str = "GET") -> bool:
-    try:
-        req = urllib.request.Request(url, method=method)
-        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
-            return 200 <= resp.status < 300
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def wait_for(what: str, check, timeout: float, proc_pid: int | None = None, log: Path | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        if proc_pid is not None and not procs.alive(proc_pid):
-            tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-            raise StackError(f"{what} exited during start-up; last output ({log}):\n{tail}")
-        time.sleep(0.2)
-    tail = log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
-    raise StackError(f"{what} not ready after {timeout:.0f}s; last output ({log}):\n{tail}")
 
 
 def reset_moto(endpoint: str | None = None) -> None:
@@ -141,25 +72,15 @@ class Stack:
         return cls(state_dir, ports, die_with_parent=True, **kw)
 
     # ---------------------------------------------------------------- addresses
-    @property
-    def aws_endpoint(self) -> str:
-        return f"http://{HOST}:{self.ports['moto']}"
+    def url(self, component: str) -> str:
+        """Where ``component`` answers, e.g. ``https://127.0.0.1:16443`` for the kube-apiserver (URLS)."""
+        return URLS[component].format(host=HOST, port=self.ports[component])
 
-    @property
-    def etcd_url(self) -> str:
-        return f"http://{HOST}:{self.ports['etcd']}"
-
-    @property
-    def apiserver_url(self) -> str:
-        return f"https://{HOST}:{self.ports['kube-apiserver']}"
-
-    @property
-    def git_url(self) -> str:
-        return f"git://{HOST}:{self.ports['git-daemon']}/"
-
-    @property
-    def github_api_url(self) -> str:
-        return f"http://{HOST}:{self.ports['fake-github']}"
+    aws_endpoint = property(lambda self: self.url("moto"), doc="moto's endpoint (AWS_ENDPOINT_URL)")
+    etcd_url = property(lambda self: self.url("etcd"), doc="etcd's client URL")
+    apiserver_url = property(lambda self: self.url("kube-apiserver"), doc="the API server (https)")
+    git_url = property(lambda self: self.url("git-daemon"), doc="git daemon base URL, ending in /")
+    github_api_url = property(lambda self: self.url("fake-github"), doc="the fake GitHub REST API")
 
     def bin(self, component: str, name: str) -> Path:
         v = versions()
@@ -180,7 +101,7 @@ class Stack:
 
     # ---------------------------------------------------------------- env
     def env(self, components=None) -> dict[str, str]:
-        comps = set(self._expand(components))
+        comps = set(expand_components(components))
         env = {}
         if "moto" in comps:
             env.update({
@@ -202,20 +123,9 @@ class Stack:
         return env
 
     # ---------------------------------------------------------------- lifecycle
-    @staticmethod
-    def _expand(components) -> list[str]:
-        if components is None:
-            return list(COMPONENTS)
-        out = []
-        for c in ([components] if isinstance(components, str) else components):
-            for name in GROUPS.get(c, (c,)):
-                if name not in COMPONENTS:
-                    raise StackError(f"unknown component {c!r}; known: {', '.join(list(GROUPS) + list(COMPONENTS))}")
-                if name not in out:
-                    out.append(name)
-        return [c for c in COMPONENTS if c in out]
-
-    def _spawn(self, name: str, argv: list[str], env: dict | None = None) -> int:
+    def spawn(self, name: str, argv: list[str], env: dict | None = None) -> int:
+        """Start server ``name`` (procs.spawn: own process group, log and pid file in ``<state>/run``);
+        return its pid. Raises StackError when its port is taken by a program that is not this stack's."""
         port = self.ports.get(name)
         if port and not self.is_running(name) and port_in_use(port):
             raise StackError(f"{name}: port {HOST}:{port} is already in use by another program; "
@@ -248,7 +158,7 @@ class Stack:
     def up(self, components=None, *, timeout: float = 120.0, log=None) -> "Stack":
         """Start the given components (default: all) unless they already run healthy; idempotent."""
         log = log or (lambda msg: None)
-        comps = self._expand(components)
+        comps = expand_components(components)
         self.state.mkdir(parents=True, exist_ok=True)
         if any(c in comps for c in GROUPS["kube"]):
             missing = self.missing_binaries()
@@ -268,7 +178,7 @@ class Stack:
                     log(f"{name}: restarting: {str(exc).splitlines()[0]}")
                     procs.stop(self.run, name)
             t0 = time.monotonic()
-            getattr(self, "_start_" + name.replace("-", "_"))(timeout)
+            self._start(name, timeout)
             log(f"{name}: ready on {HOST}:{self.ports.get(name)} ({time.monotonic() - t0:.1f}s)")
             if name == "moto" and self.moto_replayed:
                 log(f"moto: AWS state restored: {self.moto_replayed[0]} recorded requests replayed "
@@ -304,7 +214,7 @@ class Stack:
         """Stop the given components (default: all), reverse start order. Returns what was running."""
         log = log or (lambda msg: None)
         stopped = []
-        for name in reversed(self._expand(components)):
+        for name in reversed(expand_components(components)):
             if procs.stop(self.run, name):
                 stopped.append(name)
                 log(f"{name}: stopped")
@@ -363,7 +273,7 @@ class Stack:
         env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         # moto.server plus EKS DescribeClusterVersions (eksctl needs it): moto_eks_shim.py
         shim = str(Path(__file__).with_name("moto_eks_shim.py"))
-        pid = self._spawn("moto", [self.python, shim, "-H", HOST, "-p", str(self.ports["moto"])], env)
+        pid = self.spawn("moto", [self.python, shim, "-H", HOST, "-p", str(self.ports["moto"])], env)
         wait_for("moto server", self._health_check("moto"), timeout, pid, self.run / "moto.log")
         if kept:
             t0 = time.monotonic()
@@ -371,25 +281,15 @@ class Stack:
             self.moto_replayed = (kept, time.monotonic() - t0)
         moto_state.start_recording(self.aws_endpoint)
 
-    def _start_etcd(self, timeout: float) -> None:
-        from . import kube
-        kube.start_etcd(self, timeout)
-
-    def _start_kube_apiserver(self, timeout: float) -> None:
-        from . import kube
-        kube.start_apiserver(self, timeout)
-
-    def _start_kube_controller_manager(self, timeout: float) -> None:
-        from . import kube
-        kube.start_kcm(self, timeout)
-
-    def _start_git_daemon(self, timeout: float) -> None:
-        from . import git
-        git.start_daemon(self, timeout)
-
-    def _start_fake_github(self, timeout: float) -> None:
-        from . import git
-        git.start_fake_github(self, timeout)
+    def _start(self, name: str, timeout: float) -> None:
+        if name == "moto":
+            self._start_moto(timeout)
+        elif name in GROUPS["kube"]:
+            from . import kube  # lazy: cryptography/kubernetes are only needed for the Kubernetes part
+            kube.STARTERS[name](self, timeout)
+        else:
+            from . import git
+            git.STARTERS[name](self, timeout)
 
 
 def default_stack() -> Stack:

@@ -3,6 +3,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 
 import boto3
@@ -12,7 +13,7 @@ import local_stack
 from local_stack import procs
 
 pytestmark = pytest.mark.integration
-CLI = local_stack.stack.REPO / "scripts" / "local-stack"
+CLI = local_stack.REPO / "scripts" / "local-stack"
 CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 
 
@@ -20,7 +21,7 @@ CI = os.environ.get("CI", "").lower() in ("true", "1", "yes")
 def cli(tmp_path):
     """Run the CLI on a private state dir and free ports; always `down` at the end."""
     env = dict(os.environ, TIDEPOOL_STACK_DIR=str(tmp_path / "stack"))
-    for name, (var, _) in local_stack.stack.DEFAULT_PORTS.items():
+    for name, (var, _) in local_stack.DEFAULT_PORTS.items():
         env[var] = str(local_stack.free_port())
 
     def run(*args, check=True):
@@ -119,8 +120,8 @@ def test_fixture_servers_die_with_a_killed_test_session(tmp_path):
         "from local_stack import Stack\n"
         "s = Stack.ephemeral(%r); s.up(%r)\n"
         "print(' '.join(str(v['pid']) for v in s.status().values() if v['pid']), flush=True)\n"
-        "time.sleep(300)\n" % (str(local_stack.stack.REPO / "scripts"), str(tmp_path / "stack"), groups))
-    proc = subprocess.Popen([local_stack.stack.sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        "time.sleep(300)\n" % (str(local_stack.REPO / "scripts"), str(tmp_path / "stack"), groups))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
         assert len(pids) == 3 + (3 if "kube" in groups else 0)

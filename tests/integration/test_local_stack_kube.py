@@ -121,10 +121,10 @@ def test_rbac_is_enforced(kube_stack, tmp_path):
     pki = kube_stack.stack.pki
     ca = x509.load_pem_x509_certificate((pki / "client-ca.crt").read_bytes())
     ca_key = serialization.load_pem_private_key((pki / "client-ca.key").read_bytes(), None)
-    key = kube._key()
-    cert = kube._cert("nobody", key, issuer=ca, issuer_key=ca_key, client=True)
+    key = kube.new_key()
+    cert = kube.issue_cert("nobody", key, issuer=ca, issuer_key=ca_key, client=True)
     (tmp_path / "u.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (tmp_path / "u.key").write_bytes(kube._pem_key(key))
+    (tmp_path / "u.key").write_bytes(kube.key_pem(key))
     cfg = kube.kubeconfig_dict(kube_stack.stack, "nobody", tmp_path / "u.crt", tmp_path / "u.key")
     (tmp_path / "kubeconfig").write_text(yaml.safe_dump(cfg))
     import subprocess

@@ -1,0 +1,119 @@
+"""What every part of the local stack shares: its components and ports, its paths, the pinned versions,
+the one error type and the small network helpers (port probes, HTTP health checks, waiting for a server).
+
+Imports nothing else of the package but ``procs``: ``stack``, ``kube``, ``git`` and ``cli`` import from here,
+never from each other in a circle (tests/unit/scripts/local_stack/test_imports.py keeps it so).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from . import procs
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "git-daemon", "fake-github")
+GROUPS = {
+    "moto": ("moto",),
+    "kube": ("etcd", "kube-apiserver", "kube-controller-manager"),
+    "git": ("git-daemon", "fake-github"),
+}
+# Fixed default ports (override with the environment variable named beside each), 127.0.0.1 only.
+DEFAULT_PORTS = {
+    "moto": ("TIDEPOOL_STACK_MOTO_PORT", 15566),
+    "etcd": ("TIDEPOOL_STACK_ETCD_PORT", 12379),
+    "etcd-peer": ("TIDEPOOL_STACK_ETCD_PEER_PORT", 12380),
+    "kube-apiserver": ("TIDEPOOL_STACK_APISERVER_PORT", 16443),
+    "kube-controller-manager": ("TIDEPOOL_STACK_KCM_PORT", 20257),
+    "git-daemon": ("TIDEPOOL_STACK_GIT_PORT", 19418),
+    "fake-github": ("TIDEPOOL_STACK_GITHUB_PORT", 18080),
+}
+HOST = "127.0.0.1"
+DEFAULT_TOKEN = "tidepool-local-token"
+REGION = "us-east-1"
+
+
+class StackError(RuntimeError):
+    """A server of the local stack is missing or would not start."""
+
+
+def cache_root() -> Path:
+    """``$TIDEPOOL_EKS_CACHE``, else ``~/.cache/tidepool-eks``: binaries, build caches, the default stack."""
+    return Path(os.environ.get("TIDEPOOL_EKS_CACHE") or Path.home() / ".cache" / "tidepool-eks")
+
+
+def shared_dir() -> Path:
+    """``$TIDEPOOL_EKS_SHARED``, else ``<repo>/../shared``: the reference files (CRDs)."""
+    return Path(os.environ.get("TIDEPOOL_EKS_SHARED") or REPO.parent / "shared")
+
+
+def versions() -> dict:
+    """The pins of ``versions.env`` as ``{"KUBERNETES_VERSION": "v1.36.3", ...}``."""
+    out = {}
+    for line in (HERE / "versions.env").read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            out[key.strip()] = value.strip()
+    return out
+
+
+def expand_components(components) -> list[str]:
+    """Component and group names (a string, a list, or None for all) -> component names in start order.
+    Raises StackError for an unknown name."""
+    if components is None:
+        return list(COMPONENTS)
+    out = []
+    for c in ([components] if isinstance(components, str) else components):
+        for name in GROUPS.get(c, (c,)):
+            if name not in COMPONENTS:
+                raise StackError(f"unknown component {c!r}; known: {', '.join(list(GROUPS) + list(COMPONENTS))}")
+            if name not in out:
+                out.append(name)
+    return [c for c in COMPONENTS if c in out]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    """True if something accepts connections on 127.0.0.1:``port``."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def http_ok(url: str, *, timeout: float = 2.0, context=None, method: str = "GET") -> bool:
+    """True if ``url`` answers 2xx within ``timeout`` seconds; False on any error."""
+    try:
+        req = urllib.request.Request(url, method=method)
+        with urllib.request.urlopen(req, timeout=timeout, context=context) as resp:
+            return 200 <= resp.status < 300
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _log_tail(log: Path | None) -> str:
+    return log.read_text(errors="replace")[-3000:] if log and log.exists() else ""
+
+
+def wait_for(what: str, check, timeout: float, proc_pid: int | None = None, log: Path | None = None):
+    """Poll ``check()`` every 0.2 s until it is true. Raises StackError (with the last 3000 characters of
+    ``log``) when ``proc_pid`` exits first or after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        if proc_pid is not None and not procs.alive(proc_pid):
+            raise StackError(f"{what} exited during start-up; last output ({log}):\n{_log_tail(log)}")
+        time.sleep(0.2)
+    raise StackError(f"{what} not ready after {timeout:.0f}s; last output ({log}):\n{_log_tail(log)}")
