@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import collections
-import datetime
 import json
 import sys
 import tempfile
@@ -20,26 +19,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / ".collections"))
+sys.path.insert(0, str(REPO))
 
 import local_stack  # noqa: E402
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply  # noqa: E402
-
-
-def pki(root: Path) -> dict:
-    now = datetime.datetime.now(datetime.timezone.utc)
-    ca, ca_key = helm_tls.make_ca("bench", 2048, 30, now=now)
-    out = {}
-    for which, cn in (("tiller", "tiller-deploy.flux"), ("client", "helm-client")):
-        d = root / which
-        d.mkdir()
-        cert, key = helm_tls.issue_leaf({"cn": cn, "sans": ["DNS:tiller-deploy.flux"]}, ca, ca_key, 2048, 30, now=now)
-        (d / "ca.pem").write_bytes(helm_tls.cert_pem(ca))
-        (d / "cert.pem").write_bytes(helm_tls.cert_pem(cert))
-        (d / "key.pem").write_bytes(helm_tls.key_pem(key))
-        out[which] = str(d)
-    return {"tiller_tls_dir": out["tiller"], "helm_operator_tls_dir": out["client"]}
+from tests.support.pki import write_tiller_tls  # noqa: E402
 
 
 def counted_applier(kubeconfig: Path, counter: collections.Counter):
@@ -67,7 +52,7 @@ def main() -> None:
         try:
             spec = flux_bootstrap.normalize_params({
                 "cluster": "bench", "git_url": "git@github.com:example/cluster-bench.git", "git_email": "a@example.com",
-                "wait": False, **pki(Path(tmp))})
+                "wait": False, **write_tiller_tls(Path(tmp), ca_name="bench", namespace="flux")})
             for label, check in (("check mode, blank cluster", True), ("first run", False), ("no-op rerun", False),
                                  ("check mode, installed", True)):
                 counter = collections.Counter()

@@ -34,24 +34,26 @@ VENV_BIN = Path(sys.executable).parent
 CLUSTER = "bench"
 NAMESPACE = "bench"
 
-OURS = """\
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Sync all secrets in one task
+
+def play(task_name: str, task: str) -> str:
+    """A playbook on localhost with one task: ``- name: <task_name>`` followed by ``task`` (YAML lines indented
+    by six spaces; a str.format template, filled in by main())."""
+    return ("- hosts: localhost\n"
+            "  gather_facts: false\n"
+            "  tasks:\n"
+            f"    - name: {task_name}\n") + task
+
+
+OURS = play("Sync all secrets in one task", """\
       tidepool.eks.external_secret:
         cluster: {cluster}
         src: {src}
         encoding: plaintext
         region: us-east-1
         endpoint_url: {endpoint}
-"""
+""")
 
-THEIRS = """\
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Sync one secret per loop item
+THEIRS = play("Sync one secret per loop item", """\
       community.aws.secretsmanager_secret:
         name: "{cluster}/{{{{ item.metadata.namespace }}}}/{{{{ item.metadata.name }}}}"
         json_secret: "{{{{ item.stringData }}}}"
@@ -60,7 +62,7 @@ THEIRS = """\
       loop: "{{{{ lookup('ansible.builtin.file', '{src}') | ansible.builtin.from_yaml_all | list }}}}"
       loop_control:
         label: "{{{{ item.metadata.name }}}}"
-"""
+""")
 
 
 class CountingMiddleware:

@@ -14,10 +14,10 @@ import uuid
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
 from tests.support.helpers import REPO, run_playbook
+from tests.support.pki import write_tiller_tls
 
 pytestmark = pytest.mark.integration
 
@@ -38,18 +38,7 @@ def play(flux: dict, *, check=False, diff=False, verbosity=0, json_out=True):
 
 @pytest.fixture(scope="module")
 def pki(tmp_path_factory):
-    root = tmp_path_factory.mktemp("flux-pki")
-    ca_cert, ca_key = helm_tls.make_ca("itest", 2048, 30, now=NOW)
-    dirs = {}
-    for which, cn in (("tiller", "tiller-deploy.fluxit"), ("client", "helm-client")):
-        d = root / which
-        d.mkdir()
-        cert, key = helm_tls.issue_leaf({"cn": cn, "sans": ["DNS:tiller-deploy.fluxit"]}, ca_cert, ca_key, 2048, 30, now=NOW)
-        (d / "ca.pem").write_bytes(helm_tls.cert_pem(ca_cert))
-        (d / "cert.pem").write_bytes(helm_tls.cert_pem(cert))
-        (d / "key.pem").write_bytes(helm_tls.key_pem(key))
-        dirs[which] = d
-    return {"tiller_tls_dir": str(dirs["tiller"]), "helm_operator_tls_dir": str(dirs["client"])}
+    return write_tiller_tls(tmp_path_factory.mktemp("flux-pki"), ca_name="itest", namespace="fluxit", now=NOW)
 
 
 @pytest.fixture
