@@ -22,7 +22,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / ".collections"))
 
 import local_stack  # noqa: E402
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply  # noqa: E402
 

@@ -14,7 +14,7 @@ import uuid
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
 from tests.support.helpers import REPO, run_playbook
