@@ -193,7 +193,9 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as core
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import kubeconfig as eksctl_kubeconfig
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning, runner
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import state as cluster_state
 
 
 def argument_spec() -> dict:
@@ -206,7 +208,7 @@ def argument_spec() -> dict:
         prune_nodegroups=dict(type="bool", default=False),
         on_failed_stack=dict(type="str", choices=["fail", "delete"], default="fail"),
         eksctl_path=dict(type="str", default="eksctl"),
-        wait_timeout=dict(type="int", default=core.DEFAULT_WAIT_TIMEOUT),
+        wait_timeout=dict(type="int", default=planning.DEFAULT_WAIT_TIMEOUT),
         scope=dict(type="str", choices=["cluster", "irsa"], default="cluster"),
         log_file=dict(type="path"),
     )
@@ -222,9 +224,9 @@ def load_config(module):
             with open(p["config_file"], encoding="utf-8") as fh:
                 config = yaml.safe_load(fh)
         except (OSError, yaml.YAMLError) as exc:
-            raise core.ClusterError(f"Cannot read config_file {p['config_file']}: {exc}") from None
+            raise cluster_state.ClusterError(f"Cannot read config_file {p['config_file']}: {exc}") from None
         if not isinstance(config, dict):
-            raise core.ClusterError(f"config_file {p['config_file']} does not hold a ClusterConfig mapping.")
+            raise cluster_state.ClusterError(f"config_file {p['config_file']} does not hold a ClusterConfig mapping.")
         return config, p["config_file"]
     config = p["config"]
     name = ((config.get("metadata") or {}).get("name")) or "cluster"
@@ -242,38 +244,38 @@ def main():
     try:
         config, path = load_config(module)
         if config.get("kind") not in (None, "ClusterConfig"):
-            raise core.ClusterError(f"The config is a {config.get('kind')}, not an eksctl ClusterConfig.")
+            raise cluster_state.ClusterError(f"The config is a {config.get('kind')}, not an eksctl ClusterConfig.")
         meta = config.get("metadata") or {}
         params = dict(p)
         params["region"] = meta.get("region") or p["region"]  # eksctl uses metadata.region too
         conn = aws.resolve_connection(params)
         clients = {svc: aws.client(svc, conn=conn, global_service=(svc == "iam"))
                    for svc in ("eks", "cloudformation", "autoscaling", "iam")}
-        sas = [core.sa_key(sa) for sa in core.config_service_accounts(config)]
-        state = core.read_state(clients, meta.get("name"), sas)
-        kubeconfig = core.expand_path(p["kubeconfig"])
-        plan = core.build_plan(config, state, config_file=path, state_wanted=p["state"], eksctl=p["eksctl_path"],
+        sas = [planning.sa_key(sa) for sa in planning.config_service_accounts(config)]
+        state = cluster_state.read_state(clients, meta.get("name"), sas)
+        kubeconfig = eksctl_kubeconfig.expand_path(p["kubeconfig"])
+        plan = planning.build_plan(config, state, config_file=path, state_wanted=p["state"], eksctl=p["eksctl_path"],
                                kubeconfig=kubeconfig, prune_nodegroups=p["prune_nodegroups"],
                                on_failed_stack=p["on_failed_stack"], wait_timeout=p["wait_timeout"],
-                               kubeconfig_has_cluster=core.kubeconfig_checker(kubeconfig),
+                               kubeconfig_has_cluster=eksctl_kubeconfig.kubeconfig_checker(kubeconfig),
                                cfn=clients["cloudformation"], scope=p["scope"])
         result = {"changed": plan.changed, "commands": plan.commands, "deleted_stacks": plan.delete_stacks,
-                  "cluster": core.cluster_summary(state)}
+                  "cluster": cluster_state.cluster_summary(state)}
         if plan.changed and not module.check_mode:
             if kubeconfig:
                 os.makedirs(os.path.dirname(kubeconfig), exist_ok=True)
-            env = core.eksctl_env(conn, params["region"])
-            log = core.FileLogger(p["log_file"]) if p["log_file"] else None
+            env = runner.eksctl_env(conn, params["region"])
+            log = runner.FileLogger(p["log_file"]) if p["log_file"] else None
             try:
-                result["runs"] = core.apply_plan(plan, env=env, timeout=p["wait_timeout"],
+                result["runs"] = runner.apply_plan(plan, env=env, timeout=p["wait_timeout"],
                                                  cfn=clients["cloudformation"], log=log)
-            except core.ClusterError as exc:
+            except cluster_state.ClusterError as exc:
                 module.fail_json(msg=str(exc), commands=plan.commands, runs=getattr(exc, "ran", []))
             finally:
                 if log:
                     log.close()
-            result["cluster"] = core.cluster_summary(core.read_state(clients, meta.get("name")))
-    except (core.ClusterError, aws.AwsError) as exc:
+            result["cluster"] = cluster_state.cluster_summary(cluster_state.read_state(clients, meta.get("name")))
+    except (cluster_state.ClusterError, aws.AwsError) as exc:
         module.fail_json(msg=str(exc))
     except Exception as exc:  # noqa: BLE001 - one sentence, traceback only in -vvv
         module.fail_json(msg=f"eksctl_cluster failed unexpectedly: {type(exc).__name__}: {exc}",

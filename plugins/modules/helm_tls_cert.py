@@ -207,7 +207,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ca_store, helm_tls, pki
 
 CORE_OPTIONS = ("cluster", "ca_source", "ca_path", "create_ca", "helm_home", "tiller_namespace", "issue",
                 "server_dest", "copy_to_helm_home", "validity_days", "ca_validity_days", "renew_before_days",
@@ -243,14 +243,14 @@ def main():
         required_if=[("ca_source", "files", ("ca_path",)), ],
         supports_check_mode=True,
     )
-    if not helm_tls.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(helm_tls.CRYPTOGRAPHY_IMPORT_ERROR))
+    if not pki.HAS_CRYPTOGRAPHY:
+        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
     try:
         params = helm_tls.normalize_params({k: module.params[k] for k in CORE_OPTIONS})
         if params["ca_source"] == "files":
-            store = helm_tls.FileCAStore(params["ca_path"])
+            store = ca_store.FileCAStore(params["ca_path"])
         else:
-            store = helm_tls.SecretsManagerCAStore(aws.client("secretsmanager", module.params), params["cluster"],
+            store = ca_store.SecretsManagerCAStore(aws.client("secretsmanager", module.params), params["cluster"],
                                                    kms_key_id=module.params["kms_key_id"],
                                                    tags=module.params["tags"])
         plan = helm_tls.build_plan(params, store)
@@ -258,7 +258,7 @@ def main():
             result = plan.result()
         else:
             result = helm_tls.apply_plan(plan)
-    except (helm_tls.HelmTLSError, aws.AwsError) as exc:
+    except (pki.HelmTLSError, aws.AwsError) as exc:
         module.fail_json(msg=str(exc))
     except OSError as exc:
         module.fail_json(msg=f"Writing the certificate files failed: {exc.strerror} ({exc.filename}); check "

@@ -14,7 +14,6 @@ import pytest
 import yaml
 
 from tests.support.adhoc import run_module
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as core
 
 pytestmark = pytest.mark.integration
 
@@ -262,43 +261,6 @@ def test_failing_eksctl_names_the_command(moto_reset, standin):
                         env=dict(env, EKSCTL_STANDIN_RC="1"))
     assert result.get("failed") is True and "eksctl create cluster" in result["msg"] and "exit 1" in result["msg"]
     assert len(calls()) == 1
-
-
-class _Cfn:
-    """CloudFormation events of a failed create (moto cannot put a stack into ROLLBACK_COMPLETE)."""
-
-    def describe_stack_events(self, StackName):
-        return {"StackEvents": [
-            {"LogicalResourceId": StackName, "ResourceStatus": "ROLLBACK_COMPLETE"},
-            {"LogicalResourceId": "ControlPlane", "ResourceStatus": "CREATE_FAILED",
-             "ResourceStatusReason": "Cannot create cluster: subnets in unsupported AZ us-east-1e"},
-        ]}
-
-
-def test_failed_stack_named_with_its_events_or_deleted_first(moto_reset):
-    state = {"cluster": None, "stacks": {f"eksctl-{NAME}-cluster": "ROLLBACK_COMPLETE"}, "nodegroups": {},
-             "service_accounts": {}, "oidc_associated": None}
-    with pytest.raises(core.ClusterError) as err:
-        core.build_plan(cluster_config(), state, config_file="c.yaml", cfn=_Cfn())
-    msg = str(err.value)
-    assert f"eksctl-{NAME}-cluster is ROLLBACK_COMPLETE" in msg and "unsupported AZ" in msg
-    assert "on_failed_stack: delete" in msg
-    plan = core.build_plan(cluster_config(), state, config_file="c.yaml", cfn=_Cfn(), on_failed_stack="delete")
-    assert plan.delete_stacks == [f"eksctl-{NAME}-cluster"]
-    assert plan.commands == [["eksctl", "create", "cluster", "-f", "c.yaml", "--write-kubeconfig=false",
-                              "--timeout=2400s"]]
-
-
-def test_kubeconfig_path_expansion(monkeypatch, tmp_path):
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert core.expand_path("~/.kube/config") == str(tmp_path / ".kube" / "config")
-    assert core.expand_path("$HOME/.kube/config") == str(tmp_path / ".kube" / "config")
-    assert core.expand_path("${HOME}/k") == str(tmp_path / "k")
-
-
-def test_timeout_stops_eksctl_with_a_clear_message(tmp_path):
-    with pytest.raises(core.Timeout, match=r"did not finish within 1 s"):
-        core.run_eksctl(["sleep", "30"], dict(os.environ), timeout=1)
 
 
 def test_irsa_scope_on_an_existing_eks_cluster(moto_reset, standin):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
 
 
 def write_tiller_tls(root: Path, *, ca_name: str, namespace: str, now: datetime.datetime | None = None) -> dict:

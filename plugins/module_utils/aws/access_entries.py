@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 
 #: The access policy that grants what ``system:masters`` grants (cluster-admin on every resource).
 ADMIN_POLICY_ARN = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -43,7 +44,7 @@ _PRINCIPAL_RE = re.compile(r"^arn:aws[a-z-]*:iam::[0-9]{12}:(user|role)/[\w+=,.@
 _POLICY_RE = re.compile(r"^arn:aws[a-z-]*:eks::aws:cluster-access-policy/[\w+=,.@-]+$")
 
 
-class AccessEntriesError(Exception):
+class AccessEntriesError(TidepoolError):
     """A refusal or an AWS failure, phrased as one sentence naming the cluster (and the region when known)."""
 
 

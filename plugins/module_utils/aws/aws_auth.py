@@ -18,11 +18,13 @@ try:
 except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
     yaml = None
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
+
 MASTERS = "system:masters"
 _USER_RE = re.compile(r"^[\w+=,.@/-]{1,64}$")
 
 
-class AwsAuthError(ValueError):
+class AwsAuthError(TidepoolError, ValueError):
     """Bad input (a user name, the account, an unreadable mapUsers); the message names it."""
 
 

@@ -50,6 +50,8 @@ try:
 except ImportError:  # pragma: no cover - plain Python users without ansible-core
     env_fallback = None
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
+
 #: Retry modes of botocore's retry handler (``standard``: exponential backoff with jitter and a
 #: retry quota; ``adaptive``: the same plus client-side rate limiting for bursts of writes).
 RETRY_MODES = ("standard", "adaptive")
@@ -72,7 +74,7 @@ CONNECTION_OPTIONS = ("region", "profile", "endpoint_url", "aws_access_key_id", 
                       "aws_session_token", "retries", "retry_mode")
 
 
-class AwsError(Exception):
+class AwsError(TidepoolError):
     """An AWS failure, already phrased as one sentence for the user.
 
     ``code`` is AWS's error code (``ResourceNotFoundException``...) or a local class name

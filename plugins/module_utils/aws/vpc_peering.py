@@ -26,6 +26,8 @@ import ipaddress
 import time
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
+from ansible_collections.tidepool.eks.plugins.module_utils.common.plan import Plan as PlanBase
 
 CLUSTER_TAGS = ("alpha.eksctl.io/cluster-name", "eksctl.cluster.k8s.io/v1alpha1/cluster-name")
 LIVE_STATUSES = ("initiating-request", "pending-acceptance", "provisioning", "active")
@@ -35,7 +37,7 @@ ROUTE_TARGETS = ("VpcPeeringConnectionId", "GatewayId", "NatGatewayId", "Transit
                  "InstanceId")
 
 
-class PeeringError(Exception):
+class PeeringError(TidepoolError):
     """A failure already phrased as one sentence naming the input at fault."""
 
 
@@ -132,7 +134,7 @@ def route_tables(ec2, vpc_id: str, ids: list[str] | None = None) -> list[dict]:
 # Planning
 # ---------------------------------------------------------------------------------------------
 
-class Plan:
+class Plan(PlanBase):
     """What :func:`apply_plan` will do. ``actions`` is a list of dicts with key ``action``:
     ``request``, ``accept``, ``route`` (route_table_id, destination_cidr_block, side), ``dns`` (side,
     allow), ``remove_route``, ``delete``."""

@@ -18,29 +18,22 @@ A certificate is re-issued only when it is missing, unreadable, does not match i
 signed by the current CA, names the wrong subject/SANs/key size, or expires within
 ``renew_before_days`` (and a new one would expire later), or when ``force_renew`` is set.
 The CA private key is never written next to the Helm client files (make_cert did not keep it).
+
+The certificates themselves are made by :mod:`pki`, the CA is kept by a store of :mod:`ca_store`, and the
+files are read and written with :mod:`pem_files`.
 """
 from __future__ import annotations
 
 import datetime
 import os
-import stat
-import tempfile
 
-try:
-    from cryptography import x509
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError as exc:  # pragma: no cover - reported by the module shell
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = exc
-
-from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.common.plan import Plan as PlanBase
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto.pem_files import (
+    CA_FILE, CERT_FILE, CERT_MODE, KEY_FILE, KEY_MODE, file_state, set_mode, write_atomic)
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto.pki import (
+    HelmTLSError, cert_pem, common_name, describe_cert, issue_leaf, key_matches_cert, key_pem, load_cert, load_key,
+    make_ca, not_after, sans_of, signed_by, utcnow)
 
 CLIENT = "client"
 SERVER = "server"
@@ -55,353 +48,7 @@ DEFAULT_KEY_SIZE = 4096
 DEFAULT_VALIDITY_DAYS = 1825       # cfssl profile of make_cert: 43800h
 DEFAULT_CA_VALIDITY_DAYS = 3650
 DEFAULT_RENEW_BEFORE_DAYS = 30
-#: Backdate notBefore a little so that a client with a slightly late clock accepts a fresh cert.
-BACKDATE = datetime.timedelta(minutes=5)
 
-CERT_MODE = 0o644
-KEY_MODE = 0o600
-DIR_MODE = 0o700
-
-#: File names in every destination directory (Helm 2's default TLS file names).
-CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "cert.pem", "key.pem"
-#: File names of the CA in a ``ca_source: files`` directory (as eksctl's PKI directory has them).
-CA_KEY_FILE = "ca-key.pem"
-
-
-class HelmTLSError(Exception):
-    """An error the module reports as one sentence (no traceback)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------------
-
-def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
-
-
-def _not_after(cert) -> datetime.datetime:
-    return cert.not_valid_after_utc
-
-
-def _to_bytes(value) -> bytes:
-    if value is None:
-        return b""
-    if isinstance(value, bytes):
-        return value
-    return value.encode("utf-8")
-
-
-def cert_pem(cert) -> bytes:
-    return cert.public_bytes(serialization.Encoding.PEM)
-
-
-def key_pem(key) -> bytes:
-    # PKCS#1 (PEM label "RSA PRIVATE KEY"), as cfssl and eksctl wrote Tiller/Helm keys.
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                             serialization.NoEncryption())
-
-
-def generate_key(key_size: int):
-    return rsa.generate_private_key(public_exponent=65537, key_size=key_size)
-
-
-def load_cert(data):
-    """Parse a PEM certificate; ``None`` when the data is empty or not a certificate."""
-    data = _to_bytes(data)
-    if not data.strip():
-        return None
-    try:
-        return x509.load_pem_x509_certificate(data)
-    except ValueError:
-        return None
-
-
-def load_key(data):
-    """Parse an unencrypted PEM private key; ``None`` when empty, encrypted or not a key."""
-    data = _to_bytes(data)
-    if not data.strip():
-        return None
-    try:
-        return serialization.load_pem_private_key(data, password=None)
-    except (ValueError, TypeError):
-        return None
-
-
-def _public_der(public_key) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
-def key_matches_cert(key, cert) -> bool:
-    return _public_der(key.public_key()) == _public_der(cert.public_key())
-
-
-def fingerprint(cert) -> str:
-    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
-    return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
-
-
-def sans_of(cert) -> list:
-    try:
-        ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
-    except x509.ExtensionNotFound:
-        return []
-    out = []
-    for name in ext.value:
-        if isinstance(name, x509.DNSName):
-            out.append(f"DNS:{name.value}")
-        elif isinstance(name, x509.IPAddress):
-            out.append(f"IP:{name.value}")
-        else:
-            out.append(str(name.value))
-    return out
-
-
-def common_name(cert) -> str | None:
-    attrs = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return attrs[0].value if attrs else None
-
-
-def describe_cert(cert) -> dict:
-    """Public metadata of a certificate (what results and diffs show)."""
-    return {
-        "subject": cert.subject.rfc4514_string(),
-        "issuer": cert.issuer.rfc4514_string(),
-        "sans": sans_of(cert),
-        "not_before": cert.not_valid_before_utc.isoformat(),
-        "not_after": _not_after(cert).isoformat(),
-        "serial": format(cert.serial_number, "x"),
-        "sha256_fingerprint": fingerprint(cert),
-        "key_size": getattr(cert.public_key(), "key_size", None),
-    }
-
-
-def signed_by(cert, ca_cert) -> bool:
-    """True when ``cert`` names ``ca_cert`` as issuer and its signature verifies with the CA key."""
-    try:
-        cert.verify_directly_issued_by(ca_cert)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
-def file_state(path: str) -> dict:
-    """``{"exists": bool, "mode": "0600" | None, "content": bytes | None}`` of a regular file."""
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return {"exists": False, "mode": None, "content": None}
-    if not stat.S_ISREG(st.st_mode):
-        raise HelmTLSError(f"{path} exists and is not a regular file; move it away and run again.")
-    with open(path, "rb") as handle:
-        content = handle.read()
-    return {"exists": True, "mode": "%04o" % stat.S_IMODE(st.st_mode), "content": content}
-
-
-def write_atomic(path: str, content: bytes, mode: int) -> None:
-    """Write ``content`` to ``path`` through a temporary file in the same directory, born with ``mode``."""
-    directory = os.path.dirname(path) or "."
-    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def set_mode(path: str, mode: int) -> None:
-    os.chmod(path, mode)
-
-
-# ---------------------------------------------------------------------------------------------
-# CA stores
-# ---------------------------------------------------------------------------------------------
-
-class FileCAStore:
-    """The CA as two PEM files in a directory: ``ca.pem`` and ``ca-key.pem`` (eksctl's PKI layout)."""
-
-    source = "files"
-
-    def __init__(self, directory: str):
-        self.directory = os.path.abspath(os.path.expanduser(directory))
-        self.cert_ref = os.path.join(self.directory, CA_FILE)
-        self.key_ref = os.path.join(self.directory, CA_KEY_FILE)
-
-    def load(self):
-        cert = file_state(self.cert_ref)
-        key = file_state(self.key_ref)
-        if not cert["exists"] and not key["exists"]:
-            return None
-        if not (cert["exists"] and key["exists"]):
-            present, missing = (self.cert_ref, self.key_ref) if cert["exists"] else (self.key_ref, self.cert_ref)
-            raise HelmTLSError(
-                f"The Tiller CA is incomplete: {present} exists but {missing} does not; restore the missing "
-                f"file or remove both to create a new CA.")
-        return cert["content"], key["content"]
-
-    def save(self, cert_data: bytes, key_data: bytes) -> None:
-        if os.path.exists(self.cert_ref) or os.path.exists(self.key_ref):
-            raise HelmTLSError(f"Refusing to overwrite the Tiller CA in {self.directory}.")
-        write_atomic(self.key_ref, key_data, KEY_MODE)
-        write_atomic(self.cert_ref, cert_data, CERT_MODE)
-
-
-class SecretsManagerCAStore:
-    """The CA in AWS Secrets Manager as raw PEM strings ``<cluster>/flux/ca.pem`` and ``ca-key.pem``.
-
-    An existing CA secret is never overwritten: create-only.
-    """
-
-    source = "secretsmanager"
-
-    def __init__(self, client, cluster: str, kms_key_id: str | None = None, tags: dict | None = None):
-        self.client = client
-        self.cluster = cluster
-        self.kms_key_id = kms_key_id
-        self.tags = tags or {}
-        self.cert_ref, self.key_ref = naming.tiller_ca_ids(cluster)
-
-    @staticmethod
-    def _code(exc) -> str:
-        return aws.error_code(exc) or getattr(exc, "response", {}).get("Error", {}).get("Code", "")
-
-    def _get(self, secret_id: str):
-        try:
-            resp = self.client.get_secret_value(SecretId=secret_id)
-        except Exception as exc:  # botocore ClientError; botocore is optional for the unit tests
-            code = self._code(exc)
-            if code == "ResourceNotFoundException":
-                return None
-            if code == "InvalidRequestException":
-                raise HelmTLSError(
-                    f"Secrets Manager secret {secret_id} cannot be read (it is probably scheduled for deletion); "
-                    f"restore it with `aws secretsmanager restore-secret --secret-id {secret_id}` and run again.")
-            raise HelmTLSError(str(aws.describe_error(exc, "secretsmanager.GetSecretValue", secret_id))) from None
-        if "SecretString" in resp:
-            return resp["SecretString"].encode("utf-8")
-        return resp.get("SecretBinary")
-
-    def load(self):
-        cert = self._get(self.cert_ref)
-        key = self._get(self.key_ref)
-        if cert is None and key is None:
-            return None
-        if cert is None or key is None:
-            present, missing = (self.cert_ref, self.key_ref) if cert is not None else (self.key_ref, self.cert_ref)
-            raise HelmTLSError(
-                f"The Tiller CA is incomplete: Secrets Manager has {present} but not {missing}; restore the "
-                f"missing secret, or delete {present} (force, without recovery) to create a new CA.")
-        return cert, key
-
-    def _create(self, name: str, value: bytes, what: str) -> None:
-        kwargs = {
-            "Name": name,
-            "SecretString": value.decode("utf-8"),
-            "Description": f"Tiller CA {what} of cluster {self.cluster} (PEM; tidepool.eks helm_tls_cert)",
-        }
-        if self.kms_key_id:
-            kwargs["KmsKeyId"] = self.kms_key_id
-        if self.tags:
-            kwargs["Tags"] = [{"Key": k, "Value": str(v)} for k, v in sorted(self.tags.items())]
-        try:
-            self.client.create_secret(**kwargs)
-        except Exception as exc:
-            code = self._code(exc)
-            if code == "ResourceExistsException":
-                raise HelmTLSError(f"Secrets Manager secret {name} appeared while creating the Tiller CA "
-                                   f"(another run?); run again to reuse it.")
-            raise HelmTLSError(str(aws.describe_error(exc, "secretsmanager.CreateSecret", name))) from None
-
-    def save(self, cert_data: bytes, key_data: bytes) -> None:
-        self._create(self.key_ref, key_data, "private key")
-        try:
-            self._create(self.cert_ref, cert_data, "certificate")
-        except Exception:
-            # Do not leave half a CA behind: the next run would refuse to go on.
-            try:
-                self.client.delete_secret(SecretId=self.key_ref, ForceDeleteWithoutRecovery=True)
-            except Exception:  # pragma: no cover - best effort
-                pass
-            raise
-
-
-# ---------------------------------------------------------------------------------------------
-# Issuing
-# ---------------------------------------------------------------------------------------------
-
-def make_ca(cluster: str, key_size: int, validity_days: int, now=None):
-    """A self-signed CA (basicConstraints CA:TRUE, pathlen 0). Returns ``(cert, key)``."""
-    now = now or utcnow()
-    key = generate_key(key_size)
-    name = x509.Name([
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "tidepool.eks"),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"tiller-ca.{cluster}"),
-    ])
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(now + datetime.timedelta(days=validity_days))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert, key
-
-
-def issue_leaf(spec: dict, ca_cert, ca_key, key_size: int, validity_days: int, now=None):
-    """A leaf certificate as cfssl's make_cert profile made it: signing, key encipherment,
-    server auth, client auth. Its notAfter never passes the CA's. Returns ``(cert, key)``."""
-    now = now or utcnow()
-    key = generate_key(key_size)
-    not_after = min(now + datetime.timedelta(days=validity_days), _not_after(ca_cert))
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, spec["cn"])]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - BACKDATE)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=True,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
-                       critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-    )
-    try:
-        aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
-            ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value)
-    except x509.ExtensionNotFound:
-        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key())
-    builder = builder.add_extension(aki, critical=False)
-    if spec["sans"]:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(s[len("DNS:"):]) for s in spec["sans"]]), critical=False)
-    return builder.sign(ca_key, hashes.SHA256()), key
-
-
-# ---------------------------------------------------------------------------------------------
-# Plan
-# ---------------------------------------------------------------------------------------------
 
 def default_helm_home() -> str:
     return os.environ.get("HELM_HOME") or os.path.join(os.path.expanduser("~"), ".helm")
@@ -493,17 +140,17 @@ def leaf_reasons(spec: dict, cert, key, ca_cert, p: dict, now) -> list:
     if getattr(cert.public_key(), "key_size", None) != p["key_size"]:
         reasons.append(f"key size is {getattr(cert.public_key(), 'key_size', None)}, want {p['key_size']}")
     horizon = now + datetime.timedelta(days=p["renew_before_days"])
-    if _not_after(cert) <= now:
+    if not_after(cert) <= now:
         reasons.append("certificate expired")
-    elif _not_after(cert) <= horizon and (ca_cert is None or _not_after(cert) < _not_after(ca_cert)):
-        reasons.append(f"certificate expires {_not_after(cert).date().isoformat()}, within renew_before_days "
+    elif not_after(cert) <= horizon and (ca_cert is None or not_after(cert) < not_after(ca_cert)):
+        reasons.append(f"certificate expires {not_after(cert).date().isoformat()}, within renew_before_days "
                        f"({p['renew_before_days']})")
     if p["force_renew"] and not reasons:
         reasons.append("force_renew")
     return reasons
 
 
-class Plan:
+class Plan(PlanBase):
     """What :func:`apply_plan` will do. Holds parsed objects; only :meth:`result` / :meth:`diff` leave it."""
 
     def __init__(self, params, store):
@@ -608,13 +255,13 @@ def build_plan(params: dict, store, now=None) -> Plan:
         if not key_matches_cert(ca_key, ca_cert):
             raise HelmTLSError(f"The Tiller CA key at {store.key_ref} does not belong to the certificate at "
                                f"{store.cert_ref}; restore the matching pair.")
-        if _not_after(ca_cert) <= now:
+        if not_after(ca_cert) <= now:
             raise HelmTLSError(
-                f"The Tiller CA at {store.cert_ref} expired on {_not_after(ca_cert).date().isoformat()}; rotating "
+                f"The Tiller CA at {store.cert_ref} expired on {not_after(ca_cert).date().isoformat()}; rotating "
                 f"it is a deliberate step: remove the stored CA, run again, then redeploy Tiller.")
-        if _not_after(ca_cert) <= now + datetime.timedelta(days=p["renew_before_days"]):
+        if not_after(ca_cert) <= now + datetime.timedelta(days=p["renew_before_days"]):
             plan.warnings.append(
-                f"The Tiller CA at {store.cert_ref} expires on {_not_after(ca_cert).date().isoformat()}; "
+                f"The Tiller CA at {store.cert_ref} expires on {not_after(ca_cert).date().isoformat()}; "
                 f"certificates cannot outlive it. Plan a CA rotation.")
         plan.ca_action = "reuse"
         plan.ca_cert, plan.ca_key = ca_cert, ca_key

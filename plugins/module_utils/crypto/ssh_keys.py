@@ -14,14 +14,13 @@ import binascii
 import hashlib
 import struct
 
-try:
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
-    HAS_CRYPTOGRAPHY = True
-    CRYPTOGRAPHY_IMPORT_ERROR = None
-except ImportError as _exc:  # pragma: no cover - reported by the module shells
-    HAS_CRYPTOGRAPHY = False
-    CRYPTOGRAPHY_IMPORT_ERROR = _exc
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
+from ansible_collections.tidepool.eks.plugins.module_utils.common.optional_import import optional_import
+
+(serialization, ed25519, rsa), CRYPTOGRAPHY_IMPORT_ERROR = optional_import(
+    "cryptography.hazmat.primitives.serialization", "cryptography.hazmat.primitives.asymmetric.ed25519",
+    "cryptography.hazmat.primitives.asymmetric.rsa")
+HAS_CRYPTOGRAPHY = CRYPTOGRAPHY_IMPORT_ERROR is None
 
 KEY_TYPES = ("ed25519", "rsa")
 #: Smallest RSA size accepted (GitHub rejects smaller deploy keys; OpenSSH's own minimum is 1024).
@@ -29,7 +28,7 @@ MIN_RSA_BITS = 2048
 DEFAULT_RSA_BITS = 4096
 
 
-class SSHKeyError(ValueError):
+class SSHKeyError(TidepoolError, ValueError):
     """A key that cannot be used; the message never contains key material."""
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 
 GITHUB_API = "https://api.github.com"
@@ -34,7 +35,7 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
-class GitHubError(Exception):
+class GitHubError(TidepoolError):
     """A refused or failed call; one sentence naming the repository and what to do."""
 
 

@@ -25,7 +25,7 @@ import os
 import re
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import flux_v1
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys

@@ -1,4 +1,6 @@
-"""Unit tests of the Tiller TLS core (plugins/module_utils/crypto/helm_tls.py): no Ansible, no network."""
+"""Unit tests of the Tiller TLS plan and apply (plugins/module_utils/crypto/helm_tls.py): no Ansible, no network.
+
+The CA stores, the PKI primitives and the file helpers have their own test files."""
 from __future__ import annotations
 
 import datetime
@@ -9,40 +11,10 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ca_store, pki
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls as ht
 
 KEY_SIZE = 2048  # RSA 4096 is the default; 2048 keeps the tests fast
-
-
-class FakeError(Exception):
-    def __init__(self, code):
-        super().__init__(code)
-        self.response = {"Error": {"Code": code, "Message": f"fake {code}"}}
-
-
-class FakeSecretsManager:
-    """Just enough of a boto3 secretsmanager client."""
-
-    def __init__(self):
-        self.secrets = {}
-        self.calls = []
-
-    def get_secret_value(self, SecretId):
-        self.calls.append(("get", SecretId))
-        if SecretId not in self.secrets:
-            raise FakeError("ResourceNotFoundException")
-        return {"Name": SecretId, "SecretString": self.secrets[SecretId]}
-
-    def create_secret(self, Name, SecretString, **kwargs):
-        self.calls.append(("create", Name))
-        if Name in self.secrets:
-            raise FakeError("ResourceExistsException")
-        self.secrets[Name] = SecretString
-        return {"Name": Name}
-
-    def delete_secret(self, SecretId, **kwargs):
-        self.calls.append(("delete", SecretId))
-        self.secrets.pop(SecretId, None)
 
 
 def params(tmp_path, **over):
@@ -86,21 +58,21 @@ def test_defaults(tmp_path, monkeypatch):
     ({"renew_before_days": -1}, "renew_before_days"),
 ])
 def test_bad_params(tmp_path, over, msg):
-    with pytest.raises(ht.HelmTLSError, match=msg):
+    with pytest.raises(pki.HelmTLSError, match=msg):
         params(tmp_path, **over)
 
 
 def test_ca_path_must_not_be_helm_dir(tmp_path):
-    with pytest.raises(ht.HelmTLSError, match="ca_path"):
+    with pytest.raises(pki.HelmTLSError, match="ca_path"):
         params(tmp_path, ca_source="files", ca_path=str(tmp_path / "helm" / "clusters" / "test1"))
 
 
 # --- first run, second run, check mode -----------------------------------------------------
 
-def test_create_ca_and_client_cert_in_secretsmanager(tmp_path):
-    sm = FakeSecretsManager()
+def test_create_ca_and_client_cert_in_secretsmanager(tmp_path, secretsmanager):
+    sm = secretsmanager
     p = params(tmp_path, issue=["client", "server"], server_dest=str(tmp_path / "tiller"))
-    store = ht.SecretsManagerCAStore(sm, "test1")
+    store = ca_store.SecretsManagerCAStore(sm, "test1")
     plan, res = run(p, store)
     assert res["changed"] and res["ca"]["created"]
     assert set(sm.secrets) == {"test1/flux/ca.pem", "test1/flux/ca-key.pem"}
@@ -123,15 +95,15 @@ def test_create_ca_and_client_cert_in_secretsmanager(tmp_path):
     client = read_cert(cdir / "cert.pem")
     client.verify_directly_issued_by(ca)
     assert client.subject.rfc4514_string() == "CN=helm-client"
-    assert ht.sans_of(client) == ["DNS:tiller-deploy.flux"]
+    assert pki.sans_of(client) == ["DNS:tiller-deploy.flux"]
     eku = client.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert ExtendedKeyUsageOID.CLIENT_AUTH in eku and ExtendedKeyUsageOID.SERVER_AUTH in eku
     ku = client.extensions.get_extension_for_class(x509.KeyUsage).value
     assert ku.digital_signature and ku.key_encipherment
     server = read_cert(tmp_path / "tiller" / "cert.pem")
     server.verify_directly_issued_by(ca)
-    assert ht.common_name(server) == "tiller-deploy.flux"
-    assert ht.sans_of(server) == ["DNS:tiller-deploy.flux"]
+    assert pki.common_name(server) == "tiller-deploy.flux"
+    assert pki.sans_of(server) == ["DNS:tiller-deploy.flux"]
     assert res["certificates"]["client"]["subject"] == "CN=helm-client"
     assert res["certificates"]["server"]["sans"] == ["DNS:tiller-deploy.flux"]
 
@@ -143,10 +115,10 @@ def test_create_ca_and_client_cert_in_secretsmanager(tmp_path):
     assert res2["certificates"]["client"]["serial"] == res["certificates"]["client"]["serial"]
 
 
-def test_check_mode_writes_nothing(tmp_path):
-    sm = FakeSecretsManager()
+def test_check_mode_writes_nothing(tmp_path, secretsmanager):
+    sm = secretsmanager
     p = params(tmp_path)
-    plan, res = run(p, ht.SecretsManagerCAStore(sm, "test1"), check=True)
+    plan, res = run(p, ca_store.SecretsManagerCAStore(sm, "test1"), check=True)
     assert res["changed"]
     assert sm.secrets == {} and not (tmp_path / "helm").exists()
     d = plan.diff()
@@ -155,99 +127,67 @@ def test_check_mode_writes_nothing(tmp_path):
     assert "PRIVATE" not in repr(d) and "PRIVATE" not in repr(res)
 
 
-def test_result_and_diff_have_no_key_material(tmp_path):
-    sm = FakeSecretsManager()
+def test_result_and_diff_have_no_key_material(tmp_path, secretsmanager):
+    sm = secretsmanager
     p = params(tmp_path)
-    plan, res = run(p, ht.SecretsManagerCAStore(sm, "test1"))
+    plan, res = run(p, ca_store.SecretsManagerCAStore(sm, "test1"))
     text = repr(res) + repr(plan.diff())
     assert "PRIVATE" not in text and "BEGIN" not in text
     key_body = (tmp_path / "helm" / "key.pem").read_text().splitlines()[1]
     assert key_body not in text
 
 
-def test_no_ca_and_create_ca_false(tmp_path):
-    with pytest.raises(ht.HelmTLSError, match="create_ca"):
-        ht.build_plan(params(tmp_path, create_ca=False), ht.SecretsManagerCAStore(FakeSecretsManager(), "test1"))
+def test_no_ca_and_create_ca_false(tmp_path, secretsmanager):
+    with pytest.raises(pki.HelmTLSError, match="create_ca"):
+        ht.build_plan(params(tmp_path, create_ca=False), ca_store.SecretsManagerCAStore(secretsmanager, "test1"))
 
 
-def test_incomplete_ca_is_an_error(tmp_path):
-    sm = FakeSecretsManager()
-    sm.secrets["test1/flux/ca.pem"] = "x"
-    with pytest.raises(ht.HelmTLSError, match="incomplete"):
-        ht.build_plan(params(tmp_path), ht.SecretsManagerCAStore(sm, "test1"))
-
-
-def test_scheduled_for_deletion_is_a_clear_error(tmp_path):
-    sm = FakeSecretsManager()
-
-    def deleted(SecretId):
-        raise FakeError("InvalidRequestException")
-    sm.get_secret_value = deleted
-    with pytest.raises(ht.HelmTLSError, match="restore-secret"):
-        ht.build_plan(params(tmp_path), ht.SecretsManagerCAStore(sm, "test1"))
-
-
-def test_half_created_ca_is_rolled_back(tmp_path):
-    sm = FakeSecretsManager()
-    orig = sm.create_secret
-
-    def failing(Name, SecretString, **kw):
-        if Name.endswith("/ca.pem"):
-            raise FakeError("AccessDeniedException")
-        return orig(Name, SecretString, **kw)
-    sm.create_secret = failing
-    plan = ht.build_plan(params(tmp_path), ht.SecretsManagerCAStore(sm, "test1"))
-    with pytest.raises(ht.HelmTLSError, match="AccessDenied"):
-        ht.apply_plan(plan)
-    assert sm.secrets == {}
-
-
-def test_existing_ca_is_reused_never_overwritten(tmp_path):
-    sm = FakeSecretsManager()
-    ca, key = ht.make_ca("test1", KEY_SIZE, 100)
-    sm.secrets["test1/flux/ca.pem"] = ht.cert_pem(ca).decode()
-    sm.secrets["test1/flux/ca-key.pem"] = ht.key_pem(key).decode()
-    plan, res = run(params(tmp_path), ht.SecretsManagerCAStore(sm, "test1"))
+def test_existing_ca_is_reused_never_overwritten(tmp_path, secretsmanager):
+    sm = secretsmanager
+    ca, key = pki.make_ca("test1", KEY_SIZE, 100)
+    sm.secrets["test1/flux/ca.pem"] = pki.cert_pem(ca).decode()
+    sm.secrets["test1/flux/ca-key.pem"] = pki.key_pem(key).decode()
+    plan, res = run(params(tmp_path), ca_store.SecretsManagerCAStore(sm, "test1"))
     assert res["changed"] and not res["ca"]["created"]
     assert not [c for c in sm.calls if c[0] != "get"]
     read_cert(tmp_path / "helm" / "clusters" / "test1" / "cert.pem").verify_directly_issued_by(ca)
     # leaf validity is capped by the CA
     assert read_cert(tmp_path / "helm" / "cert.pem").not_valid_after_utc <= ca.not_valid_after_utc
     # and a cert capped by the CA is not re-issued on every run
-    plan, res = run(params(tmp_path, renew_before_days=365), ht.SecretsManagerCAStore(sm, "test1"))
+    plan, res = run(params(tmp_path, renew_before_days=365), ca_store.SecretsManagerCAStore(sm, "test1"))
     assert not res["changed"], res
     assert plan.warnings and "expires" in plan.warnings[0]
 
 
-def test_expired_ca_is_an_error(tmp_path):
-    sm = FakeSecretsManager()
+def test_expired_ca_is_an_error(tmp_path, secretsmanager):
+    sm = secretsmanager
     past = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=400)
-    ca, key = ht.make_ca("test1", KEY_SIZE, 10, now=past)
-    sm.secrets["test1/flux/ca.pem"] = ht.cert_pem(ca).decode()
-    sm.secrets["test1/flux/ca-key.pem"] = ht.key_pem(key).decode()
-    with pytest.raises(ht.HelmTLSError, match="expired"):
-        ht.build_plan(params(tmp_path), ht.SecretsManagerCAStore(sm, "test1"))
+    ca, key = pki.make_ca("test1", KEY_SIZE, 10, now=past)
+    sm.secrets["test1/flux/ca.pem"] = pki.cert_pem(ca).decode()
+    sm.secrets["test1/flux/ca-key.pem"] = pki.key_pem(key).decode()
+    with pytest.raises(pki.HelmTLSError, match="expired"):
+        ht.build_plan(params(tmp_path), ca_store.SecretsManagerCAStore(sm, "test1"))
 
 
-def test_mismatched_ca_pair_is_an_error(tmp_path):
-    sm = FakeSecretsManager()
-    ca, _ = ht.make_ca("test1", KEY_SIZE, 100)
-    _, other = ht.make_ca("test1", KEY_SIZE, 100)
-    sm.secrets["test1/flux/ca.pem"] = ht.cert_pem(ca).decode()
-    sm.secrets["test1/flux/ca-key.pem"] = ht.key_pem(other).decode()
-    with pytest.raises(ht.HelmTLSError, match="does not belong"):
-        ht.build_plan(params(tmp_path), ht.SecretsManagerCAStore(sm, "test1"))
+def test_mismatched_ca_pair_is_an_error(tmp_path, secretsmanager):
+    sm = secretsmanager
+    ca, _ = pki.make_ca("test1", KEY_SIZE, 100)
+    _, other = pki.make_ca("test1", KEY_SIZE, 100)
+    sm.secrets["test1/flux/ca.pem"] = pki.cert_pem(ca).decode()
+    sm.secrets["test1/flux/ca-key.pem"] = pki.key_pem(other).decode()
+    with pytest.raises(pki.HelmTLSError, match="does not belong"):
+        ht.build_plan(params(tmp_path), ca_store.SecretsManagerCAStore(sm, "test1"))
 
 
 # --- re-issue -----------------------------------------------------------------------------
 
 def _files_store(tmp_path):
-    return ht.FileCAStore(str(tmp_path / "pki"))
+    return ca_store.FileCAStore(str(tmp_path / "pki"))
 
 
 def test_files_ca_source(tmp_path):
     p = params(tmp_path, ca_source="files", ca_path=str(tmp_path / "pki"))
-    store = ht.FileCAStore(p["ca_path"])
+    store = ca_store.FileCAStore(p["ca_path"])
     _, res = run(p, store)
     assert res["ca"]["created"] and res["ca"]["source"] == "files"
     assert mode(tmp_path / "pki" / "ca-key.pem") == 0o600
@@ -268,9 +208,9 @@ def test_reissue_when_expiring(tmp_path):
     assert plan.changed and "within renew_before_days" in plan.leaves["client"]["reasons"][0]
 
 
-def test_reissue_when_validity_below_renew_before(tmp_path):
+def test_reissue_when_validity_below_renew_before(tmp_path, secretsmanager):
     p = params(tmp_path, validity_days=10, renew_before_days=20)
-    store = ht.SecretsManagerCAStore(FakeSecretsManager(), "test1")
+    store = ca_store.SecretsManagerCAStore(secretsmanager, "test1")
     _, first = run(p, store)
     _, second = run(p, store)
     assert second["changed"] and second["certificates"]["client"]["serial"] != first["certificates"]["client"]["serial"]
@@ -298,8 +238,8 @@ def test_reissue_when_missing_or_mismatched_key(tmp_path):
     plan = ht.build_plan(p, _files_store(tmp_path))
     assert plan.leaves["client"]["reasons"] == ["private key missing or unreadable"]
     ht.apply_plan(plan)
-    other = ht.generate_key(KEY_SIZE)
-    (cdir / "key.pem").write_bytes(ht.key_pem(other))
+    other = pki.generate_key(KEY_SIZE)
+    (cdir / "key.pem").write_bytes(pki.key_pem(other))
     plan = ht.build_plan(p, _files_store(tmp_path))
     assert "private key does not match the certificate" in plan.leaves["client"]["reasons"]
 
@@ -342,10 +282,3 @@ def test_copy_to_helm_home_false(tmp_path):
     run(p, _files_store(tmp_path))
     assert not (tmp_path / "helm" / "cert.pem").exists()
     assert (tmp_path / "helm" / "clusters" / "test1" / "cert.pem").exists()
-
-
-def test_not_a_regular_file(tmp_path):
-    p = params(tmp_path, ca_source="files", ca_path=str(tmp_path / "pki"))
-    (tmp_path / "helm" / "clusters" / "test1" / "cert.pem").mkdir(parents=True)
-    with pytest.raises(ht.HelmTLSError, match="not a regular file"):
-        ht.build_plan(p, _files_store(tmp_path))

@@ -13,7 +13,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstr
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
 from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import flux_v1
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 

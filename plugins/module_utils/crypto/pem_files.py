@@ -1,0 +1,58 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Certificate and key files on disk: their state, atomic writes, modes and names.
+
+Used by the Tiller CA stores (:mod:`ca_store`) and the Tiller TLS plan (:mod:`helm_tls`). Keys are written
+``0600``, certificates ``0644``, new directories ``0700``; a write goes through a temporary file in the same
+directory, so a reader never sees half a file.
+"""
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto.pki import HelmTLSError
+
+CERT_MODE = 0o644
+KEY_MODE = 0o600
+DIR_MODE = 0o700
+
+#: File names in every destination directory (Helm 2's default TLS file names).
+CA_FILE, CERT_FILE, KEY_FILE = "ca.pem", "cert.pem", "key.pem"
+
+
+def file_state(path: str) -> dict:
+    """``{"exists": bool, "mode": "0600" | None, "content": bytes | None}`` of a regular file."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return {"exists": False, "mode": None, "content": None}
+    if not stat.S_ISREG(st.st_mode):
+        raise HelmTLSError(f"{path} exists and is not a regular file; move it away and run again.")
+    with open(path, "rb") as handle:
+        content = handle.read()
+    return {"exists": True, "mode": "%04o" % stat.S_IMODE(st.st_mode), "content": content}
+
+
+def write_atomic(path: str, content: bytes, mode: int) -> None:
+    """Write ``content`` to ``path`` through a temporary file in the same directory, born with ``mode``."""
+    directory = os.path.dirname(path) or "."
+    os.makedirs(directory, mode=DIR_MODE, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def set_mode(path: str, mode: int) -> None:
+    os.chmod(path, mode)
