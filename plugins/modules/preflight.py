@@ -112,7 +112,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             aws.aws_argument_spec(),
-            k8s_options.argument_spec(),
+            **k8s_options.argument_spec(),
             kubernetes=dict(type="bool", default=False),
             aws=dict(type="bool", default=False),
             aws_credentials_required=dict(type="bool", default=False),
