@@ -34,16 +34,6 @@ SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp
 DELETION_METADATA = ("deletionTimestamp", "deletionGracePeriodSeconds")
 
 
-def namespace(name: str, labels: dict | None = None, annotations: dict | None = None) -> dict:
-    """A ``v1`` Namespace object named ``name`` (``labels`` / ``annotations`` only when given)."""
-    meta = {"name": name}
-    if labels:
-        meta["labels"] = labels
-    if annotations:
-        meta["annotations"] = annotations
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
-
-
 def labels(cluster: str, part: str) -> dict:
     """Labels put on every object the roles apply directly: who applied it, for which cluster and part
     (``cluster``, ``shared``, ``environments``, ``external-secrets``). Orphans are found by them."""

@@ -175,3 +175,19 @@ def test_core_errors_derive_from_the_one_base():
     from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree
     for cls in (KubeError, preflight.PreflightError, file_tree.TreeError, runner.Failure):
         assert issubclass(cls, TidepoolError)
+
+
+@pytest.mark.parametrize("name", ["apply_plan", "eks_access_entries", "eksctl_cluster", "external_secret",
+                                  "flux_bootstrap", "github_deploy_key", "helm_tls_cert", "manifest_tree",
+                                  "manifest_validate", "preflight", "vpc_peering"])
+def test_every_shell_builds_its_spec_and_ends_through_ansible(name, monkeypatch, capsys):
+    """Without its required options each module ends with Ansible's own failure (its argument spec and main()
+    are well-formed), not a Python error."""
+    import importlib
+    shell = importlib.import_module(f"ansible_collections.tidepool.eks.plugins.modules.{name}")
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": {}})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    with pytest.raises(SystemExit):
+        shell.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result.get("failed") is True or "changed" in result, result
