@@ -22,13 +22,9 @@ description:
   - In check mode, objects in a namespace that does not exist yet (one the same run creates) are returned in
     RV(create_later) instead of RV(apply); the API server cannot dry-run them.
   - Live objects labelled for this cluster and part but no longer rendered are returned in RV(orphans).
+extends_documentation_fragment:
+  - tidepool.eks.kubernetes
 options:
-  kubeconfig:
-    description: Path of the kubeconfig (C(~) expanded). Default the C(KUBECONFIG) environment variable or C(~/.kube/config).
-    type: path
-  context:
-    description: Context of the kubeconfig to use; default its current context.
-    type: str
   cluster:
     description: Cluster name (inventory C(cluster.metadata.name)), value of the label C(tidepool.org/cluster).
     type: str
@@ -145,66 +141,43 @@ server:
   sample: https://127.0.0.1:16443
 """
 
-import os
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as kube
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
 try:
-    import yaml
-    HAS_YAML = True
-except ImportError:  # pragma: no cover
-    HAS_YAML = False
+    from yaml import YAMLError
+except ImportError:  # pragma: no cover - Ansible itself needs PyYAML
+    YAMLError = OSError
 
 
-def _kinds(objects, extra):
-    kinds = []
-    for item in [(o.get("apiVersion", ""), o.get("kind", "")) for o in objects] + [tuple(k.rsplit("/", 1)) for k in extra]:
-        if item not in kinds:
-            kinds.append(item)
-    return kinds
-
-
-def _read_dir(path, kind):
-    """Documents of ``kind`` in the ``*.yaml`` files under ``path``, in path order."""
-    out = []
-    for root, dirs, files in os.walk(path):
-        dirs.sort()
-        for name in sorted(f for f in files if f.endswith((".yaml", ".yml"))):
-            with open(os.path.join(root, name), encoding="utf-8") as fh:
-                out += [d for d in yaml.safe_load_all(fh) if isinstance(d, dict) and d.get("kind") == kind]
-    return out
-
-
-def _objects(module):
-    p = module.params
+def _objects(p):
+    """The objects of the task: O(objects), rendered from O(values), or read from O(objects_dir)."""
     if p["objects"] is not None:
         return p["objects"]
     if p["values"] is not None:
         errors = config_model.validate(p["values"])
         if errors:
-            module.fail_json(msg="values: invalid inventory values: " + "; ".join(errors))
+            raise runner.Failure("values: invalid inventory values: " + "; ".join(errors))
         try:
             return config_model.objects(p["values"], p["part"])
         except ValueError as exc:
-            module.fail_json(msg=f"part: {exc}")
-    if not HAS_YAML:
-        module.fail_json(msg=missing_required_lib("PyYAML"))
-    if not os.path.isdir(p["objects_dir"]):
-        return []
+            raise runner.Failure(f"part: {exc}") from None
     try:
-        return _read_dir(p["objects_dir"], p["objects_kind"])
-    except (OSError, yaml.YAMLError) as exc:
-        module.fail_json(msg=f"objects_dir: cannot read the manifests under {p['objects_dir']}: {exc}")
+        return k8s_objects.read_manifests(p["objects_dir"], p["objects_kind"])
+    except (OSError, YAMLError) as exc:
+        raise runner.Failure(f"objects_dir: cannot read the manifests under {p['objects_dir']}: {exc}") from None
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
+            k8s_options.argument_spec(),
             cluster=dict(type="str", required=True),
             part=dict(type="str", required=True),
             objects=dict(type="list", elements="dict"),
@@ -218,32 +191,24 @@ def main():
         required_one_of=[("objects", "values", "objects_dir")],
         mutually_exclusive=[("objects", "values", "objects_dir")],
     )
-    if not kube.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(kube.KUBERNETES_IMPORT_ERROR))
     p = module.params
-    bad = [k for k in p["kinds"] if "/" not in k]
-    if bad:
-        module.fail_json(msg=f"kinds: {', '.join(bad)} must be apiVersion/Kind, for example v1/Namespace")
-    objects = _objects(module)
-    for i, obj in enumerate(objects):
-        if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
-            module.fail_json(msg=f"objects[{i}]: apiVersion, kind and metadata.name are required")
-    desired = [apply_plan.with_labels(o, p["cluster"], p["part"]) for o in objects]
-    try:
-        api, server, _version = kube.check_reachable(p["kubeconfig"], p["context"], p["timeout"])
-        dyn = kube.dynamic_client(api)
-        selector = apply_plan.label_selector(p["cluster"])
-        labelled = []
-        for api_version, kind in _kinds(desired, p["kinds"]):
-            labelled += kube.list_objects(dyn, api_version, kind, label_selector=selector)
-        live = {apply_plan.key(o): o for o in labelled}
-        namespaces = set()
-        if module.check_mode:
-            namespaces = {(n.get("metadata") or {}).get("name") for n in kube.list_objects(dyn, "v1", "Namespace")}
-    except kube.KubeError as exc:
-        module.fail_json(msg=str(exc))
-    result = apply_plan.plan(desired, live, namespaces, labelled=labelled, part=p["part"], check_mode=module.check_mode)
-    module.exit_json(changed=False, server=server, **result.as_dict())
+
+    def work():
+        bad = [k for k in p["kinds"] if "/" not in k]
+        if bad:
+            raise runner.Failure(f"kinds: {', '.join(bad)} must be apiVersion/Kind, for example v1/Namespace")
+        objects = _objects(p)
+        for i, obj in enumerate(objects):
+            if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
+                raise runner.Failure(f"objects[{i}]: apiVersion, kind and metadata.name are required")
+        desired = [drift.with_labels(o, p["cluster"], p["part"]) for o in objects]
+        api, server, _version = k8s_client.check_reachable(p["kubeconfig"], p["context"], p["timeout"])
+        labelled, live, namespaces = drift.read_live(k8s_client.dynamic_client(api), desired, p["cluster"],
+                                                     p["kinds"], namespaces=module.check_mode)
+        plan = drift.plan(desired, live, namespaces, labelled=labelled, part=p["part"], check_mode=module.check_mode)
+        return dict(changed=False, server=server, **plan.as_dict())
+
+    runner.run(module, work, requires=(k8s_client,))
 
 
 if __name__ == "__main__":

@@ -135,12 +135,11 @@ authentication_mode:
   sample: API_AND_CONFIG_MAP
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import access_entries as core
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 
 
 def argument_spec() -> dict:
@@ -157,19 +156,14 @@ def argument_spec() -> dict:
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-    try:
+
+    def work():
         client = aws.client("eks", p) if p["principal_arns"] else None
-        result = core.ensure(client, p["cluster"], p["principal_arns"], p["access_policy_arn"],
-                             check_mode=module.check_mode)
-    except (core.AccessEntriesError, aws.AwsError) as exc:
-        module.fail_json(msg=str(exc), error_code=getattr(exc, "code", None))
-    except Exception as exc:  # noqa: BLE001 - one sentence, traceback only in -vvv
-        module.fail_json(msg=f"eks_access_entries failed unexpectedly: {type(exc).__name__}: {exc}",
-                         exception=traceback.format_exc())
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+        return core.ensure(client, p["cluster"], p["principal_arns"], p["access_policy_arn"],
+                           check_mode=module.check_mode)
+
+    runner.run(module, work, errors=(core.AccessEntriesError, aws.AwsError),
+               fields=lambda exc: dict(error_code=getattr(exc, "code", None)), unexpected="eks_access_entries")
 
 
 if __name__ == "__main__":

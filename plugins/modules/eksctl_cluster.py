@@ -188,13 +188,14 @@ runs:
 """
 
 import os
-import traceback
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import kubeconfig as eksctl_kubeconfig
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning, runner
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import runner as eksctl_runner
 from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import state as cluster_state
 
 
@@ -241,7 +242,8 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[("config", "config_file")], mutually_exclusive=[("config", "config_file")])
     p = module.params
-    try:
+
+    def work():
         config, path = load_config(module)
         if config.get("kind") not in (None, "ClusterConfig"):
             raise cluster_state.ClusterError(f"The config is a {config.get('kind')}, not an eksctl ClusterConfig.")
@@ -261,30 +263,26 @@ def main():
                                cfn=clients["cloudformation"], scope=p["scope"])
         result = {"changed": plan.changed, "commands": plan.commands, "deleted_stacks": plan.delete_stacks,
                   "cluster": cluster_state.cluster_summary(state)}
-        if plan.changed and not module.check_mode:
+
+        def run_eksctl(plan):
             if kubeconfig:
                 os.makedirs(os.path.dirname(kubeconfig), exist_ok=True)
-            env = runner.eksctl_env(conn, params["region"])
-            log = runner.FileLogger(p["log_file"]) if p["log_file"] else None
+            env = eksctl_runner.eksctl_env(conn, params["region"])
+            log = eksctl_runner.FileLogger(p["log_file"]) if p["log_file"] else None
             try:
-                result["runs"] = runner.apply_plan(plan, env=env, timeout=p["wait_timeout"],
+                result["runs"] = eksctl_runner.apply_plan(plan, env=env, timeout=p["wait_timeout"],
                                                  cfn=clients["cloudformation"], log=log)
             except cluster_state.ClusterError as exc:
-                module.fail_json(msg=str(exc), commands=plan.commands, runs=getattr(exc, "ran", []))
+                raise runner.Failure(str(exc), commands=plan.commands, runs=getattr(exc, "ran", [])) from None
             finally:
                 if log:
                     log.close()
             result["cluster"] = cluster_state.cluster_summary(cluster_state.read_state(clients, meta.get("name")))
-    except (cluster_state.ClusterError, aws.AwsError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - one sentence, traceback only in -vvv
-        module.fail_json(msg=f"eksctl_cluster failed unexpectedly: {type(exc).__name__}: {exc}",
-                         exception=traceback.format_exc())
-    for warning in plan.warnings:
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+
+        runner.apply(module, plan, run_eksctl)
+        return dict(result, warnings=plan.warnings, diff=plan.diff)
+
+    runner.run(module, work, errors=(cluster_state.ClusterError, aws.AwsError), unexpected="eksctl_cluster")
 
 
 if __name__ == "__main__":

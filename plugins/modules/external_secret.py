@@ -232,6 +232,7 @@ files:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import (  # noqa: E402
     AwsError,
@@ -277,30 +278,27 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            mutually_exclusive=[("secrets", "src")], required_one_of=[("secrets", "src")])
     p = module.params
-    try:
+
+    def work():
         src_text = None
         if p["src"]:
             try:
                 with open(p["src"], encoding="utf-8") as fh:
                     src_text = fh.read()
             except OSError as exc:
-                module.fail_json(msg=f"Cannot read src {p['src']}: {exc.strerror}.")
+                raise runner.Failure(f"Cannot read src {p['src']}: {exc.strerror}.") from None
         present = p["state"] == "present"
         docs = core.parse_secrets(core.load_documents(p["secrets"], src_text, src_label=p["src"] or "src"),
                                   p["cluster"], p["encoding"], require_values=present)
         conn = resolve_connection(p)
-        result = core.sync(
+        return core.sync(
             client("secretsmanager", conn=conn), p["cluster"], docs, state=p["state"], overwrite=p["overwrite"],
             check_mode=module.check_mode, tags=p["tags"], kms_key_id=p["kms_key_id"],
             description=p["description"], recovery_window=p["recovery_window"], force_delete=p["force_delete"],
             dest=p["dest"], region=p["manifest_region"] or p["region"], manifest_format=p["manifest_format"],
             role_arn=p["role_arn"])
-    except (core.InputError, AwsError) as exc:
-        module.fail_json(msg=str(exc))
-    diff = result.pop("diff")
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+
+    runner.run(module, work, errors=(core.InputError, AwsError))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ description:
 version_added: 0.1.0
 author:
   - Tidepool EKS maintainers (@tidepool-org)
+extends_documentation_fragment:
+  - tidepool.eks.kubernetes
 options:
   cluster:
     description:
@@ -148,14 +150,6 @@ options:
       - With O(state=absent), also delete the HelmRelease CustomResourceDefinition and with it every HelmRelease.
     type: bool
     default: false
-  kubeconfig:
-    description:
-      - Path of the kubeconfig. Defaults to C($K8S_AUTH_KUBECONFIG), then C($KUBECONFIG), then C(~/.kube/config).
-    type: path
-  context:
-    description:
-      - Context of the kubeconfig to use. Defaults to its current context.
-    type: str
   wait:
     description:
       - After applying, wait for the Flux, memcached, Tiller and helm-operator Deployments to have their replicas
@@ -189,7 +183,6 @@ seealso:
   - module: tidepool.eks.github_deploy_key
   - module: tidepool.eks.helm_tls_cert
 requirements:
-  - kubernetes >= 24.2.0 (Python client)
   - cryptography >= 41
 """
 
@@ -272,14 +265,14 @@ git:
   sample: {url: "git@github.com:tidepool-org/cluster-test1.git", branch: master, path: clusters/test1/flux, label: test1}
 """
 
-import os
-import traceback
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
 CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_branch", "git_path", "git_label",
                 "git_user", "git_email", "git_poll_interval", "sync_interval", "sync_garbage_collection", "images",
@@ -289,6 +282,7 @@ CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git
 
 def argument_spec() -> dict:
     return dict(
+        k8s_options.argument_spec(),
         cluster=dict(type="str", required=True),
         flux_version=dict(type="int", choices=[1, 2], default=1),
         state=dict(type="str", choices=["present", "absent"], default="present"),
@@ -311,8 +305,6 @@ def argument_spec() -> dict:
         rotate_deploy_key=dict(type="bool", default=False),
         keep_deploy_key=dict(type="bool", default=False),
         remove_crds=dict(type="bool", default=False),
-        kubeconfig=dict(type="path"),
-        context=dict(type="str"),
         wait=dict(type="bool", default=True),
         wait_timeout=dict(type="int", default=300),
     )
@@ -322,27 +314,16 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[("state", "present", ("git_url", "git_email", "tiller_tls_dir",
                                                               "helm_operator_tls_dir"))])
-    if not k8s_apply.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
-    if not ssh_keys.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(ssh_keys.CRYPTOGRAPHY_IMPORT_ERROR))
-    kubeconfig = (module.params["kubeconfig"] or os.environ.get("K8S_AUTH_KUBECONFIG")
-                  or os.environ.get("KUBECONFIG") or None)
-    try:
-        spec = flux_bootstrap.normalize_params({k: module.params[k] for k in CORE_OPTIONS})
-        applier = k8s_apply.Applier(k8s_apply.dynamic_client(kubeconfig, module.params["context"]))
-        result = flux_bootstrap.run(spec, applier, module.check_mode)
-    except (flux_bootstrap.FluxBootstrapError, k8s_apply.KubeError, ssh_keys.SSHKeyError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - no traceback: locals hold key material
-        module.fail_json(msg=f"flux_bootstrap failed unexpectedly: {type(exc).__name__}: {exc}",
-                         exception=traceback.format_exc())
-    diff = result.pop("diff")
-    for warning in result.pop("warnings", []):
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+    p = module.params
+
+    def work():
+        spec = flux_bootstrap.normalize_params({k: p[k] for k in CORE_OPTIONS})
+        applier = k8s_apply.Applier(k8s_client.connect(p["kubeconfig"], p["context"]))
+        return flux_bootstrap.run(spec, applier, module.check_mode)
+
+    # unexpected errors: no traceback in the message, since locals hold key material
+    runner.run(module, work, requires=(k8s_client, ssh_keys),
+               errors=(flux_bootstrap.FluxBootstrapError, ssh_keys.SSHKeyError), unexpected="flux_bootstrap")
 
 
 if __name__ == "__main__":

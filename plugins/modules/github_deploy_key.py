@@ -160,8 +160,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming, runner
 from ansible_collections.tidepool.eks.plugins.module_utils.github import deploy_key as core
-from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 
 def make_request(token: str, validate_certs: bool, timeout: int):
@@ -206,24 +206,23 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
-    token = p["token"] or os.environ.get("GITHUB_TOKEN")
-    if not token:
-        module.fail_json(msg="token is required: pass token or set GITHUB_TOKEN (a token with admin rights on the repository).")
-    title = p["title"] or (naming.deploy_key_title(p["cluster"]) if p["cluster"] else None)
-    if p["state"] == "present" and not title:
-        module.fail_json(msg="title is required when cluster is not given (the default title is 'flux key for <cluster>').")
-    try:
+
+    def work():
+        token = p["token"] or os.environ.get("GITHUB_TOKEN")
+        if not token:
+            raise runner.Failure("token is required: pass token or set GITHUB_TOKEN (a token with admin rights on "
+                                 "the repository).")
+        title = p["title"] or (naming.deploy_key_title(p["cluster"]) if p["cluster"] else None)
+        if p["state"] == "present" and not title:
+            raise runner.Failure("title is required when cluster is not given (the default title is "
+                                 "'flux key for <cluster>').")
         owner, name, host = core.parse_repository(p["repository"])
         api_url = core.api_url_for(p["api_url"], os.environ.get("GITHUB_API_URL"), host)
         repo = core.Repository(make_request(token, p["validate_certs"], p["timeout"]), api_url, owner, name)
         result = core.ensure(repo, p["key"], title, p["read_only"], p["state"], module.check_mode)
-    except core.GitHubError as exc:
-        module.fail_json(msg=str(exc))
-    diff = result.pop("diff")
-    result["repository"] = {"full_name": f"{owner}/{name}", "api_url": api_url}
-    if module._diff:
-        result["diff"] = diff
-    module.exit_json(**result)
+        return dict(result, repository={"full_name": f"{owner}/{name}", "api_url": api_url})
+
+    runner.run(module, work, errors=(core.GitHubError,))
 
 
 if __name__ == "__main__":

@@ -202,11 +202,10 @@ files:
   sample: [{path: /home/u/.helm/clusters/test1/key.pem, mode: "0600", action: keep}]
 """
 
-import traceback
-
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ca_store, helm_tls, pki
 
 CORE_OPTIONS = ("cluster", "ca_source", "ca_path", "create_ca", "helm_home", "tiller_namespace", "issue",
@@ -243,34 +242,29 @@ def main():
         required_if=[("ca_source", "files", ("ca_path",)), ],
         supports_check_mode=True,
     )
-    if not pki.HAS_CRYPTOGRAPHY:
-        module.fail_json(msg=missing_required_lib("cryptography"), exception=str(pki.CRYPTOGRAPHY_IMPORT_ERROR))
-    try:
-        params = helm_tls.normalize_params({k: module.params[k] for k in CORE_OPTIONS})
+    p = module.params
+
+    def work():
+        params = helm_tls.normalize_params({k: p[k] for k in CORE_OPTIONS})
         if params["ca_source"] == "files":
             store = ca_store.FileCAStore(params["ca_path"])
         else:
-            store = ca_store.SecretsManagerCAStore(aws.client("secretsmanager", module.params), params["cluster"],
-                                                   kms_key_id=module.params["kms_key_id"],
-                                                   tags=module.params["tags"])
+            store = ca_store.SecretsManagerCAStore(aws.client("secretsmanager", p), params["cluster"],
+                                                   kms_key_id=p["kms_key_id"], tags=p["tags"])
         plan = helm_tls.build_plan(params, store)
-        if module.check_mode or not plan.changed:
-            result = plan.result()
-        else:
-            result = helm_tls.apply_plan(plan)
-    except (pki.HelmTLSError, aws.AwsError) as exc:
-        module.fail_json(msg=str(exc))
-    except OSError as exc:
-        module.fail_json(msg=f"Writing the certificate files failed: {exc.strerror} ({exc.filename}); check "
-                             f"helm_home / server_dest / ca_path and their permissions.")
-    except Exception as exc:  # noqa: BLE001 - never leak a traceback with key material in locals
-        module.fail_json(msg=f"helm_tls_cert failed unexpectedly: {type(exc).__name__}: {exc}",
-                         exception=traceback.format_exc())
-    for warning in plan.warnings:
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+        result = runner.apply(module, plan, helm_tls.apply_plan, plan.result)
+        return dict(result, warnings=plan.warnings, diff=plan.diff)
+
+    def work_on_files():
+        try:
+            return work()
+        except OSError as exc:
+            raise runner.Failure(f"Writing the certificate files failed: {exc.strerror} ({exc.filename}); check "
+                                 f"helm_home / server_dest / ca_path and their permissions.") from None
+
+    # unexpected errors: no traceback in the message, since locals hold key material
+    runner.run(module, work_on_files, requires=(pki,), errors=(pki.HelmTLSError, aws.AwsError),
+               unexpected="helm_tls_cert")
 
 
 if __name__ == "__main__":

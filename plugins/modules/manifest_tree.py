@@ -81,6 +81,8 @@ unchanged:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree
 
 
@@ -94,21 +96,15 @@ def main():
         ),
         supports_check_mode=True,
     )
-    try:
-        mode = int(str(module.params["mode"]), 8)
-        plan = file_tree.plan(module.params["root"], module.params["files"], module.params["prune"], mode)
-    except (file_tree.TreeError, ValueError) as exc:
-        module.fail_json(msg=str(exc))
-    if plan.changed and not module.check_mode:
-        try:
-            file_tree.apply(plan)
-        except OSError as exc:
-            module.fail_json(msg=f"root: cannot write under {plan.root}: {exc}")
-    result = dict(changed=plan.changed, created=plan.create, updated=plan.update, removed=plan.remove,
-                  unchanged=len(plan.unchanged))
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+    p = module.params
+
+    def work():
+        plan = file_tree.plan(p["root"], p["files"], p["prune"], int(str(p["mode"]), 8))
+        runner.apply(module, plan, file_tree.apply)
+        return dict(changed=plan.changed, created=plan.create, updated=plan.update, removed=plan.remove,
+                    unchanged=len(plan.unchanged), diff=plan.diff)
+
+    runner.run(module, work, errors=(ValueError,))
 
 
 if __name__ == "__main__":

@@ -18,18 +18,14 @@ description:
 version_added: 0.1.0
 author:
   - Tidepool EKS maintainers (@tidepool-org)
+extends_documentation_fragment:
+  - tidepool.eks.kubernetes
 options:
   objects:
     description: The objects (dicts), as rendered into the config repository.
     type: list
     elements: dict
     required: true
-  kubeconfig:
-    description: Path of the kubeconfig. Defaults to C($K8S_AUTH_KUBECONFIG), then C($KUBECONFIG), then C(~/.kube/config).
-    type: path
-  context:
-    description: Context of the kubeconfig to use.
-    type: str
   fallback_namespace:
     description: Namespace to check namespaced objects in when theirs does not exist yet.
     type: str
@@ -53,8 +49,6 @@ attributes:
     description: Never changes anything.
 seealso:
   - module: tidepool.eks.flux_bootstrap
-requirements:
-  - kubernetes >= 24.2.0 (Python client)
 """
 
 EXAMPLES = r"""
@@ -84,41 +78,40 @@ errors:
   sample: ['Server-side dry run of HelmRelease qa1/tidepool was refused by the API server: .spec.chart.reff: field not declared in schema']
 """
 
-import os
+from ansible.module_utils.basic import AnsibleModule
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
-
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(objects=dict(type="list", elements="dict", required=True),
-                           kubeconfig=dict(type="path"), context=dict(type="str"),
+        argument_spec=dict(k8s_options.argument_spec(),
+                           objects=dict(type="list", elements="dict", required=True),
                            fallback_namespace=dict(type="str", default="default"),
                            skip_unreachable=dict(type="bool", default=False)),
         supports_check_mode=True)
-    if not k8s_apply.HAS_KUBERNETES:
-        module.fail_json(msg=missing_required_lib("kubernetes"), exception=str(k8s_apply.KUBERNETES_IMPORT_ERROR))
-    kubeconfig = (module.params["kubeconfig"] or os.environ.get("K8S_AUTH_KUBECONFIG")
-                  or os.environ.get("KUBECONFIG") or None)
-    try:
-        client = k8s_apply.dynamic_client(kubeconfig, module.params["context"])
-    except k8s_apply.KubeError as exc:
-        if module.params["skip_unreachable"]:
-            module.warn(f"Rendered objects not validated by a server: {exc}")
-            module.exit_json(changed=False, validated=0, skipped=[f"all: {exc}"], errors=[])
-        module.fail_json(msg=str(exc), validated=0, skipped=[], errors=[str(exc)])
-    try:
-        applier = k8s_apply.Applier(client)
-        result = k8s_apply.validate_objects(applier, module.params["objects"], module.params["fallback_namespace"],
-                                            skip_unserved=module.params["skip_unreachable"])
-    except k8s_apply.KubeError as exc:
-        module.fail_json(msg=str(exc), validated=0, skipped=[], errors=[str(exc)])
-    if result["errors"]:
-        module.fail_json(msg=f"{len(result['errors'])} rendered object(s) refused by the API server's dry run: "
-                             + " | ".join(result["errors"]), **result)
-    module.exit_json(changed=False, **result)
+    p = module.params
+
+    def work():
+        try:
+            client = k8s_client.connect(p["kubeconfig"], p["context"])
+        except k8s_client.KubeError as exc:
+            if not p["skip_unreachable"]:
+                raise
+            return dict(changed=False, validated=0, skipped=[f"all: {exc}"], errors=[],
+                        warnings=[f"Rendered objects not validated by a server: {exc}"])
+        result = k8s_apply.validate_objects(k8s_apply.Applier(client), p["objects"], p["fallback_namespace"],
+                                            skip_unserved=p["skip_unreachable"])
+        if result["errors"]:
+            raise runner.Failure(f"{len(result['errors'])} rendered object(s) refused by the API server's dry run: "
+                                 + " | ".join(result["errors"]), **result)
+        return dict(changed=False, **result)
+
+    runner.run(module, work, requires=(k8s_client,),
+               fields=lambda exc: dict(validated=0, skipped=[], errors=[str(exc)]))
 
 
 if __name__ == "__main__":

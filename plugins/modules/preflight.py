@@ -21,17 +21,12 @@ description:
     context) and what to check. Reads only.
 extends_documentation_fragment:
   - tidepool.eks.aws
+  - tidepool.eks.kubernetes
 options:
   kubernetes:
     description: Check the Kubernetes API server.
     type: bool
     default: false
-  kubeconfig:
-    description: Path of the kubeconfig (C(~) expanded); default C(KUBECONFIG) or C(~/.kube/config).
-    type: path
-  context:
-    description: Context of the kubeconfig; default its current context.
-    type: str
   aws:
     description: Check the AWS endpoint (STS GetCallerIdentity).
     type: bool
@@ -107,17 +102,18 @@ aws:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.common import preflight
+from ansible_collections.tidepool.eks.plugins.module_utils.common import preflight, runner
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
 
 def main():
     module = AnsibleModule(
         argument_spec=dict(
             aws.aws_argument_spec(),
+            **k8s_options.argument_spec(),
             kubernetes=dict(type="bool", default=False),
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
             aws=dict(type="bool", default=False),
             aws_credentials_required=dict(type="bool", default=False),
             host=dict(type="str"),
@@ -127,19 +123,20 @@ def main():
     )
     p = module.params
     result = {}
-    try:
+
+    def work():
         if p["aws"]:
             result["aws"] = preflight.check_aws(p, p["timeout"])
             if not result["aws"]["credentials"]:
                 message = preflight.no_credentials_message(p["host"], p["region"], p["aws_credentials_required"])
                 if p["aws_credentials_required"]:
-                    module.fail_json(msg=message, **result)
+                    raise runner.Failure(message, **result)
                 module.warn(message)
         if p["kubernetes"]:
             result["kubernetes"] = preflight.check_kubernetes(p["kubeconfig"], p["context"], p["timeout"])
-    except preflight.PreflightError as exc:
-        module.fail_json(msg=str(exc), **result)
-    module.exit_json(changed=False, **result)
+        return dict(changed=False, **result)
+
+    runner.run(module, work, errors=(preflight.PreflightError,), fields=lambda exc: result)
 
 
 if __name__ == "__main__":

@@ -197,12 +197,11 @@ actions:
   sample: [{action: request}, {action: accept}, {action: route, route_table_id: rtb-0123, destination_cidr_block: 10.1.0.0/16, side: requester}]
 """
 
-import traceback
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import vpc_peering as core
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 
 ACCEPTER = ("profile", "aws_access_key_id", "aws_secret_access_key", "aws_session_token", "endpoint_url")
 
@@ -256,23 +255,16 @@ def main():
                            required_one_of=[("vpc_id", "cluster")], mutually_exclusive=[("vpc_id", "cluster")],
                            required_together=[("accepter_aws_access_key_id", "accepter_aws_secret_access_key")])
     p = module.params
-    try:
+
+    def work():
         ec2, peer_ec2, account, given = clients(p)
         plan = core.build_plan(p, ec2, peer_ec2, account_id=account, accepter_given=given)
-        if module.check_mode or not plan.changed:
-            result = plan.result()
-        else:
-            result = core.apply_plan(plan, ec2, peer_ec2, wait=p["wait"], timeout=p["wait_timeout"], tags=p["tags"])
-    except (core.PeeringError, aws.AwsError) as exc:
-        module.fail_json(msg=str(exc))
-    except Exception as exc:  # noqa: BLE001 - one sentence, traceback only in -vvv
-        module.fail_json(msg=f"vpc_peering failed unexpectedly: {type(exc).__name__}: {exc}",
-                         exception=traceback.format_exc())
-    for warning in plan.warnings:
-        module.warn(warning)
-    if module._diff:
-        result["diff"] = plan.diff()
-    module.exit_json(**result)
+        result = runner.apply(module, plan, lambda plan: core.apply_plan(plan, ec2, peer_ec2, wait=p["wait"],
+                                                                         timeout=p["wait_timeout"], tags=p["tags"]),
+                              plan.result)
+        return dict(result, warnings=plan.warnings, diff=plan.diff)
+
+    runner.run(module, work, errors=(core.PeeringError, aws.AwsError), unexpected="vpc_peering")
 
 
 if __name__ == "__main__":

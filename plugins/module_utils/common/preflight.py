@@ -3,18 +3,20 @@
 # Apache License 2.0
 """Reachability checks run at the start of a step, before it changes anything (plain Python).
 
-Each check raises :class:`PreflightError` with one sentence naming the server (URL; kubeconfig and context for
+Each check raises :class:`PreflightError` (Kubernetes: the client factory's ``KubeError``; both are
+TidepoolErrors) with one sentence naming the server (URL; kubeconfig and context for
 Kubernetes), what failed, and what to check. The local stack's servers get a hint to ``scripts/local-stack``.
 """
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 
 #: Seconds to wait for one answer; a reachable server answers well within it.
 DEFAULT_TIMEOUT = 10
 
 
-class PreflightError(Exception):
+class PreflightError(TidepoolError):
     """A server the step needs cannot be reached or refused the credentials."""
 
 
@@ -24,14 +26,13 @@ def _local_hint(url: str) -> str:
 
 
 def check_kubernetes(kubeconfig: str | None, context: str | None, timeout: float = DEFAULT_TIMEOUT) -> dict:
-    """``{server, version}`` of the API server, or :class:`PreflightError`."""
+    """``{server, version}`` of the API server of ``kubeconfig`` / ``context`` (resolved by the one client factory,
+    ``k8s/client.py``: the options, then ``K8S_AUTH_KUBECONFIG`` / ``KUBECONFIG`` / ``K8S_AUTH_CONTEXT``).
+    Raises :class:`~.k8s.client.KubeError` naming the server, the kubeconfig and its context."""
     # imported here: the kubernetes client takes ~0.3 s to import, and most steps check AWS only
     from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as kube
 
-    try:
-        _api, server, version = kube.check_reachable(kubeconfig, context, timeout)
-    except kube.KubeError as exc:
-        raise PreflightError(str(exc)) from None
+    _api, server, version = kube.check_reachable(kubeconfig, context, timeout)
     return {"server": server, "version": version}
 
 

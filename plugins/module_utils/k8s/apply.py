@@ -6,11 +6,13 @@
 The pieces follow kubernetes.core's split (client factory, service, waiter), over the ``kubernetes`` Python
 client's dynamic client:
 
-* :func:`dynamic_client` loads a kubeconfig (and context) and returns a ``DynamicClient``;
+* :func:`dynamic_client` (the client factory's :func:`.client.connect`) loads a kubeconfig (and context) and
+  returns a ``DynamicClient``;
 * :class:`Applier` reads, server-side applies (field manager :data:`FIELD_MANAGER`, conflicts forced, as
   ``kubectl apply --server-side --force-conflicts``) and deletes objects. Every apply is first a server-side
   dry run (``dryRun=All``): the dry-run result compared with the live object decides whether anything
-  changes, so the second identical run sends no write, and check mode sends nothing but dry runs;
+  changes (:func:`.changes.unchanged` with ``dry_run=True``), so the second identical run sends no write, and
+  check mode sends nothing but dry runs;
 * :func:`redact` / :func:`diff_entry` show objects for ``--diff`` with Secret values replaced by markers:
   key names only;
 * :func:`wait_for` polls a condition with a deadline and a clear timeout message.
@@ -28,61 +30,26 @@ try:
 except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
     yaml = None
 
-try:
-    from kubernetes import config as kube_config
-    from kubernetes import dynamic
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
-    HAS_KUBERNETES = True
-    KUBERNETES_IMPORT_ERROR = None
-except ImportError as _exc:  # pragma: no cover - reported by the module shells
-    HAS_KUBERNETES = False
-    KUBERNETES_IMPORT_ERROR = _exc
-
-    class DynamicApiError(Exception):  # type: ignore[no-redef]
-        """Stand-in when the kubernetes client is missing (the module shells report it)."""
-
-    class NotFoundError(DynamicApiError):  # type: ignore[no-redef]
-        """Stand-in."""
-
-    class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
-        """Stand-in."""
-
-#: Field manager of every server-side apply the collection makes.
-FIELD_MANAGER = "tidepool.eks"
-
-#: Metadata the API server owns; left out of comparisons and diffs.
-_SERVER_METADATA = ("managedFields", "resourceVersion", "uid", "creationTimestamp", "generation", "selfLink")
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import changes
+# HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, KubeError and dynamic_client (= client.connect) are re-exported here
+# for the callers of this module (gitops/bootstrap.py, the module shells).
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.client import (  # noqa: F401
+    HAS_KUBERNETES,
+    KUBERNETES_IMPORT_ERROR,
+    DynamicApiError,
+    KubeError,
+    NotFoundError,
+    ResourceNotFoundError,
+    connect as dynamic_client,
+)
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import (  # noqa: F401
+    FIELD_MANAGER,
+    ref as describe,
+    strip_server_fields,
+)
 
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"
-
-
-class KubeError(Exception):
-    """A Kubernetes call failed; the message names the object and the server's reason."""
-
-
-def describe(obj: dict) -> str:
-    """``Kind namespace/name`` (or ``Kind name`` when cluster-scoped)."""
-    meta = obj.get("metadata", {})
-    ns = meta.get("namespace")
-    return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name')}"
-
-
-def dynamic_client(kubeconfig: str | None = None, context: str | None = None):
-    """A DynamicClient for ``kubeconfig`` (default: ``$KUBECONFIG``, then ``~/.kube/config``) and ``context``.
-
-    Raises KubeError when the kubeconfig cannot be loaded or the API server cannot be reached.
-    """
-    try:
-        api = kube_config.new_client_from_config(config_file=kubeconfig, context=context)
-    except Exception as exc:  # noqa: BLE001 - ConfigException, OSError, YAML errors
-        raise KubeError(f"Cannot load kubeconfig {kubeconfig or '(default)'}"
-                        f"{' context ' + context if context else ''}: {exc}") from None
-    try:
-        return dynamic.DynamicClient(api)
-    except Exception as exc:  # noqa: BLE001 - urllib3 connection errors
-        raise KubeError(f"Cannot reach the Kubernetes API server {api.configuration.host} "
-                        f"(kubeconfig {kubeconfig or '(default)'}): {type(exc).__name__}: {exc}") from None
 
 
 def _reason(exc) -> str:
@@ -95,18 +62,6 @@ def _reason(exc) -> str:
         except (ValueError, TypeError):
             pass
     return str(getattr(exc, "summary", lambda: exc)()) if hasattr(exc, "summary") else str(exc)
-
-
-def strip_server_fields(obj: dict | None) -> dict | None:
-    """Copy of ``obj`` without server-owned metadata and ``status`` (what comparisons and diffs look at)."""
-    if obj is None:
-        return None
-    out = copy.deepcopy(obj)
-    meta = out.get("metadata", {})
-    for key in _SERVER_METADATA:
-        meta.pop(key, None)
-    out.pop("status", None)
-    return out
 
 
 def redact(obj: dict | None, other: dict | None = None) -> dict | None:
@@ -217,7 +172,7 @@ class Applier:
         after = obj if skip_dry_run else self.apply(obj, dry_run=True)
         if before is None:
             action = "create"
-        elif strip_server_fields(before) == strip_server_fields(after):
+        elif changes.unchanged(after, before, dry_run=True):
             action = "none"
         else:
             action = "update"

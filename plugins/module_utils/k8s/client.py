@@ -1,15 +1,25 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Connecting to a Kubernetes API server through a kubeconfig, with one clear error when it fails.
+"""The one Kubernetes client factory: kubeconfig and context resolution, loading, reachability, one error.
 
-Plain Python on the ``kubernetes`` client (no AnsibleModule), used by the internal modules
-``cluster_preflight`` and ``apply_plan``. :class:`KubeError` messages name the kubeconfig, its context and the
-server URL, and say what to check; they never include credentials.
+Plain Python on the ``kubernetes`` client (no AnsibleModule), used by every module that talks to a cluster
+(``preflight``, ``apply_plan``, ``manifest_validate``, ``flux_bootstrap``):
+
+* :func:`.options.resolve` picks the kubeconfig and context: the task's options first, then the environment
+  variables ``kubernetes.core`` reads (``K8S_AUTH_KUBECONFIG``, ``K8S_AUTH_CONTEXT``), then ``KUBECONFIG``,
+  then the client's default ``~/.kube/config`` and the kubeconfig's current context;
+* :func:`api_client` / :func:`check_reachable` load it and probe the API server (GET /version);
+* :func:`connect` loads it and opens a dynamic client (discovery) in one step;
+* :class:`KubeError` is the one error of the Kubernetes code: one sentence naming the kubeconfig, its context
+  and the server URL (when known), and what to check; never credentials.
 """
 from __future__ import annotations
 
 import os
+
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.options import resolve
 
 try:
     import urllib3
@@ -17,39 +27,51 @@ try:
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.dynamic import DynamicClient
-    from kubernetes.dynamic.exceptions import DynamicApiError, ResourceNotFoundError
+    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - exercised only without the kubernetes client
     HAS_KUBERNETES = False
     KUBERNETES_IMPORT_ERROR = exc
-    ConfigException = DynamicApiError = ResourceNotFoundError = Exception  # type: ignore
+    ConfigException = Exception  # type: ignore
+
+    class DynamicApiError(Exception):  # type: ignore[no-redef]
+        """Stand-in when the kubernetes client is missing (the module runner reports it)."""
+
+    class NotFoundError(DynamicApiError):  # type: ignore[no-redef]
+        """Stand-in."""
+
+    class ResourceNotFoundError(Exception):  # type: ignore[no-redef]
+        """Stand-in."""
 
 #: Seconds to wait for the API server to answer the reachability probe (GET /version).
 DEFAULT_TIMEOUT = 10
 
 
-class KubeError(Exception):
-    """The cluster cannot be reached or answered with an error; the message says what to check."""
+class KubeError(TidepoolError):
+    """The kubeconfig cannot be loaded, the cluster cannot be reached or it refused a request; the message
+    names the kubeconfig / server / object and says what to check."""
 
 
 def describe_target(kubeconfig: str | None, context: str | None) -> str:
-    """``kubeconfig <path>, context <name>`` as used in messages."""
-    path = os.path.expanduser(kubeconfig) if kubeconfig else (os.environ.get("KUBECONFIG") or "~/.kube/config")
+    """``kubeconfig <path>, context <name>`` as used in messages (of the resolved kubeconfig and context)."""
+    path = os.path.expanduser(kubeconfig) if kubeconfig else (resolve(None, None)[0] or "~/.kube/config")
+    context = resolve(None, context)[1]
     return f"kubeconfig {path}, context {context or '(current)'}"
 
 
 def api_client(kubeconfig: str | None, context: str | None = None):
-    """A ``kubernetes.client.ApiClient`` for ``kubeconfig`` (path, ``~`` expanded) and ``context``.
-    Raises :class:`KubeError` when the file or the context cannot be loaded."""
+    """A ``kubernetes.client.ApiClient`` for ``kubeconfig`` (path, ``~`` expanded) and ``context``, resolved by
+    :func:`resolve`. Raises :class:`KubeError` when the file or the context cannot be loaded."""
     if not HAS_KUBERNETES:
         raise KubeError(f"the Python kubernetes client is required: {KUBERNETES_IMPORT_ERROR}")
     path = os.path.expanduser(kubeconfig) if kubeconfig else None
     if path and not os.path.exists(path):
         raise KubeError(f"kubeconfig: {path} does not exist; set kubeconfig to the file of the cluster "
                         "(for the local stack: run `scripts/local-stack up`, which writes it)")
+    path, ctx = resolve(path, context)
     try:
-        return k8s_config.new_client_from_config(config_file=path, context=context or None)
+        return k8s_config.new_client_from_config(config_file=path, context=ctx)
     except (ConfigException, OSError, ValueError, TypeError) as exc:
         raise KubeError(f"{describe_target(kubeconfig, context)}: cannot be loaded: {exc}") from None
 
@@ -75,6 +97,23 @@ def check_reachable(kubeconfig: str | None, context: str | None = None, timeout:
                             "that context (for EKS: `aws eks update-kubeconfig`, and the IAM identity's access).") from None
         raise KubeError(f"{where} answered HTTP {exc.status} {exc.reason}.") from None
     return api, server, getattr(info, "git_version", "")
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None):
+    """A ``DynamicClient`` for ``kubeconfig`` and ``context`` (resolved by :func:`resolve`), its discovery
+    done, without a separate probe. Raises :class:`KubeError` naming the kubeconfig when it cannot be loaded,
+    and the server URL when the server cannot be reached."""
+    kubeconfig, context = resolve(kubeconfig, context)
+    try:
+        api = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
+    except Exception as exc:  # noqa: BLE001 - ConfigException, OSError, YAML errors
+        raise KubeError(f"Cannot load kubeconfig {kubeconfig or '(default)'}"
+                        f"{' context ' + context if context else ''}: {exc}") from None
+    try:
+        return DynamicClient(api)
+    except Exception as exc:  # noqa: BLE001 - urllib3 connection errors
+        raise KubeError(f"Cannot reach the Kubernetes API server {api.configuration.host} "
+                        f"(kubeconfig {kubeconfig or '(default)'}): {type(exc).__name__}: {exc}") from None
 
 
 def _short(reason) -> str:

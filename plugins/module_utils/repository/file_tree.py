@@ -14,13 +14,16 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import plan as base
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 
-class TreeError(ValueError):
-    """Bad input: a path that is absolute, escapes the root, or is not text."""
+
+class TreeError(TidepoolError, ValueError):
+    """Bad input (a path that is absolute, escapes the root, or is not text), or the tree cannot be written."""
 
 
 @dataclass
-class TreePlan:
+class TreePlan(base.Plan):
     root: str
     files: dict
     mode: int = 0o644
@@ -98,7 +101,15 @@ def plan(root: str, files: dict, prune: list | None = None, mode: int = 0o644) -
 
 
 def apply(p: TreePlan) -> None:
-    """Write created/updated files atomically (temp file + rename) and delete removed ones."""
+    """Write created/updated files atomically (temp file + rename) and delete removed ones. Raises
+    :class:`TreeError` ``root: cannot write under <root>: <reason>`` when the disk refuses."""
+    try:
+        _apply(p)
+    except OSError as exc:
+        raise TreeError(f"root: cannot write under {p.root}: {exc}") from None
+
+
+def _apply(p: TreePlan) -> None:
     for rel in p.create + p.update:
         path = os.path.join(p.root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)

@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import plan as base
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree
 
 
@@ -38,3 +39,11 @@ def test_paths_escaping_root_are_refused_before_writing(tmp_path, bad):
     with pytest.raises(file_tree.TreeError):
         file_tree.plan(str(tmp_path), {"ok.yaml": "x", bad: "y"})
     assert os.listdir(tmp_path) == []
+
+
+def test_a_write_the_disk_refuses_is_one_tree_error(tmp_path):
+    plan = file_tree.plan(str(tmp_path), {"a/b.yaml": "x: 1\n"})
+    (tmp_path / "a").write_text("a file where the directory should be")
+    with pytest.raises(file_tree.TreeError, match=f"root: cannot write under {tmp_path}: "):
+        file_tree.apply(plan)
+    assert plan.changed and isinstance(plan, base.Plan)
