@@ -257,10 +257,10 @@ def main():
         state = cluster_state.read_state(clients, meta.get("name"), sas)
         kubeconfig = eksctl_kubeconfig.expand_path(p["kubeconfig"])
         plan = planning.build_plan(config, state, config_file=path, state_wanted=p["state"], eksctl=p["eksctl_path"],
-                               kubeconfig=kubeconfig, prune_nodegroups=p["prune_nodegroups"],
-                               on_failed_stack=p["on_failed_stack"], wait_timeout=p["wait_timeout"],
-                               kubeconfig_has_cluster=eksctl_kubeconfig.kubeconfig_checker(kubeconfig),
-                               cfn=clients["cloudformation"], scope=p["scope"])
+                                   kubeconfig=kubeconfig, prune_nodegroups=p["prune_nodegroups"],
+                                   on_failed_stack=p["on_failed_stack"], wait_timeout=p["wait_timeout"],
+                                   kubeconfig_has_cluster=eksctl_kubeconfig.kubeconfig_checker(kubeconfig),
+                                   cfn=clients["cloudformation"], scope=p["scope"])
         result = {"changed": plan.changed, "commands": plan.commands, "deleted_stacks": plan.delete_stacks,
                   "cluster": cluster_state.cluster_summary(state)}
 
@@ -271,7 +271,7 @@ def main():
             log = eksctl_runner.FileLogger(p["log_file"]) if p["log_file"] else None
             try:
                 result["runs"] = eksctl_runner.apply_plan(plan, env=env, timeout=p["wait_timeout"],
-                                                 cfn=clients["cloudformation"], log=log)
+                                                          cfn=clients["cloudformation"], log=log)
             except cluster_state.ClusterError as exc:
                 raise runner.Failure(str(exc), commands=plan.commands, runs=getattr(exc, "ran", [])) from None
             finally:

@@ -128,4 +128,3 @@ class SecretsManagerCAStore:
             except Exception:  # pragma: no cover - best effort
                 pass
             raise
-

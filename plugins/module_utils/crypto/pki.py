@@ -208,4 +208,3 @@ def issue_leaf(spec: dict, ca_cert, ca_key, key_size: int, validity_days: int, n
         builder = builder.add_extension(
             x509.SubjectAlternativeName([x509.DNSName(s[len("DNS:"):]) for s in spec["sans"]]), critical=False)
     return builder.sign(ca_key, hashes.SHA256()), key
-

@@ -188,5 +188,3 @@ def failed_stacks(cfn, name):
         return []
     return sorted((s["StackName"], s["StackStatus"]) for s in page.get("StackSummaries", [])
                   if s["StackName"].startswith(prefix) and s["StackStatus"] in FAILED_STACK_STATES)
-
-
