@@ -149,7 +149,8 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
+from ansible_collections.tidepool.eks.plugins.module_utils.config import validation as config_validation
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as kube
 
 try:
@@ -183,11 +184,11 @@ def _objects(module):
     if p["objects"] is not None:
         return p["objects"]
     if p["values"] is not None:
-        errors = config_model.validate(p["values"])
+        errors = config_validation.validate(p["values"])
         if errors:
             module.fail_json(msg="values: invalid inventory values: " + "; ".join(errors))
         try:
-            return config_model.objects(p["values"], p["part"])
+            return config_tree.objects(p["values"], p["part"])
         except ValueError as exc:
             module.fail_json(msg=f"part: {exc}")
     if not HAS_YAML:
