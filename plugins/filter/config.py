@@ -18,8 +18,8 @@ description:
   - C(config_managed_dirs) returns the directories of a cluster the config role owns.
   - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
   - C(gitops_flavour) takes a C(flux_version) and returns what roles need to know about its GitOps flavour
-    (C(plugins/module_utils/gitops/)): C(version), C(needs_tiller_tls), C(release_kind) and C(secret_kind) (each
-    a dict of C(api_version) and C(kind)) and C(applied_kinds) (C(apiVersion/Kind) strings).
+    (C(plugins/module_utils/gitops/)), a dict of C(version), C(needs_tiller_tls), C(release_kind) and C(secret_kind)
+    (each a dict of C(api_version) and C(kind)) and C(applied_kinds) (C(apiVersion/Kind) strings).
   - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
 positional: _input
 options:

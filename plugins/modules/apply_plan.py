@@ -49,7 +49,7 @@ options:
   values:
     description:
       - The inventory values (keys of the install guide's C(values.yaml), as the C(config) role collects them);
-        the module renders the objects of O(part) itself (C(plugins/module_utils/config/model.py)), so that
+        the module renders the objects of O(part) itself (C(plugins/module_utils/config/tree.py)), so that
         hundreds of objects are not templated and passed as task arguments.
     type: dict
   objects_dir:

@@ -121,6 +121,7 @@ def errors(values: dict) -> list:
             continue
         if cert.get("issuer") is not None and cert["issuer"] not in ISSUERS:
             out.append(f"{where}.issuer: {cert['issuer']!r} must be one of {', '.join(ISSUERS)}")
-        if cert.get("secret") is not None and (not isinstance(cert["secret"], str) or not naming.DNS_SUBDOMAIN_RE.match(cert["secret"])):
+        secret = cert.get("secret")
+        if secret is not None and (not isinstance(secret, str) or not naming.DNS_SUBDOMAIN_RE.match(secret)):
             out.append(f"{where}.secret: {cert['secret']!r} must be a Secret name")
     return out
