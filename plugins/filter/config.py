@@ -8,8 +8,8 @@ DOCUMENTATION = r"""
 name: config_tree
 short_description: Render a cluster's inventory values into its config repository tree
 description:
-  - Filters used by the C(tidepool.eks.config) role. The logic lives in
-    C(plugins/module_utils/config/model.py).
+  - Filters used by the C(tidepool.eks.config) role. The logic lives in C(plugins/module_utils/config/)
+    (C(validation.py), C(tree.py)) and C(plugins/module_utils/repository/commit.py).
   - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault.
   - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
   - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
@@ -17,6 +17,9 @@ description:
     part to the objects C(config_objects) returns for it).
   - C(config_managed_dirs) returns the directories of a cluster the config role owns.
   - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
+  - C(gitops_flavour) takes a C(flux_version) and returns what roles need to know about its GitOps flavour
+    (C(plugins/module_utils/gitops/)), a dict of C(version), C(needs_tiller_tls), C(release_kind) and C(secret_kind)
+    (each a dict of C(api_version) and C(kind)) and C(applied_kinds) (C(apiVersion/Kind) strings).
   - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
 positional: _input
 options:
@@ -29,8 +32,12 @@ options:
 import yaml
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
+from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import commit
 
 
 def _plain(obj):
@@ -52,42 +59,49 @@ def _plain(obj):
 
 def to_manifest_yaml(obj) -> str:
     """YAML text of one rendered object (already plain: the renderer builds it from :func:`_valid` values)."""
-    return config_model.GENERATED_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=120)
+    return tree.GENERATED_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=120)
 
 
 def _valid(values) -> dict:
-    """``values`` as plain Python, or AnsibleFilterError listing every problem :func:`config_model.validate` finds."""
+    """``values`` as plain Python, or AnsibleFilterError listing every problem :func:`validation.validate` finds."""
     values = _plain(values)
-    errors = config_model.validate(values)
+    errors = validation.validate(values)
     if errors:
         raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
     return values
 
 
 def config_errors(values):
-    return config_model.validate(_plain(values))
+    return validation.validate(_plain(values))
 
 
 def config_tree(values):
-    return {path: to_manifest_yaml(obj) for path, obj in config_model.render_tree(_valid(values)).items()}
+    return {path: to_manifest_yaml(obj) for path, obj in tree.render_tree(_valid(values)).items()}
 
 
 def config_render(values):
-    rendered = config_model.render(_valid(values))
+    rendered = tree.render(_valid(values))
     return {"files": {path: to_manifest_yaml(obj) for path, obj in rendered["tree"].items()},
             "objects": rendered["objects"]}
 
 
 def config_objects(values, part):
-    return config_model.objects(_valid(values), str(part))
+    return tree.objects(_valid(values), str(part))
 
 
 def config_managed_dirs(cluster):
-    return config_model.managed_dirs(str(cluster))
+    return tree.managed_dirs(str(cluster))
 
 
 def config_commit_message(name_status, cluster, step="config"):
-    return config_model.commit_message(str(cluster), str(name_status), str(step))
+    return commit.commit_message(str(cluster), str(name_status), str(step))
+
+
+def gitops_flavour(version=registry.DEFAULT_VERSION):
+    try:
+        return registry.flavour(version).facts()
+    except FluxBootstrapError as exc:
+        raise AnsibleFilterError(str(exc)) from None
 
 
 def object_ref(obj):
@@ -95,7 +109,7 @@ def object_ref(obj):
     if "metadata" not in obj:
         obj = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
                "metadata": {"namespace": obj.get("namespace"), "name": obj.get("name")}}
-    return apply_plan.ref(obj)
+    return k8s_objects.ref(obj)
 
 
 class FilterModule:
@@ -107,5 +121,6 @@ class FilterModule:
             "config_render": config_render,
             "config_managed_dirs": config_managed_dirs,
             "config_commit_message": config_commit_message,
+            "gitops_flavour": gitops_flavour,
             "object_ref": object_ref,
         }

@@ -8,8 +8,8 @@ DOCUMENTATION = r"""
 name: eksctl_cluster_config
 short_description: The eksctl ClusterConfig of a cluster, with the inventory's IAM users mapped to system:masters
 description:
-  - Renders the ClusterConfig the C(tidepool.eks.config) role commits (C(plugins/module_utils/config/model.py)) and
-    adds C(iamIdentityMappings) for C(aws.iamUsers) (the install guide's "IAM Master Users").
+  - Renders the ClusterConfig the C(tidepool.eks.config) role commits (C(plugins/module_utils/config/cluster_config.py))
+    and adds C(iamIdentityMappings) for C(aws.iamUsers) (the install guide's "IAM Master Users").
 positional: _input
 options:
   _input:
@@ -20,14 +20,13 @@ options:
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tidepool.eks.plugins.filter.config import _valid
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as eksctl_cluster
+from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
 
 
 def eksctl_cluster_config(values):
     values = _valid(values)
     try:
-        return eksctl_cluster.with_identity_mappings(config_model.cluster_config(values), values)
+        return cluster_config.eksctl_cluster_config(values)
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"cannot render the ClusterConfig: missing {exc}") from None
 

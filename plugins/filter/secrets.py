@@ -11,7 +11,7 @@ import base64
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import documents
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue
 
@@ -68,8 +68,8 @@ def secrets_load_files(paths):
         except OSError as exc:
             raise AnsibleFilterError(f"secrets_files: cannot read {path}: {exc.strerror}.") from None
         try:
-            out += [doc for _label, doc in core.load_documents(None, text, src_label=str(path))]
-        except core.InputError as exc:
+            out += [doc for _label, doc in documents.load_documents(None, text, src_label=str(path))]
+        except documents.InputError as exc:
             raise AnsibleFilterError(f"secrets_files: {exc}") from None
     return out
 
@@ -78,8 +78,8 @@ def secrets_git_manifests(manifests, cluster, encoding="plaintext"):
     """Validate Secret manifests (as ``external_secret`` would) -> ``[{"path": "<ns>/<name>.yaml", "manifest": {...}}]``
     with base64 ``data`` (the ``secrets_backend: git`` form)."""
     try:
-        docs = core.parse_secrets(core.load_documents(list(manifests or [])), cluster, encoding)
-    except core.InputError as exc:
+        docs = documents.parse_secrets(documents.load_documents(list(manifests or [])), cluster, encoding)
+    except documents.InputError as exc:
         raise AnsibleFilterError(f"secrets: {exc}") from None
     out = []
     for doc in docs:

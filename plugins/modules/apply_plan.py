@@ -45,7 +45,7 @@ options:
   values:
     description:
       - The inventory values (keys of the install guide's C(values.yaml), as the C(config) role collects them);
-        the module renders the objects of O(part) itself (C(plugins/module_utils/config/model.py)), so that
+        the module renders the objects of O(part) itself (C(plugins/module_utils/config/tree.py)), so that
         hundreds of objects are not templated and passed as task arguments.
     type: dict
   objects_dir:
@@ -144,7 +144,8 @@ server:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
+from ansible_collections.tidepool.eks.plugins.module_utils.config import validation as config_validation
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
@@ -161,11 +162,11 @@ def _objects(p):
     if p["objects"] is not None:
         return p["objects"]
     if p["values"] is not None:
-        errors = config_model.validate(p["values"])
+        errors = config_validation.validate(p["values"])
         if errors:
             raise runner.Failure("values: invalid inventory values: " + "; ".join(errors))
         try:
-            return config_model.objects(p["values"], p["part"])
+            return config_tree.objects(p["values"], p["part"])
         except ValueError as exc:
             raise runner.Failure(f"part: {exc}") from None
     try:
@@ -201,7 +202,7 @@ def main():
         for i, obj in enumerate(objects):
             if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
                 raise runner.Failure(f"objects[{i}]: apiVersion, kind and metadata.name are required")
-        desired = [drift.with_labels(o, p["cluster"], p["part"]) for o in objects]
+        desired = [k8s_objects.with_labels(o, p["cluster"], p["part"]) for o in objects]
         api, server, _version = k8s_client.check_reachable(p["kubeconfig"], p["context"], p["timeout"])
         labelled, live, namespaces = drift.read_live(k8s_client.dynamic_client(api), desired, p["cluster"],
                                                      p["kinds"], namespaces=module.check_mode)

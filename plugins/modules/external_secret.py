@@ -212,13 +212,15 @@ deleted:
   type: list
   elements: str
 manifests:
-  description: The ExternalSecret manifests, in input order (empty with state=absent). They hold no value.
+  description:
+    - The ExternalSecret manifests, in input order (empty with state=absent). They hold no value.
+    - Their C(apiVersion) is the one of the GitOps flavour's secrets controller (kubernetes-external-secrets for
+      Flux v1, C(plugins/module_utils/gitops/flux_v1/external_secrets.py)); the sample omits it.
   returned: always
   type: list
   elements: dict
   sample:
-    - apiVersion: kubernetes-client.io/v1
-      kind: ExternalSecret
+    - kind: ExternalSecret
       metadata: {name: auth, namespace: qa1}
       spec:
         backendType: secretsManager

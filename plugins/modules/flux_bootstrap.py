@@ -10,7 +10,7 @@ short_description: Install Flux (v1, helm-operator, TLS Tiller) into a cluster, 
 description:
   - Replaces C(eksctl install flux) in the Tidepool install guide's C(make_flux), made idempotent.
   - "O(flux_version=1) installs the guide's stack into O(namespace): the namespace; the Flux daemon (ServiceAccount,
-    ClusterRole, ClusterRoleBinding, Deployment) and memcached; helm-operator with the C(helm.fluxcd.io/v1)
+    ClusterRole, ClusterRoleBinding, Deployment) and memcached; helm-operator with its (helm-operator 1.x)
     HelmRelease CustomResourceDefinition, the C(flux-helm-repositories) Secret (the guide's chart repositories),
     the TLS client Secret C(flux-helm-tls-cert) and the ConfigMap C(tiller-ca-cert); Tiller with TLS verification
     on and history 10 (Secret C(tiller-secret), Deployment and Service C(tiller-deploy)) and the C(helm) client

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster as eksctl_cluster
+from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
+from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
 
 pytestmark = pytest.mark.integration
 
@@ -71,9 +71,9 @@ def dry_run(eksctl: Path, config: dict, tmp_path: Path, endpoint: str) -> subpro
 
 @pytest.mark.parametrize("values", [seed_values(), multi_values()], ids=["test1", "multi-env-multi-nodegroup"])
 def test_rendered_cluster_config_passes_eksctl_dry_run(eksctl, moto_server, tmp_path, values):
-    assert not config_model.validate(values)
+    assert not validation.validate(values)
     # What the cluster role hands to eksctl_cluster: the committed ClusterConfig plus the IAM users' mappings.
-    config = eksctl_cluster.with_identity_mappings(config_model.cluster_config(values), values)
+    config = cluster_config.eksctl_cluster_config(values)
     assert len(config["iamIdentityMappings"]) == len(values["aws"]["iamUsers"])
     proc = dry_run(eksctl, config, tmp_path, moto_server)
     assert proc.returncode == 0, proc.stderr
@@ -91,7 +91,7 @@ def test_rendered_cluster_config_passes_eksctl_dry_run(eksctl, moto_server, tmp_
 
 def test_dry_run_rejects_what_eksctl_would_reject(eksctl, moto_server, tmp_path):
     """The dry run is a real check: an unsupported version and an unknown field fail."""
-    config = config_model.cluster_config(seed_values())
+    config = cluster_config.cluster_config(seed_values())
     old = copy.deepcopy(config)
     old["metadata"]["version"] = "1.20"
     proc = dry_run(eksctl, old, tmp_path, moto_server)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 from pathlib import Path
 
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki
 
 
 def write_tiller_tls(root: Path, *, ca_name: str, namespace: str, now: datetime.datetime | None = None) -> dict:
@@ -15,14 +15,14 @@ def write_tiller_tls(root: Path, *, ca_name: str, namespace: str, now: datetime.
     ``{"tiller_tls_dir": str, "helm_operator_tls_dir": str}``."""
     now = now or datetime.datetime.now(datetime.timezone.utc)
     tiller = f"tiller-deploy.{namespace}"
-    ca_cert, ca_key = helm_tls.make_ca(ca_name, 2048, 30, now=now)
+    ca_cert, ca_key = pki.make_ca(ca_name, 2048, 30, now=now)
     dirs = {}
     for which, cn in (("tiller", tiller), ("client", "helm-client")):
         d = Path(root) / which
         d.mkdir()
-        cert, key = helm_tls.issue_leaf({"cn": cn, "sans": [f"DNS:{tiller}"]}, ca_cert, ca_key, 2048, 30, now=now)
-        (d / "ca.pem").write_bytes(helm_tls.cert_pem(ca_cert))
-        (d / "cert.pem").write_bytes(helm_tls.cert_pem(cert))
-        (d / "key.pem").write_bytes(helm_tls.key_pem(key))
+        cert, key = pki.issue_leaf({"cn": cn, "sans": [f"DNS:{tiller}"]}, ca_cert, ca_key, 2048, 30, now=now)
+        (d / "ca.pem").write_bytes(pki.cert_pem(ca_cert))
+        (d / "cert.pem").write_bytes(pki.cert_pem(cert))
+        (d / "key.pem").write_bytes(pki.key_pem(key))
         dirs[which] = str(d)
     return {"tiller_tls_dir": dirs["tiller"], "helm_operator_tls_dir": dirs["client"]}

@@ -9,8 +9,8 @@ Sources: the Tidepool install guide (``../shared/seeds/001_*.txt``) and the make
 """
 from __future__ import annotations
 
-#: The 19 Tidepool services whose images Flux automates in an environment's HelmRelease
-#: (annotations ``fluxcd.io/tag.<service>``), in the guide's order.
+#: The 19 Tidepool services whose images the GitOps operator automates in an environment's HelmRelease
+#: (the flavour's image-update policy, one tag filter per service), in the guide's order.
 TIDEPOOL_SERVICES = (
     "auth", "blip", "blob", "data", "export", "gatekeeper", "highwater", "hydrophone", "image",
     "jellyfish", "messageapi", "migrations", "notification", "seagull", "shoreline", "task",
@@ -34,11 +34,45 @@ TIDEPOOL_CHART = {
 #: Helm repository of the archived "stable" charts (the URL the 2019 guide used is gone).
 STABLE_REPO = "https://charts.helm.sh/stable"
 
+#: The chart repositories of the shared services, ``(name, url)`` in the order the GitOps operator is told about
+#: them (research section 9.2). Every chart source below takes its URL from here.
+CHART_REPOSITORIES = (
+    ("stable", STABLE_REPO),
+    ("jetstack", "https://charts.jetstack.io"),
+    ("gloo", "https://storage.googleapis.com/solo-public-helm"),
+    ("stakater", "https://stakater.github.io/stakater-charts"),
+    ("fluxcd", "https://charts.fluxcd.io"),
+    ("external-secrets", "https://external-secrets.github.io/kubernetes-external-secrets/"),
+)
+_REPO = dict(CHART_REPOSITORIES)
+
+
+def _chart(repo: str, name: str, version: str) -> dict:
+    return {"repository": _REPO[repo], "name": name, "version": version}
+
+
+#: The chart each package with a HelmRelease installs (``pkgs.<pkg>.chart`` overrides it), by package: a chart of
+#: one of the :data:`CHART_REPOSITORIES` (``repository``, ``name``, ``version``) or a chart in a git repository
+#: (``git``, ``path``, ``ref``).
+CHARTS = {
+    "certmanager": _chart("jetstack", "cert-manager", "v0.10.0"),
+    "datadog": _chart("stable", "datadog", "1.31.11"),
+    "external-dns": _chart("stable", "external-dns", "2.6.1"),
+    "external-secrets": _chart("external-secrets", "kubernetes-external-secrets", "8.5.5"),
+    "fluxcloud": {"git": "git@github.com:tidepool-org/development", "path": "charts/fluxcloud/0.1.0", "ref": "k8s"},
+    "gloo": _chart("gloo", "gloo", "0.18.40"),
+    "metrics-server": _chart("stable", "metrics-server", "2.8.5"),
+    "prometheus-operator": _chart("stable", "prometheus-operator", "5.1.0"),
+    # as in the guide; pin with pkgs.reloader.chart.ref
+    "reloader": {"git": "git@github.com:stakater/Reloader", "path": "deployments/kubernetes/chart/reloader",
+                 "ref": "master"},
+    "sumologic": _chart("stable", "sumologic-fluentd", "1.1.0"),
+}
+
 #: Shared-service packages (``pkgs.<name>.enabled`` in the inventory). For each package:
 #:   namespace    the namespace its objects live in (created by the package unless ``None``)
-#:   release      HelmRelease ``{name, chart, values}`` (``helm.fluxcd.io/v1``) or None for raw manifests
 #:   irsa         name of the IRSA service account eksctl creates for it, or None
-#: The manifests themselves are built in :mod:`config_model`; this table is the index.
+#: The manifests themselves are built in :mod:`config.packages` (charts: :data:`CHARTS`); this table is the index.
 PKGS = {
     "amazon-cloudwatch": {"namespace": "amazon-cloudwatch", "irsa": "cloudwatch"},
     "certmanager": {"namespace": "certmanager", "irsa": "certmanager"},

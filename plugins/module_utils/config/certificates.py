@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+
 API_VERSION = "certmanager.k8s.io/v1alpha1"
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 DEFAULT_ISSUER = "letsencrypt-staging"
 DEFAULT_ENV_SECRET = "tls-secret"
 SHARED_NAMESPACE = "default"
 
-_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _HOST_RE = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 
 
@@ -87,7 +88,7 @@ def errors(values: dict) -> list:
             out.append(f"{where}: must be a dict with name and dnsNames")
             continue
         name = entry.get("name")
-        if not isinstance(name, str) or not _NAME_RE.match(name) or len(name) > 253:
+        if not isinstance(name, str) or not naming.DNS_SUBDOMAIN_RE.match(name) or len(name) > naming.DNS_SUBDOMAIN_MAX:
             out.append(f"{where}.name: {name!r} must be a Kubernetes object name (lower case, digits, '-', '.')")
         elif name in seen:
             out.append(f"{where}.name: {name!r} is used twice")
@@ -98,7 +99,7 @@ def errors(values: dict) -> list:
         if entry.get("issuer") is not None and entry.get("issuer") not in ISSUERS:
             out.append(f"{where}.issuer: {entry.get('issuer')!r} must be one of {', '.join(ISSUERS)}")
         secret = entry.get("secretName")
-        if secret is not None and (not isinstance(secret, str) or not _NAME_RE.match(secret)):
+        if secret is not None and (not isinstance(secret, str) or not naming.DNS_SUBDOMAIN_RE.match(secret)):
             out.append(f"{where}.secretName: {secret!r} must be a Secret name")
     wants_certs = bool(certs) or any(https_names(c) for c in (values.get("environments") or {}).values()
                                      if isinstance(c, dict))
@@ -120,6 +121,7 @@ def errors(values: dict) -> list:
             continue
         if cert.get("issuer") is not None and cert["issuer"] not in ISSUERS:
             out.append(f"{where}.issuer: {cert['issuer']!r} must be one of {', '.join(ISSUERS)}")
-        if cert.get("secret") is not None and (not isinstance(cert["secret"], str) or not _NAME_RE.match(cert["secret"])):
+        secret = cert.get("secret")
+        if secret is not None and (not isinstance(secret, str) or not naming.DNS_SUBDOMAIN_RE.match(secret)):
             out.append(f"{where}.secret: {cert['secret']!r} must be a Secret name")
     return out

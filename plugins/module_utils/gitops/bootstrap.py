@@ -7,9 +7,9 @@ What ``eksctl install flux`` did in the install guide's ``make_flux`` (research 
 9.1), made idempotent and check-mode honest:
 
 * :func:`normalize_params` validates the module options into a *spec* (plain dict): what is deployed;
-* a *flavour* module serialises the spec into Kubernetes objects (:data:`FLAVOURS`: ``1`` is
-  :mod:`flux_v1`; Flux v2 will add ``2`` with the same interface: ``deploy_key_secret_ref(spec)``,
-  ``objects(spec, private_key, tls)``, ``WORKLOADS``, ``DEFAULT_IMAGES``);
+* a *flavour* (:func:`gitops.registry.flavour`, interface :class:`gitops.flavour.Flavour`: ``1`` is
+  :mod:`gitops.flux_v1`) serialises the spec into Kubernetes objects and reads the TLS material it needs (Tiller
+  TLS for Flux v1; none is required of a flavour that does not need it);
 * :func:`resolve_deploy_key` keeps one deploy key per cluster in the flavour's Secret: generated once, reused on
   every later run, replaced only when ``rotate_deploy_key`` is set;
 * :func:`run` plans every object with a server-side dry run, applies what differs (server-side apply, field
@@ -21,19 +21,13 @@ CA) come from :mod:`naming`.
 from __future__ import annotations
 
 import base64
-import os
 import re
 
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops import flux_v1
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
-
-#: flux_version -> the flavour module that serialises the objects.
-FLAVOURS = {1: flux_v1}
-#: Versions designed for but not built yet, with what to do instead.
-PLANNED = {2: "Flux v2 bootstrap is not implemented yet; use flux_version: 1 (the install guide's stack)."}
 
 #: Go duration (what fluxd's interval flags take), e.g. 1m, 30s, 1h30m.
 DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
@@ -54,13 +48,6 @@ DEFAULTS = {
 MANAGED_BY = {"app.kubernetes.io/managed-by": "tidepool.eks", "app.kubernetes.io/part-of": "flux"}
 
 
-class FluxBootstrapError(Exception):
-    """Bad input or a refused change; one sentence naming the input or object at fault. ``missing`` is true when
-    a TLS file does not exist (check mode then predicts without it)."""
-
-    missing = False
-
-
 def normalize_params(params: dict) -> dict:
     """Validate module options into the spec the flavours read. Raises FluxBootstrapError naming the option.
 
@@ -78,12 +65,8 @@ def normalize_params(params: dict) -> dict:
         raise FluxBootstrapError(f"cluster={cluster!r} is not a valid cluster name (a letter, then letters, digits "
                                  f"and hyphens, at most {naming.CLUSTER_NAME_MAX} characters).")
     version = int(spec.get("flux_version", 1))
-    if version in PLANNED:
-        raise FluxBootstrapError(f"flux_version={version}: {PLANNED[version]}")
-    if version not in FLAVOURS:
-        raise FluxBootstrapError(f"flux_version={version} is not supported; use 1.")
+    flavour = registry.flavour(version)
     spec["flux_version"] = version
-    flavour = FLAVOURS[version]
     spec["state"] = spec.get("state", "present")
     ns = spec["namespace"]
     if not naming.DNS_LABEL_RE.match(ns) or len(ns) > naming.DNS_LABEL_MAX:
@@ -126,65 +109,14 @@ def normalize_params(params: dict) -> dict:
     spec["wait_timeout"] = int(spec["wait_timeout"])
 
     if spec["state"] == "present":
-        for key in ("git_url", "git_email", "tiller_tls_dir", "helm_operator_tls_dir"):
+        tls_keys = ("tiller_tls_dir", "helm_operator_tls_dir") if flavour.NEEDS_TILLER_TLS else ()
+        for key in ("git_url", "git_email") + tls_keys:
             if not spec.get(key):
                 raise FluxBootstrapError(f"{key} is required when state=present.")
     spec["labels"] = {**MANAGED_BY, "app.kubernetes.io/instance": cluster}
     for key in ("rotate_deploy_key", "keep_deploy_key", "remove_crds"):
         spec[key] = bool(spec.get(key, False))
     return spec
-
-
-# --------------------------------------------------------------------------------------------- TLS material
-
-def _read_pem(directory: str, filename: str, option: str, hint: str) -> bytes:
-    path = os.path.join(directory, filename)
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
-        error = FluxBootstrapError(f"{option}: cannot read {path} ({exc.strerror}); {hint}")
-        error.missing = True
-        raise error from None
-    if b"-----BEGIN " not in data:
-        raise FluxBootstrapError(f"{option}: {path} is not a PEM file; {hint}")
-    return data
-
-
-def read_tls(spec: dict) -> dict:
-    """PEM bytes ``ca``, ``server_cert``, ``server_key``, ``client_cert``, ``client_key`` from the directories
-    helm_tls_cert writes (``server_dest`` and ``<helm_home>/clusters/<cluster>``). Checks that each key matches
-    its certificate and that both certificates are signed by the CA; raises FluxBootstrapError otherwise."""
-    server_hint = "issue it with tidepool.eks.helm_tls_cert (issue: [server], server_dest: this directory)."
-    client_hint = ("issue it with tidepool.eks.helm_tls_cert (issue: [client], helm_home: a directory whose "
-                   "clusters/<cluster> is this directory).")
-    sdir, cdir = spec["tiller_tls_dir"], spec["helm_operator_tls_dir"]
-    tls = {
-        "ca": _read_pem(sdir, "ca.pem", "tiller_tls_dir", server_hint),
-        "server_cert": _read_pem(sdir, "cert.pem", "tiller_tls_dir", server_hint),
-        "server_key": _read_pem(sdir, "key.pem", "tiller_tls_dir", server_hint),
-        "client_cert": _read_pem(cdir, "cert.pem", "helm_operator_tls_dir", client_hint),
-        "client_key": _read_pem(cdir, "key.pem", "helm_operator_tls_dir", client_hint),
-    }
-    try:
-        ca = helm_tls.load_cert(tls["ca"])
-        for which, option in (("server", "tiller_tls_dir"), ("client", "helm_operator_tls_dir")):
-            cert = helm_tls.load_cert(tls[f"{which}_cert"])
-            key = helm_tls.load_key(tls[f"{which}_key"])
-            if cert is None or key is None:
-                raise FluxBootstrapError(f"{option}: cert.pem or key.pem cannot be read as a certificate and key.")
-            if not helm_tls.key_matches_cert(key, cert):
-                raise FluxBootstrapError(f"{option}: key.pem does not belong to cert.pem.")
-            if ca is None or not helm_tls.signed_by(cert, ca):
-                raise FluxBootstrapError(f"{option}: cert.pem is not signed by the Tiller CA in tiller_tls_dir/ca.pem "
-                                         "(helm-operator and Tiller must share one CA).")
-    except helm_tls.HelmTLSError as exc:
-        raise FluxBootstrapError(str(exc)) from None
-    return tls
-
-
-#: Placeholder TLS material: object identities only (state=absent never applies these).
-_NO_TLS = {"ca": b"", "server_cert": b"", "server_key": b"", "client_cert": b"", "client_key": b""}
 
 
 # --------------------------------------------------------------------------------------------- deploy key
@@ -265,7 +197,7 @@ def _deployment_available(applier, dep: dict):
 def wait_ready(spec: dict, applier, objects: list, sleep=None) -> None:
     """Wait for CustomResourceDefinitions to be Established (always: the API server does it alone), then, when
     ``spec.wait``, for each of the flavour's Deployments to have its replicas available. Raises
-    k8s_apply.KubeError with a message naming the object, the timeout and what to check."""
+    k8s_client.KubeError with a message naming the object, the timeout and what to check."""
     kwargs = {"sleep": sleep} if sleep else {}
     for obj in objects:
         if _is_crd(obj):
@@ -273,7 +205,7 @@ def wait_ready(spec: dict, applier, objects: list, sleep=None) -> None:
                                f"CustomResourceDefinition {obj['metadata']['name']} to be Established", **kwargs)
     if not spec["wait"]:
         return
-    flavour = FLAVOURS[spec["flux_version"]]
+    flavour = registry.flavour(spec["flux_version"])
     ns = spec["namespace"]
     for name, what in flavour.WORKLOADS:
         dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns}}
@@ -288,20 +220,20 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
     carries the private key."""
     if spec["state"] == "absent":
         return _remove(spec, applier, check_mode)
-    flavour = FLAVOURS[spec["flux_version"]]
+    flavour = registry.flavour(spec["flux_version"])
     warnings = []
     try:
-        tls = read_tls(spec)
+        tls = flavour.read_tls(spec)
     except FluxBootstrapError as exc:
         # In check mode helm_tls_cert predicts the certificates without writing them: predict the TLS objects too.
         if not (check_mode and exc.missing):
             raise
-        tls = _NO_TLS
+        tls = flavour.placeholder_tls()
         warnings.append(f"{exc} Check mode: the TLS Secrets are predicted without their content.")
     ns, secret_name, data_key = flavour.deploy_key_secret_ref(spec)
     live_key = applier.get(_secret_stub(ns, secret_name))
     private, key_info = resolve_deploy_key(spec, live_key, data_key)
-    objects = flavour.objects(spec, private, tls)
+    objects = flavour.bootstrap_objects(spec, private, tls)
     namespace_exists = applier.get({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) is not None
 
     # Plan everything first (server-side dry runs), so an object the server refuses stops the run before any write.
@@ -340,10 +272,10 @@ def _remove(spec: dict, applier, check_mode: bool) -> dict:
     """state=absent: delete what :func:`run` creates, in reverse order. The CRDs stay unless ``remove_crds``
     (deleting one deletes every HelmRelease of the cluster); the deploy key Secret and the namespace stay when
     ``keep_deploy_key``."""
-    flavour = FLAVOURS[spec["flux_version"]]
+    flavour = registry.flavour(spec["flux_version"])
     ns, secret_name, _data_key = flavour.deploy_key_secret_ref(spec)
     identities = dict(spec, git_url=spec.get("git_url") or "", git_email=spec.get("git_email") or "")
-    objects = flavour.objects(identities, b"", _NO_TLS)
+    objects = flavour.bootstrap_objects(identities, b"", flavour.placeholder_tls())
     plans, diff = [], []
     for obj in reversed(objects):
         meta = obj["metadata"]

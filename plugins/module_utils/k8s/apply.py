@@ -6,8 +6,8 @@
 The pieces follow kubernetes.core's split (client factory, service, waiter), over the ``kubernetes`` Python
 client's dynamic client:
 
-* :func:`dynamic_client` (the client factory's :func:`.client.connect`) loads a kubeconfig (and context) and
-  returns a ``DynamicClient``;
+* the client comes from the one client factory (:func:`.client.connect`: kubeconfig, context, ``K8S_AUTH_*``) as
+  a ``DynamicClient``;
 * :class:`Applier` reads, server-side applies (field manager :data:`FIELD_MANAGER`, conflicts forced, as
   ``kubectl apply --server-side --force-conflicts``) and deletes objects. Every apply is first a server-side
   dry run (``dryRun=All``): the dry-run result compared with the live object decides whether anything
@@ -31,22 +31,13 @@ except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keep
     yaml = None
 
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import changes
-# HAS_KUBERNETES, KUBERNETES_IMPORT_ERROR, KubeError and dynamic_client (= client.connect) are re-exported here
-# for the callers of this module (gitops/bootstrap.py, the module shells).
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s.client import (  # noqa: F401
-    HAS_KUBERNETES,
-    KUBERNETES_IMPORT_ERROR,
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.client import (
     DynamicApiError,
     KubeError,
     NotFoundError,
     ResourceNotFoundError,
-    connect as dynamic_client,
 )
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import (  # noqa: F401
-    FIELD_MANAGER,
-    ref as describe,
-    strip_server_fields,
-)
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import FIELD_MANAGER, ref as describe, strip_server_fields
 
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"

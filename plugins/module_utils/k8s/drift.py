@@ -23,27 +23,8 @@ Objects are dicts as in a manifest (``apiVersion``, ``kind``, ``metadata.name``,
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import plan as base
-# The object helpers and the change rule are re-exported here for the callers of this module
-# (gitops/flux_v1.py, filter/config.py, the apply_plan module).
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s.changes import (  # noqa: F401
-    desired_paths,
-    is_subset,
-    manager_paths,
-    owned_paths,
-    unchanged,
-)
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import (  # noqa: F401
-    FIELD_MANAGER,
-    LABEL_CLUSTER,
-    LABEL_MANAGED_BY,
-    LABEL_PART,
-    key,
-    label_selector,
-    labels,
-    object_part,
-    ref,
-    with_labels,
-)
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.changes import unchanged
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import FIELD_MANAGER, LABEL_PART, key, label_selector
 
 
 def kinds(objects: list, extra: list = ()) -> list:

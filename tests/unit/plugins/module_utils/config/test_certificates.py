@@ -6,7 +6,9 @@ import copy
 import pytest
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
+from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
+from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
 
 
 def values(**over):
@@ -31,7 +33,7 @@ def test_shared_certificate_as_the_guide_shows_it():
                              "issuerRef": {"name": "letsencrypt-staging", "kind": "ClusterIssuer"},
                              "commonName": "*.tidepool.org", "dnsNames": ["*.tidepool.org"],
                              "acme": {"config": [{"dns01": {"provider": "route53"}, "domains": ["*.tidepool.org"]}]}}}
-    assert cert in config_model.objects(values(), "shared")
+    assert cert in tree.objects(values(), "shared")
 
 
 def test_environment_certificate_matches_the_release_values():
@@ -42,11 +44,11 @@ def test_environment_certificate_matches_the_release_values():
     assert cert["spec"]["commonName"] == "qa1.example.org"
     assert cert["spec"]["dnsNames"] == ["qa1.example.org", "api.qa1.example.org"]
     assert cert["spec"]["issuerRef"]["name"] == "letsencrypt-production"
-    release_values = config_model.tidepool_values(v, "qa1")
+    release_values = environments.tidepool_values(v, "qa1")
     assert release_values["ingress"]["certificate"]["secretName"] == cert["spec"]["secretName"] == "qa1-tls"
-    assert cert in config_model.objects(v, "environments")
+    assert cert in tree.objects(v, "environments")
     assert certificates.for_environment(v, "qa2") is None
-    assert "ingress" not in config_model.tidepool_values(v, "qa2")
+    assert "ingress" not in environments.tidepool_values(v, "qa2")
 
 
 def test_default_issuer_is_staging_and_secret_tls_secret():
@@ -69,7 +71,7 @@ def test_default_issuer_is_staging_and_secret_tls_secret():
 def test_errors_name_the_variable(mutate, fragment):
     v = copy.deepcopy(values())
     mutate(v)
-    assert any(fragment in e for e in config_model.validate(v)), config_model.validate(v)
+    assert any(fragment in e for e in validation.validate(v)), validation.validate(v)
 
 
 def test_valid_values_have_no_certificate_errors():

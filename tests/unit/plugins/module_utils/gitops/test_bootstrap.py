@@ -4,39 +4,15 @@ from __future__ import annotations
 
 import base64
 import copy
-import datetime
 
 import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as fb
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops import flux_v1
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki as helm_tls
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import bootstrap as flux_v1
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
-
-from tests.support.helpers import SHARED
-
-NOW = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    """Tiller server and helm-operator client certificates from one CA, in helm_tls_cert's layout."""
-    root = tmp_path_factory.mktemp("pki")
-    ca_cert, ca_key = helm_tls.make_ca("unit", 2048, 30, now=NOW)
-    server = root / "tiller"
-    client = root / "client"
-    for directory, spec in ((server, {"cn": "tiller-deploy.flux", "sans": ["DNS:tiller-deploy.flux"]}),
-                            (client, {"cn": "helm-client", "sans": ["DNS:tiller-deploy.flux"]})):
-        directory.mkdir()
-        cert, key = helm_tls.issue_leaf(spec, ca_cert, ca_key, 2048, 30, now=NOW)
-        (directory / "ca.pem").write_bytes(helm_tls.cert_pem(ca_cert))
-        (directory / "cert.pem").write_bytes(helm_tls.cert_pem(cert))
-        (directory / "key.pem").write_bytes(helm_tls.key_pem(key))
-    return {"tiller_tls_dir": str(server), "helm_operator_tls_dir": str(client)}
 
 
 def params(pki, **over):
@@ -81,84 +57,6 @@ def test_bad_input_names_the_option(pki, over, fragment):
 def test_absent_needs_no_git_or_tls():
     spec = fb.normalize_params({"cluster": "unit1", "state": "absent"})
     assert spec["state"] == "absent"
-
-
-# ------------------------------------------------------------------------------------------ Flux v1 objects
-
-def by_name(objs, kind, name):
-    found = [o for o in objs if o["kind"] == kind and o["metadata"]["name"] == name]
-    assert len(found) == 1, (kind, name)
-    return found[0]
-
-
-def test_v1_objects(pki):
-    spec = fb.normalize_params(params(pki, images={"flux": "example/flux:9"}, flux_extra_args=["--connect=ws://fluxcloud"]))
-    tls = fb.read_tls(spec)
-    objs = flux_v1.objects(spec, b"PRIVATE", tls)
-    assert objs[0]["kind"] == "Namespace" and objs[0]["metadata"]["name"] == "flux"
-    assert objs[1]["kind"] == "CustomResourceDefinition"
-    names = {(o["kind"], o["metadata"]["name"]) for o in objs}
-    assert len(names) == len(objs)  # no duplicates
-    for expected in [("Deployment", "flux"), ("Deployment", "memcached"), ("Deployment", "flux-helm-operator"),
-                     ("Deployment", "tiller-deploy"), ("Service", "tiller-deploy"), ("Secret", "flux-git-deploy"),
-                     ("Secret", "tiller-secret"), ("Secret", "flux-helm-tls-cert"), ("Secret", "flux-helm-repositories"),
-                     ("ConfigMap", "tiller-ca-cert"), ("ClusterRoleBinding", "flux"), ("ServiceAccount", "helm")]:
-        assert expected in names
-    flux = by_name(objs, "Deployment", "flux")
-    container = flux["spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "example/flux:9"
-    args = container["args"]
-    for arg in ("--git-url=git@github.com:tidepool-org/cluster-unit1.git", "--git-branch=master",
-                "--git-path=clusters/unit1/flux", "--git-label=unit1", "--git-email=a@example.com",
-                "--git-user=Flux", "--git-poll-interval=1m", "--sync-interval=1m", "--sync-garbage-collection=true",
-                "--k8s-secret-name=flux-git-deploy", "--connect=ws://fluxcloud"):
-        assert arg in args
-    key = by_name(objs, "Secret", "flux-git-deploy")
-    assert base64.b64decode(key["data"]["identity"]) == b"PRIVATE"
-    tiller = by_name(objs, "Deployment", "tiller-deploy")["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in tiller["env"]}
-    assert env["TILLER_TLS_VERIFY"] == "1" and env["TILLER_HISTORY_MAX"] == "10" and env["TILLER_NAMESPACE"] == "flux"
-    ts = by_name(objs, "Secret", "tiller-secret")["data"]
-    assert base64.b64decode(ts["tls.crt"]) == tls["server_cert"] and set(ts) == {"ca.crt", "tls.crt", "tls.key"}
-    op = by_name(objs, "Deployment", "flux-helm-operator")["spec"]["template"]["spec"]
-    assert "--tiller-tls-verify=true" in op["containers"][0]["args"]
-    assert {v["name"] for v in op["volumes"]} >= {"repositories-yaml", "repositories-cache", "helm-tls-certs"}
-    repos_secret = by_name(objs, "Secret", "flux-helm-repositories")
-    repos = yaml.safe_load(repos_secret["stringData"]["repositories.yaml"])
-    assert {r["name"] for r in repos["repositories"]} >= {"stable", "fluxcd", "jetstack"}
-    # the config repository renders the same namespace and repositories Secret (pkgs.flux): identical objects
-    rendered = [apply_plan.with_labels(o, "unit1", part) for o, part in zip(config_model._pkg_flux({}), ("cluster", "shared"))]
-    assert rendered == [objs[0], repos_secret]
-    for obj in objs:
-        if obj in rendered:
-            continue
-        assert obj["metadata"]["labels"]["app.kubernetes.io/managed-by"] == "tidepool.eks"
-        if obj["kind"] not in ("Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding"):
-            assert obj["metadata"]["namespace"] == "flux"
-
-
-def test_embedded_crd_equals_reference():
-    ref = SHARED / "reference" / "crds" / "helm-operator" / "helm.fluxcd.io_helmreleases.yaml"
-    if not ref.exists():
-        pytest.skip(f"reference CRDs not found at {ref}")
-    shipped = flux_v1.helmrelease_crd({"labels": {}})
-    upstream = yaml.safe_load(ref.read_text())
-    assert shipped["spec"] == upstream["spec"]
-    assert shipped["metadata"]["name"] == upstream["metadata"]["name"] == "helmreleases.helm.fluxcd.io"
-
-
-def test_read_tls_refuses_a_foreign_ca(pki, tmp_path):
-    other_ca, other_key = helm_tls.make_ca("other", 2048, 30, now=NOW)
-    cert, key = helm_tls.issue_leaf({"cn": "helm-client", "sans": ["DNS:tiller-deploy.flux"]}, other_ca, other_key, 2048, 30,
-                                    now=NOW)
-    (tmp_path / "cert.pem").write_bytes(helm_tls.cert_pem(cert))
-    (tmp_path / "key.pem").write_bytes(helm_tls.key_pem(key))
-    spec = fb.normalize_params(params(pki, helm_operator_tls_dir=str(tmp_path)))
-    with pytest.raises(fb.FluxBootstrapError, match="not signed by the Tiller CA"):
-        fb.read_tls(spec)
-    spec = fb.normalize_params(params(pki, tiller_tls_dir=str(tmp_path / "missing")))
-    with pytest.raises(fb.FluxBootstrapError, match="tiller_tls_dir: cannot read .*ca.pem"):
-        fb.read_tls(spec)
 
 
 # ------------------------------------------------------------------------------------------ deploy key
@@ -296,7 +194,7 @@ def test_absent_reverse_order_keeps_crd_and_key(pki):
 def test_wait_timeout_message_names_the_deployment(pki):
     spec = fb.normalize_params(params(pki, wait=True, wait_timeout=1))
     fake = FakeApplier()
-    with pytest.raises(k8s_apply.KubeError) as err:
+    with pytest.raises(k8s_client.KubeError) as err:
         fb.run(spec, fake, check_mode=False, sleep=lambda _s: None)
     msg = str(err.value)
     assert msg.startswith("Timed out after 1 seconds waiting for Deployment flux/memcached")
@@ -329,14 +227,14 @@ class _ValidatingApplier:
 
     def resource(self, obj):
         if obj["apiVersion"] not in ("v1", "apps/v1"):
-            raise k8s_apply.KubeError(f"The API server does not serve {obj['apiVersion']} {obj['kind']}")
+            raise k8s_client.KubeError(f"The API server does not serve {obj['apiVersion']} {obj['kind']}")
         return obj
 
     def apply(self, obj, dry_run=False):
         assert dry_run
         self.sent.append(obj)
         if any(not isinstance(v, str) for v in (obj.get("data") or {}).values()):
-            raise k8s_apply.KubeError(f"Server-side dry run of {k8s_apply.describe(obj)} was refused: data must be strings")
+            raise k8s_client.KubeError(f"Server-side dry run of {k8s_apply.describe(obj)} was refused: data must be strings")
         return obj
 
 
@@ -367,9 +265,24 @@ def test_a_refused_object_stops_the_run_before_any_write(pki):
 
     def refuse_tiller(obj, dry_run=False):
         if obj["kind"] == "Deployment" and obj["metadata"]["name"] == "tiller-deploy":
-            raise k8s_apply.KubeError("Server-side dry run of Deployment flux/tiller-deploy was refused")
+            raise k8s_client.KubeError("Server-side dry run of Deployment flux/tiller-deploy was refused")
         return original(obj, dry_run)
     fake.apply = refuse_tiller
-    with pytest.raises(k8s_apply.KubeError, match="tiller-deploy"):
+    with pytest.raises(k8s_client.KubeError, match="tiller-deploy"):
         fb.run(dict(spec, git_branch="develop"), fake, check_mode=False)   # flux Deployment would change first
     assert fake.writes == []
+
+
+def test_tls_is_required_only_by_a_flavour_that_needs_it(monkeypatch):
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1.flavour import FluxV1
+
+    class WithoutTiller(FluxV1):
+        VERSION = 9
+        NEEDS_TILLER_TLS = False
+
+    monkeypatch.setitem(registry.FLAVOURS, 9, WithoutTiller())
+    spec = fb.normalize_params({"cluster": "unit1", "flux_version": 9, "git_url": "file:///x", "git_email": "a@b.c"})
+    assert spec["flux_version"] == 9 and "tiller_tls_dir" not in spec
+    with pytest.raises(fb.FluxBootstrapError, match="tiller_tls_dir is required"):
+        fb.normalize_params({"cluster": "unit1", "git_url": "file:///x", "git_email": "a@b.c"})

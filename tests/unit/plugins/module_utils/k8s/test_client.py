@@ -5,7 +5,6 @@ import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options
 
@@ -77,5 +76,3 @@ def test_an_unreachable_server_is_one_error_naming_it(env, tmp_path):
 
 def test_one_kube_error_everywhere():
     assert issubclass(client.KubeError, TidepoolError)
-    assert k8s_apply.KubeError is client.KubeError
-    assert k8s_apply.dynamic_client is client.connect

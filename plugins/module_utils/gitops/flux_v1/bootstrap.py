@@ -1,10 +1,10 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Flux v1 flavour of flux_bootstrap: how the install guide's GitOps stack is serialised into Kubernetes objects.
+"""Flux v1 bootstrap: how the install guide's GitOps stack is serialised into Kubernetes objects.
 
 What is deployed (the settings: git repository, path, label, intervals, images, TLS material, deploy key) is
-decided by :mod:`flux_bootstrap`; this file only turns it into the objects ``eksctl install flux`` wrote
+decided by :mod:`gitops.bootstrap`; this file only turns it into the objects ``eksctl install flux`` wrote
 (research ``tidepool-tools.md`` section 9.1) plus the guide's patches (``flux/flux.jsonnet``: 1m sync and poll
 intervals, the ``flux-helm-repositories`` Secret mounted into helm-operator, a pinned Tiller):
 
@@ -17,8 +17,7 @@ intervals, the ``flux-helm-repositories`` Secret mounted into helm-operator, a p
   ``tiller-secret`` with ``ca.crt``/``tls.crt``/``tls.key``, Deployment and Service ``tiller-deploy``) and the
   ``helm`` client ServiceAccount with Role ``tiller-user``.
 
-A second flavour (Flux v2) gets its own file with the same interface: :func:`deploy_key_secret_ref`,
-:func:`objects`, :data:`WORKLOADS`, :data:`DEFAULT_IMAGES`.
+:class:`gitops.flux_v1.flavour.FluxV1` exposes it through the flavour interface (:mod:`gitops.flavour`).
 """
 from __future__ import annotations
 
@@ -29,11 +28,11 @@ try:
 except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
     yaml = None
 
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops import helm_operator_crd
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift as apply_plan
-from ansible_collections.tidepool.eks.plugins.module_utils.config import model as config_model
-
-VERSION = 1
+from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
+from ansible_collections.tidepool.eks.plugins.module_utils.config.manifests import namespace
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import helm_operator_crd
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import releases
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import with_labels
 
 #: Images of the last releases of each component (Flux 1.25.4 and helm-operator 1.4.4 are the final Flux v1
 #: releases; Tiller v2.17.0 is the final Helm 2 release, published on ghcr.io after gcr.io/kubernetes-helm closed).
@@ -49,7 +48,6 @@ DEPLOY_KEY_DATA_KEY = "identity"
 TILLER_SECRET = "tiller-secret"
 HELM_TLS_SECRET = "flux-helm-tls-cert"
 TILLER_CA_CONFIGMAP = "tiller-ca-cert"
-REPOSITORIES_SECRET = "flux-helm-repositories"
 TILLER_HISTORY_MAX = 10
 TILLER_PORT = 44134
 
@@ -167,7 +165,7 @@ def helm_operator_args(spec: dict) -> list:
 def objects(spec: dict, private_key: bytes, tls: dict) -> list:
     """Every object of the Flux v1 install, in apply order (namespace and CRD first, workloads last).
 
-    ``spec``: the normalised settings of :func:`flux_bootstrap.normalize_params` (``namespace``, ``cluster``,
+    ``spec``: the normalised settings of :func:`gitops.bootstrap.normalize_params` (``namespace``, ``cluster``,
     ``git_*``, intervals such as ``"1m"``, ``sync_garbage_collection``, ``images``, ``labels``).
     ``private_key``: the deploy key (OpenSSH PEM bytes). ``tls``: PEM bytes ``ca``, ``server_cert``,
     ``server_key``, ``client_cert``, ``client_key`` (the Tiller server and helm-operator client certificates
@@ -176,10 +174,10 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
     ns = spec["namespace"]
     images = spec["images"]
     # The namespace and the repositories Secret are also rendered into the config repository (pkgs.flux):
-    # the same objects as there (config_model), so neither apply undoes the other.
+    # the same objects as there (config.packages), so neither apply undoes the other.
     # With the labels the roles' direct apply (apply_plan, same field manager) gives them: identical objects, so
     # neither server-side apply takes a field away from the other.
-    out = [apply_plan.with_labels(config_model.namespace(ns), spec["cluster"], "cluster"), helmrelease_crd(spec)]
+    out = [with_labels(namespace(ns), spec["cluster"], "cluster"), helmrelease_crd(spec)]
 
     # Flux daemon + memcached
     out += _cluster_role("flux", spec, "flux", ALL_RULES)
@@ -252,12 +250,12 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
                 "data": {"tls.crt": _b64(tls["client_cert"]), "tls.key": _b64(tls["client_key"])}})
     out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TILLER_CA_CONFIGMAP, spec, ns, "helm-operator"),
                 "data": {"ca.crt": tls["ca"].decode() if isinstance(tls["ca"], bytes) else tls["ca"]}})
-    out.append(apply_plan.with_labels(config_model.flux_helm_repositories_secret(ns), spec["cluster"], "shared"))
+    out.append(with_labels(releases.repositories_secret(ns, catalogue.CHART_REPOSITORIES), spec["cluster"], "shared"))
     out.append(_deployment("flux-helm-operator", spec, "helm-operator", {
         "serviceAccountName": "flux-helm-operator",
         "volumes": [{"name": "helm-tls-certs", "secret": {"secretName": HELM_TLS_SECRET, "defaultMode": 0o400}},
                     {"name": "tiller-tls-ca", "configMap": {"name": TILLER_CA_CONFIGMAP, "defaultMode": 0o600}},
-                    {"name": "repositories-yaml", "secret": {"secretName": REPOSITORIES_SECRET}},
+                    {"name": "repositories-yaml", "secret": {"secretName": releases.REPOSITORIES_SECRET}},
                     {"name": "repositories-cache", "emptyDir": {}}],
         "containers": [{"name": "flux-helm-operator", "image": images["helm_operator"], "imagePullPolicy": "IfNotPresent",
                         "ports": [{"name": "http", "containerPort": 3030}],

@@ -5,8 +5,8 @@
 
 Upstream data, shipped inside the collection because a module cannot read files of the collection at run time:
 fluxcd/helm-operator ``deploy/crds.yaml`` at v1.4.4 (2022-09-01, the last 1.x release, commit
-741106a4b7a9cd50bec9d07ac8fc5ee78463bb67), Apache-2.0. ``tests/unit/test_flux_v1.py`` checks that it equals the
-reference copy in ``../shared/reference/crds/helm-operator/``.
+741106a4b7a9cd50bec9d07ac8fc5ee78463bb67), Apache-2.0. ``tests/unit/plugins/module_utils/gitops/flux_v1/
+test_bootstrap.py`` checks that it equals the reference copy in ``../shared/reference/crds/helm-operator/``.
 """
 from __future__ import annotations
 

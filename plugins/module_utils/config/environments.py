@@ -1,0 +1,102 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Tidepool environments: what each ``environments.<env>`` of the inventory deploys (its namespace, the
+``tidepool`` chart release with its values and image automation, the shoreline ConfigMap, its certificate).
+
+The release is written by the GitOps flavour (:class:`gitops.flavour.Flavour`); this file decides its chart,
+values (the guide's value paths) and which image tags each service follows.
+"""
+from __future__ import annotations
+
+from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
+from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
+from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+
+
+def _enabled(conf, key, default):
+    sub = conf.get(key)
+    if isinstance(sub, dict) and "enabled" in sub:
+        return bool(sub["enabled"])
+    return default
+
+
+def tidepool_values(values: dict, env: str) -> dict:
+    """``spec.values`` of an environment's ``tidepool`` HelmRelease, with the guide's value paths:
+    cluster name and region, S3 store and buckets, hosts (DNS names, ports, default protocol), embedded
+    mongodb, nosqlclient, embedded gloo off, HPA; then ``environments.<env>.values`` merged on top."""
+    conf = inventory.environment_conf(values, env)
+    cluster = inventory.cluster_name(values)
+    buckets = naming.bucket_names(cluster, env, conf.get("buckets"))
+    gateway = conf.get("gateway") or {}
+    protocol = (gateway.get("default") or {}).get("protocol", "http")
+    http = gateway.get("http") or {"enabled": True, "dnsNames": ["localhost"]}
+    https = gateway.get("https") or {"enabled": False, "dnsNames": []}
+    hosts = {
+        "default": {"protocol": protocol},
+        "http": {"enabled": bool(http.get("enabled")), "port": "8080", "dnsNames": list(http.get("dnsNames") or [])},
+        "https": {"enabled": bool(https.get("enabled")), "port": "8443",
+                  "dnsNames": list(https.get("dnsNames") or [])},
+    }
+    default_host = (hosts[protocol]["dnsNames"] or [None])[0]
+    out = {
+        "global": {
+            "cluster": {"name": cluster, "region": inventory.region(values)},
+            "environment": {
+                "store": {"type": "s3"},
+                "hosts": hosts,
+                "hpa": {"create": _enabled(conf, "hpa", True)},
+            },
+            "gateway": {"default": {"protocol": protocol, "host": default_host}},
+        },
+        "blob": {"deployment": {"env": {"bucket": buckets["data"]}}},
+        "image": {"deployment": {"env": {"bucket": buckets["data"]}}},
+        "jellyfish": {"deployment": {"env": {"bucket": buckets["data"]}}},
+        "hydrophone": {"deployment": {"env": {"bucket": buckets["asset"]}}},
+        "mongodb": {"enabled": _enabled(conf, "mongodb", False)},
+        "nosqlclient": {"enabled": _enabled(conf, "nosqlclient", False)},
+        "gloo": {"enabled": False},
+        "tidepool": {"namespace": {"create": False}},
+    }
+    if certificates.https_names(conf):
+        # The Secret the environment's Certificate writes (certificates.for_environment), as the guide's values had it.
+        out["ingress"] = {"certificate": certificates.environment_settings(conf)}
+    return inventory.deep_merge(out, conf.get("values") or {})
+
+
+def image_policy(values: dict, env: str) -> dict:
+    """``{service: tag filter}`` of the environment's image automation: ``glob:<gitops.branch>-*`` (branch
+    default ``develop``) for each of the 19 Tidepool services; ``gitops.<service>`` overrides one service's."""
+    gitops = inventory.environment_conf(values, env).get("gitops") or {}
+    branch = gitops.get("branch", "develop")
+    return {svc: gitops.get(svc, f"glob:{branch}-*") for svc in catalogue.TIDEPOOL_SERVICES}
+
+
+def tidepool_release(values: dict, env: str, flavour) -> dict:
+    """The environment's ``tidepool`` release as ``flavour`` writes it: releaseName ``<env>-tidepool``, the
+    chart of :data:`catalogue.TIDEPOOL_CHART` (``chart`` overrides), :func:`tidepool_values`, images automated
+    with :func:`image_policy`."""
+    conf = inventory.environment_conf(values, env)
+    chart = inventory.deep_merge(catalogue.TIDEPOOL_CHART, conf.get("chart") or {})
+    return flavour.helm_release(naming.ENVIRONMENT_RELEASE, env, chart, tidepool_values(values, env),
+                                release_name=naming.environment_release_name(env),
+                                image_policy=image_policy(values, env))
+
+
+def environment(values: dict, env: str, flavour) -> list[dict]:
+    """Objects of one Tidepool environment: its Namespace, the tidepool release (:func:`tidepool_release`) and, when
+    ``clinicDemoUserId`` is set, the shoreline ConfigMap (guide: Post-Installation Configuration)."""
+    conf = inventory.environment_conf(values, env)
+    objs = [
+        manifests.namespace(env, labels={"discovery.solo.io/function_discovery": "enabled", "tidepool.org/environment": env}),
+        tidepool_release(values, env, flavour),
+    ]
+    if conf.get("clinicDemoUserId"):
+        objs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shoreline", "namespace": env},
+                     "data": {"ClinicDemoUserId": conf["clinicDemoUserId"]}})
+    cert = certificates.for_environment(values, env)
+    if cert:
+        objs.append(cert)
+    return objs

@@ -1,0 +1,81 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""IAM roles for service accounts (IRSA) of the eksctl ClusterConfig (``iam.serviceAccounts``) and their policies.
+
+Fixes against the original helpers (research ``tidepool-tools.md`` section 22): ``s3:ListBucket`` names the bucket
+ARN; ARNs use the inventory's account and region; SES is scoped to sending from the account's identities; the
+external-secrets role may not read the Tiller CA key; bucket overrides are honoured.
+"""
+from __future__ import annotations
+
+import copy
+
+from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+
+
+def _statement(actions, resources, effect="Allow"):
+    return {"Effect": effect, "Action": actions, "Resource": resources}
+
+
+def _policy(*statements):
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def _irsa(name, ns, usage, policy):
+    return {"metadata": {"name": name, "namespace": ns, "labels": {"aws-usage": usage}}, "attachPolicy": policy}
+
+
+ROUTE53_POLICY = _policy(
+    _statement(["route53:ChangeResourceRecordSets"], "arn:aws:route53:::hostedzone/*"),
+    _statement(["route53:GetChange", "route53:ListHostedZones", "route53:ListResourceRecordSets",
+                "route53:ListHostedZonesByName"], "*"),
+)
+
+
+def irsa_service_accounts(values: dict) -> list[dict]:
+    """IRSA service accounts of the ClusterConfig (``iam.serviceAccounts``), in the guide's order.
+
+    Shared services get theirs only when their package is enabled; every environment gets blob, image
+    and jellyfish (read-write on its data bucket) and hydrophone (read-only on its asset bucket, sends
+    email through SES).
+    """
+    cluster, region, account = inventory.cluster_name(values), inventory.region(values), inventory.account(values)
+    enabled = set(inventory.enabled_pkgs(values))
+    out = []
+    if "cluster-autoscaler" in enabled:
+        out.append(_irsa("cluster-autoscaler", "kube-system", "cluster-ops", _policy(_statement(
+            ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+             "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeTags",
+             "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], "*"))))
+    if "certmanager" in enabled:
+        out.append(_irsa("certmanager", "certmanager", "certificate-management", copy.deepcopy(ROUTE53_POLICY)))
+    if "amazon-cloudwatch" in enabled:
+        out.append(_irsa("cloudwatch", "amazon-cloudwatch", "cloudwatch-logging", _policy(_statement(
+            ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            f"arn:aws:logs:{region}:{account}:*"))))
+    if "external-dns" in enabled:
+        out.append(_irsa("external-dns", "external-dns", "DNS-alias-creation", copy.deepcopy(ROUTE53_POLICY)))
+    if "external-secrets" in enabled:
+        ca_cert_id, ca_key_id = naming.tiller_ca_ids(cluster)
+        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:"
+        out.append(_irsa("external-secrets", "external-secrets", "secrets-management", _policy(
+            _statement("secretsmanager:GetSecretValue", f"{arn}{naming.secret_prefix(cluster)}*"),
+            # The Tiller CA key would let anyone who can create an ExternalSecret mint Tiller client
+            # certificates (cluster-admin): research section 22.5. Secrets Manager appends -XXXXXX to ARNs.
+            _statement("secretsmanager:GetSecretValue", f"{arn}{ca_key_id}-*", effect="Deny"),
+        )))
+    for env, conf in (values.get("environments") or {}).items():
+        buckets = naming.bucket_names(cluster, env, (conf or {}).get("buckets"))
+        data, asset = buckets["data"], buckets["asset"]
+        for svc in ("blob", "image", "jellyfish"):
+            out.append(_irsa(svc, env, f"{svc}-service", _policy(
+                _statement("s3:ListBucket", f"arn:aws:s3:::{data}"),
+                _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], f"arn:aws:s3:::{data}/*"))))
+        out.append(_irsa("hydrophone", env, "hydrophone-service", _policy(
+            _statement("s3:ListBucket", f"arn:aws:s3:::{asset}"),
+            _statement(["s3:GetObject"], f"arn:aws:s3:::{asset}/*"),
+            _statement(["ses:SendEmail", "ses:SendRawEmail"], f"arn:aws:ses:{region}:{account}:identity/*"))))
+    return out
+

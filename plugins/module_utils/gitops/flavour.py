@@ -1,0 +1,110 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""The GitOps flavour interface: what a flavour (Flux v1, Flux v2...) serialises and what it needs.
+
+The renderer (:mod:`config.tree`, :mod:`config.packages`, :mod:`config.environments`) and the cores
+(:mod:`gitops.bootstrap`, :mod:`secrets.external_secret`) describe *what* is deployed: services, Helm releases
+with their chart and values, which images follow which tags, secrets and where they are stored. A flavour says
+*how* its GitOps operator reads it: the object kinds and API versions, annotations, the operator's own install.
+:func:`gitops.registry.flavour` returns the flavour of a ``flux_version``.
+
+A flavour is one subclass of :class:`Flavour` (one package under ``gitops/``); every method returns plain data
+(dicts and lists of Kubernetes objects) and never touches a cluster.
+"""
+from __future__ import annotations
+
+
+class Flavour:
+    """Base class of a GitOps flavour. Class attributes:
+
+    * ``VERSION`` -- the ``flux_version`` it implements (int);
+    * ``DEFAULT_IMAGES`` -- ``{component: image}`` of the bootstrap, the keys are what ``images`` may override;
+    * ``WORKLOADS`` -- ``((Deployment name, what it is), ...)`` the bootstrap waits for, in order;
+    * ``NEEDS_TILLER_TLS`` -- whether the bootstrap needs Tiller TLS material (:meth:`read_tls`);
+    * ``SECRET_MANIFEST_FORMATS`` -- the ``manifest_format`` values :meth:`secret_manifest` accepts, default first.
+    """
+
+    VERSION = 0
+    DEFAULT_IMAGES: dict = {}
+    WORKLOADS: tuple = ()
+    NEEDS_TILLER_TLS = False
+    SECRET_MANIFEST_FORMATS: tuple = ("spec",)
+
+    # ----------------------------------------------------------------------------------------- bootstrap
+
+    def deploy_key_secret_ref(self, spec: dict) -> tuple[str, str, str]:
+        """``(namespace, Secret name, data key)`` where the flavour keeps the config repository's deploy key.
+        ``spec``: the settings of :func:`gitops.bootstrap.normalize_params`."""
+        raise NotImplementedError
+
+    def bootstrap_objects(self, spec: dict, private_key: bytes, tls: dict | None) -> list[dict]:
+        """Every object of the operator's install, in apply order (namespace and CRDs first, workloads last).
+        ``private_key``: the deploy key (OpenSSH PEM bytes); ``tls``: what :meth:`read_tls` returned (or
+        :meth:`placeholder_tls` when only the objects' identities matter)."""
+        raise NotImplementedError
+
+    def read_tls(self, spec: dict) -> dict | None:
+        """TLS material the bootstrap needs (None when the flavour needs none). Raises
+        :class:`gitops.errors.FluxBootstrapError` naming the option at fault, with ``missing`` true when a file
+        does not exist."""
+        return None
+
+    def placeholder_tls(self) -> dict | None:
+        """TLS material standing in for :meth:`read_tls`'s when only object identities matter (state=absent,
+        check mode before the certificates exist)."""
+        return None
+
+    # ----------------------------------------------------------------------------------------- rendering
+
+    def chart_sources(self, namespace: str, repositories) -> list[dict]:
+        """The objects that tell the operator where charts come from; ``repositories``: ``((name, url), ...)``
+        (:data:`config.catalogue.CHART_REPOSITORIES`), ``namespace``: the operator's namespace."""
+        raise NotImplementedError
+
+    def helm_release(self, name: str, namespace: str, chart: dict, values: dict, *, release_name: str | None = None,
+                     image_policy: dict | None = None) -> dict:
+        """The object that installs one Helm release: ``name``/``namespace`` of the object, ``chart`` (``{repository,
+        name, version}`` or ``{git, path, ref}``), the chart's ``values``, the Helm ``release_name`` (default
+        ``name``) and the image-update policy (:meth:`image_update_policy`)."""
+        raise NotImplementedError
+
+    def image_update_policy(self, image_policy: dict | None) -> dict:
+        """How a release's image automation is written: ``image_policy`` None means no automation; a dict
+        ``{service: tag filter}`` (such as ``glob:develop-*``) automates those services' images. Returns the
+        metadata the flavour puts on the release (annotations for Flux v1)."""
+        raise NotImplementedError
+
+    def notifications(self, settings: dict) -> dict:
+        """Values of the notification relay's chart (the ``fluxcloud`` package) from ``settings``: ``channel``,
+        ``username``, ``secret`` (Slack), ``github_url``."""
+        raise NotImplementedError
+
+    def secret_manifest(self, metadata: dict, store_id: str, keys, *, secret_type: str | None = None,
+                        region: str | None = None, role_arn: str | None = None,
+                        manifest_format: str | None = None) -> dict:
+        """The object that makes the operator's secrets controller write the Kubernetes Secret ``metadata``
+        from the AWS Secrets Manager secret ``store_id`` (a JSON object): one Secret key per name in ``keys``
+        (sorted), of ``secret_type`` when not Opaque. No value is part of it. ``manifest_format`` is one of
+        :data:`SECRET_MANIFEST_FORMATS` (the caller checks it)."""
+        raise NotImplementedError
+
+    # ----------------------------------------------------------------------------------------- teardown and pruning
+
+    def release_kind(self) -> dict:
+        """``{"api_version", "kind"}`` of :meth:`helm_release`'s objects: what teardown deletes so that the
+        operator removes every release (and the AWS resources their Services hold) before the cluster goes."""
+        raise NotImplementedError
+
+    def secret_kind(self) -> dict:
+        """``{"api_version", "kind"}`` of :meth:`secret_manifest`'s objects."""
+        raise NotImplementedError
+
+    def facts(self) -> dict:
+        """What roles need to know about the flavour (filter ``gitops_flavour``): ``version``,
+        ``needs_tiller_tls``, ``release_kind`` and ``secret_kind`` (each ``{"api_version", "kind"}``) and
+        ``applied_kinds`` (``apiVersion/Kind`` strings of the flavour's kinds the renderer emits)."""
+        release, secret = self.release_kind(), self.secret_kind()
+        return {"version": self.VERSION, "needs_tiller_tls": self.NEEDS_TILLER_TLS,
+                "release_kind": release, "secret_kind": secret,
+                "applied_kinds": [f"{k['api_version']}/{k['kind']}" for k in (release, secret)]}

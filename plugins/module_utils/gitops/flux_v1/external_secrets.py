@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""How Flux v1 clusters read secrets: kubernetes-external-secrets ``ExternalSecret`` objects
+(``kubernetes-client.io/v1``, backend ``secretsManager``), as the Tidepool helpers wrote them."""
+from __future__ import annotations
+
+import copy
+
+API_VERSION = "kubernetes-client.io/v1"
+KIND = "ExternalSecret"
+BACKEND_TYPE = "secretsManager"
+#: ``spec``: the kubernetes-external-secrets CRD schema (KES >= 3, validated by the API server);
+#: ``secretDescriptor``: the legacy field of KES 1.x/2.x that the Tidepool helpers printed.
+MANIFEST_FORMATS = ("spec", "secretDescriptor")
+
+
+def manifest(metadata: dict, store_id: str, keys, *, secret_type: str | None = None, region: str | None = None,
+             role_arn: str | None = None, manifest_format: str = "spec") -> dict:
+    """The ``ExternalSecret`` reading ``store_id`` back from Secrets Manager into the Secret ``metadata``: one
+    ``{key, name, property}`` per key, keys sorted; ``template.type`` for a non-Opaque type (``spec`` format
+    only). No value is part of it."""
+    descriptor = {"backendType": BACKEND_TYPE}
+    if region:
+        descriptor["region"] = region
+    if role_arn:
+        descriptor["roleArn"] = role_arn
+    if secret_type and secret_type != "Opaque" and manifest_format == "spec":
+        descriptor["template"] = {"type": secret_type}
+    descriptor["data"] = [{"key": store_id, "name": key, "property": key} for key in sorted(keys)]
+    return {
+        "apiVersion": API_VERSION,
+        "kind": KIND,
+        "metadata": copy.deepcopy(metadata),
+        manifest_format: descriptor,
+    }

@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""The GitOps flavours by ``flux_version``: :func:`flavour` returns the one to use.
+
+``1`` is Flux v1 (fluxd, helm-operator, Tiller with TLS, kubernetes-external-secrets: the install guide's stack,
+:mod:`gitops.flux_v1`). A new flavour is one package implementing :class:`gitops.flavour.Flavour` plus one entry
+in :data:`FLAVOURS`.
+"""
+from __future__ import annotations
+
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1.flavour import FluxV1
+
+#: flux_version -> the flavour.
+FLAVOURS = {1: FluxV1()}
+#: Versions designed for but not built yet, with what to do instead.
+PLANNED = {2: "Flux v2 bootstrap is not implemented yet; use flux_version: 1 (the install guide's stack)."}
+#: The flavour of a cluster whose inventory names none.
+DEFAULT_VERSION = 1
+
+
+def flavour(version=DEFAULT_VERSION):
+    """The :class:`gitops.flavour.Flavour` of ``flux_version`` ``version`` (an int or its string). Raises
+    :class:`gitops.errors.FluxBootstrapError` naming the version for a planned or unknown one."""
+    try:
+        number = int(version)
+    except (TypeError, ValueError):
+        raise FluxBootstrapError(f"flux_version={version!r} is not supported; use 1.") from None
+    if number in PLANNED:
+        raise FluxBootstrapError(f"flux_version={number}: {PLANNED[number]}")
+    if number not in FLAVOURS:
+        raise FluxBootstrapError(f"flux_version={number} is not supported; use 1.")
+    return FLAVOURS[number]
