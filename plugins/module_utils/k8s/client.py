@@ -27,7 +27,9 @@ try:
     from kubernetes import config as k8s_config
     from kubernetes.config.config_exception import ConfigException
     from kubernetes.dynamic import DynamicClient
-    from kubernetes.dynamic.exceptions import DynamicApiError, NotFoundError, ResourceNotFoundError
+    # NotFoundError and ResourceNotFoundError are for k8s/apply.py: every kubernetes import stays in this file
+    from kubernetes.dynamic.exceptions import (  # pylint: disable=unused-import
+        DynamicApiError, NotFoundError, ResourceNotFoundError)
     HAS_KUBERNETES = True
     KUBERNETES_IMPORT_ERROR = None
 except ImportError as exc:  # pragma: no cover - exercised only without the kubernetes client
