@@ -116,13 +116,14 @@ options:
     description:
       - Directory with the Tiller server certificate C(ca.pem), C(cert.pem), C(key.pem) (M(tidepool.eks.helm_tls_cert)
         O(tidepool.eks.helm_tls_cert#module:server_dest)). Becomes the Secret C(tiller-secret) and the ConfigMap
-        C(tiller-ca-cert). Required when O(state=present).
+        C(tiller-ca-cert). Required when O(state=present) and the flavour runs Tiller (O(flux_version=1)).
     type: path
   helm_operator_tls_dir:
     description:
       - Directory with the client certificate C(cert.pem) and C(key.pem) helm-operator uses to talk to Tiller,
         signed by the same CA (M(tidepool.eks.helm_tls_cert) client certificate, C(<helm_home>/clusters/<cluster>)).
-        Becomes the Secret C(flux-helm-tls-cert). Required when O(state=present).
+        Becomes the Secret C(flux-helm-tls-cert). Required when O(state=present) and the flavour runs Tiller
+        (O(flux_version=1)).
     type: path
   deploy_key_type:
     description:
@@ -312,8 +313,7 @@ def argument_spec() -> dict:
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_if=[("state", "present", ("git_url", "git_email", "tiller_tls_dir",
-                                                              "helm_operator_tls_dir"))])
+                           required_if=[("state", "present", ("git_url", "git_email"))])
     p = module.params
 
     def work():
