@@ -54,7 +54,6 @@ def cluster_config(values: dict) -> dict:
     return cfg
 
 
-
 def identity_mappings(values: dict) -> list[dict]:
     """``iamIdentityMappings`` for the inventory's ``aws.iamUsers`` (the guide's "IAM Master Users"):
     each user is mapped to ``system:masters`` under its own user name."""

@@ -78,4 +78,3 @@ def irsa_service_accounts(values: dict) -> list[dict]:
             _statement(["s3:GetObject"], f"arn:aws:s3:::{asset}/*"),
             _statement(["ses:SendEmail", "ses:SendRawEmail"], f"arn:aws:ses:{region}:{account}:identity/*"))))
     return out
-

@@ -172,4 +172,3 @@ def validate(values: dict) -> list[str]:
             err(f"{where}.clinicDemoUserId: must be a string (quote it)")
     errors.extend(certificates.errors(values))
     return errors
-

@@ -15,7 +15,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import bootstrap
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import external_secrets
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import releases
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import tls
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import tls as tls_files
 
 
 class FluxV1(Flavour):
@@ -30,14 +30,14 @@ class FluxV1(Flavour):
     def deploy_key_secret_ref(self, spec):
         return bootstrap.deploy_key_secret_ref(spec)
 
-    def bootstrap_objects(self, spec, private_key, tls_material):
-        return bootstrap.objects(spec, private_key, tls_material)
+    def bootstrap_objects(self, spec, private_key, tls):
+        return bootstrap.objects(spec, private_key, tls)
 
     def read_tls(self, spec):
-        return tls.read_tls(spec)
+        return tls_files.read_tls(spec)
 
     def placeholder_tls(self):
-        return dict(tls.NO_TLS)
+        return dict(tls_files.NO_TLS)
 
     def chart_sources(self, namespace, repositories):
         return [releases.repositories_secret(namespace, repositories)]

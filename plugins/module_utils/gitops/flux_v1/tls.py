@@ -10,6 +10,7 @@ import os
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 
+
 def _read_pem(directory: str, filename: str, option: str, hint: str) -> bytes:
     path = os.path.join(directory, filename)
     try:
