@@ -10,7 +10,10 @@ short_description: Render a cluster's inventory values into its config repositor
 description:
   - Filters used by the C(tidepool.eks.config) role. The logic lives in C(plugins/module_utils/config/)
     (C(validation.py), C(tree.py)) and C(plugins/module_utils/repository/commit.py).
-  - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault.
+  - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault:
+    first the JSON Schema of C(plugins/module_utils/config/values_schema.py) (unknown keys with "did you mean",
+    types, name patterns), then the rules of C(validation.py). Its optional argument is the list of the host's
+    variable names, checked for misspelt top-level keys (C(enviroments)).
   - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
   - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
   - C(config_render) renders the model once and returns C(files) (as C(config_tree)) and C(objects) (a dict of
@@ -32,6 +35,7 @@ options:
 import yaml
 
 from ansible.errors import AnsibleFilterError
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
@@ -62,17 +66,24 @@ def to_manifest_yaml(obj) -> str:
     return tree.GENERATED_HEADER + yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, width=120)
 
 
+def _errors(values, variables=None) -> list:
+    try:
+        return validation.validate(values, variables)
+    except TidepoolError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 def _valid(values) -> dict:
     """``values`` as plain Python, or AnsibleFilterError listing every problem :func:`validation.validate` finds."""
     values = _plain(values)
-    errors = validation.validate(values)
+    errors = _errors(values)
     if errors:
         raise AnsibleFilterError("invalid inventory values: " + "; ".join(errors))
     return values
 
 
-def config_errors(values):
-    return validation.validate(_plain(values))
+def config_errors(values, variables=None):
+    return _errors(_plain(values), [str(v) for v in variables or ()])
 
 
 def config_tree(values):

@@ -15,22 +15,29 @@ import re
 # ---------------------------------------------------------------------------------------------
 # Names and patterns
 # ---------------------------------------------------------------------------------------------
+#
+# Every pattern is anchored with \A...\Z and compiled with re.ASCII: ``$`` would accept a trailing newline and
+# ``\d`` a non-ASCII digit. The ``*_PATTERN`` strings are the same rules for JSON Schema (config/values_schema.py).
 
 #: eksctl's rule for a cluster name (``pkg/apis/eksctl.io/v1alpha5`` validation): a letter, then
 #: letters, digits and hyphens. EKS allows at most 100 characters.
-CLUSTER_NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
+CLUSTER_NAME_PATTERN = r"\A[a-zA-Z][-a-zA-Z0-9]*\Z"
+CLUSTER_NAME_RE = re.compile(CLUSTER_NAME_PATTERN, re.ASCII)
 CLUSTER_NAME_MAX = 100
 
 #: RFC 1123 DNS label: Kubernetes namespace names (and so Tidepool environment names).
-DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_LABEL_PATTERN = r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z"
+DNS_LABEL_RE = re.compile(DNS_LABEL_PATTERN, re.ASCII)
 DNS_LABEL_MAX = 63
 
 #: RFC 1123 DNS subdomain: names of most Kubernetes objects (Secrets, ConfigMaps, ...).
-DNS_SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+DNS_SUBDOMAIN_PATTERN = r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z"
+DNS_SUBDOMAIN_RE = re.compile(DNS_SUBDOMAIN_PATTERN, re.ASCII)
 DNS_SUBDOMAIN_MAX = 253
 
-#: S3 bucket naming rules (general purpose buckets): 3-63 chars, lower case, digits, dots, hyphens.
-BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+#: S3 bucket naming rules (general purpose buckets): 3-63 chars, lower case, digits, dots, hyphens, no "..".
+BUCKET_NAME_PATTERN = r"\A(?!.*\.\.)[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z"
+BUCKET_NAME_RE = re.compile(BUCKET_NAME_PATTERN, re.ASCII)
 
 #: HelmRelease of a Tidepool environment: name ``tidepool`` in namespace ``<env>``.
 ENVIRONMENT_RELEASE = "tidepool"

@@ -27,7 +27,9 @@ DEFAULT_ISSUER = "letsencrypt-staging"
 DEFAULT_ENV_SECRET = "tls-secret"
 SHARED_NAMESPACE = "default"
 
-_HOST_RE = re.compile(r"^(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+#: A host name of a certificate or a gateway (lower case; a leading ``*.`` for wildcards), ASCII, anchored.
+HOST_PATTERN = r"\A(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z"
+_HOST_RE = re.compile(HOST_PATTERN, re.ASCII)
 
 
 def certificate(name: str, namespace: str, dns_names: list, issuer: str, secret_name: str) -> dict:
