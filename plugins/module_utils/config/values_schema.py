@@ -290,8 +290,9 @@ def _messages(error) -> list[tuple[str, str]]:
         unknown = [k for k in value if k not in schema.get("properties", {})]
         noun = schema.get("x-unknown", "key")
         return [(_join(path, k), f"{_join(path, k)}: unknown {noun}{_suggest(k, known, noun)}") for k in unknown]
-    if kind == "required":
-        missing = [k for k in error.validator_value if k not in value]
+    if kind == "required":   # a required key written wrong is one problem: the unknown key names it
+        typos = [k for k in value if k not in schema.get("properties", {})]
+        missing = [k for k in error.validator_value if k not in value and not difflib.get_close_matches(k, typos, n=1)]
         return [(_join(path, k), f"{_join(path, k)}: required, "
                  f"{schema.get('properties', {}).get(k, {}).get('description', 'a value')}") for k in missing]
     where = path or "(top level)"
