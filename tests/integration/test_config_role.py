@@ -175,3 +175,44 @@ def test_plain_relative_path_to_a_bare_repository(repo):
     assert res.returncode == 0, res.stdout[-3000:]
     assert len(repo.commits()) == 1
     assert "clusters/test1/eksctl/cluster-config.yaml" in repo.files()
+
+
+def _inventory_copy(tmp_path, edit) -> str:
+    """A copy of inventories/ whose test1 values.yml went through ``edit(text) -> text``; the path of its hosts.yml."""
+    import shutil
+    from tests.support.helpers import REPO
+    inv = tmp_path / "inventory"
+    shutil.copytree(REPO / "inventories", inv)
+    values = inv / "host_vars" / "test1" / "values.yml"
+    values.write_text(edit(values.read_text()))
+    return str(inv / "hosts.yml")
+
+
+def _run_with_inventory(repo, inventory):
+    return run_playbook("site.yml", limit="test1", inventory=inventory,
+                        extra_vars={"config_repo_url": repo.url, "config_repo_workdir": str(repo.workdir)},
+                        env={"HOME": str(repo.home)}, env_remove=AWS_ENV)
+
+
+def test_misspelt_key_fails_with_did_you_mean_and_commits_nothing(repo, tmp_path):
+    """`enviroments:` in values.yml used to render the cluster with no environment at all (a silent change)."""
+    inventory = _inventory_copy(tmp_path, lambda text: text.replace("\nenvironments:", "\nenviroments:"))
+    res = _run_with_inventory(repo, inventory)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert "Invalid inventory for test1 (nothing was changed)" in out
+    assert "enviroments: unknown inventory key; did you mean environments?" in out
+    assert recap(res.stdout)["test1"]["failed"] == 1
+    assert repo.commits() == []
+    assert not repo.workdir.exists()   # not even the private clone
+
+
+def test_environment_listed_twice_stops_the_run_and_commits_nothing(repo, tmp_path):
+    """YAML keeps the last of two equal keys: ansible.cfg makes a duplicated environment an error."""
+    inventory = _inventory_copy(tmp_path, lambda text: text + "  qa2:\n    hpa:\n      enabled: false\n")
+    res = _run_with_inventory(repo, inventory)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert "duplicate mapping key 'qa2'" in out
+    assert repo.commits() == []
+    assert not repo.workdir.exists()
