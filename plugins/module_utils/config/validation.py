@@ -15,6 +15,7 @@ import re
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 
 REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d+$")
 ACCOUNT_RE = re.compile(r"^\d{12}$")
@@ -171,4 +172,25 @@ def validate(values: dict) -> list[str]:
         if demo is not None and not isinstance(demo, str):
             err(f"{where}.clinicDemoUserId: must be a string (quote it)")
     errors.extend(certificates.errors(values))
+    errors.extend(flavour_errors(values))
     return errors
+
+
+def flavour_errors(values: dict) -> list[str]:
+    """Problems with ``flux_version`` (1 or 2, absent means 1) and, for the flavour it names, each inventory option
+    set that the flavour has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), by name."""
+    version = values.get("flux_version")
+    if version is None:
+        return []
+    if isinstance(version, bool) or str(version).strip() not in ("1", "2"):
+        return [f"flux_version: {version!r} must be 1 (Flux v1, the install guide's stack) or 2 (Flux v2, the "
+                "External Secrets Operator and cert-manager 1.x)"]
+    flavour = registry.flavour(int(version))
+    out = []
+    for key, why in flavour.UNSUPPORTED_OPTIONS.items():
+        node = values
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            out.append(f"{key}: has no flux_version {flavour.VERSION} equivalent: {why}")
+    return out
