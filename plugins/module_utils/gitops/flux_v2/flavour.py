@@ -41,8 +41,8 @@ class FluxV2(Flavour):
         "pkgs.fluxcloud.values": "Flux v2 relays events with a Provider and an Alert, not the fluxcloud chart; "
                                  "remove it (channel, username and secret are read)",
     }
-    BOOTSTRAP_PLANNED = ("flux_bootstrap does not install Flux v2 yet; the config repository of a flux_version 2 "
-                         "cluster is rendered, its controllers must be installed by other means (flux bootstrap)")
+    BOOTSTRAP_PLANNED = ("Flux v2 bootstrap is not implemented yet in flux_bootstrap; the config repository of a "
+                         "flux_version 2 cluster is rendered, install its controllers with `flux bootstrap`")
 
     def __init__(self):
         self.repositories = {url: name for name, url in catalogue.chart_repositories(self.VERSION)}
