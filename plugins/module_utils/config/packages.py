@@ -200,12 +200,12 @@ def _pkg_external_secrets(values, flavour):
     return [
         manifests.namespace("external-secrets"),
         *_pkg_release(values, flavour, "external-secrets", "external-secrets",
-                     {"fullnameOverride": "external-secrets",
-                      "serviceAccount": {"create": False, "name": "external-secrets"},
-                      "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
-                      "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
-                              "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info")},
-                      "crds": {"create": True}}),
+                      {"fullnameOverride": "external-secrets",
+                       "serviceAccount": {"create": False, "name": "external-secrets"},
+                       "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
+                       "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
+                               "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info")},
+                       "crds": {"create": True}}),
     ]
 
 
@@ -235,15 +235,15 @@ def _pkg_gloo(values, flavour):
     return [
         manifests.namespace("gloo-system"),
         *_pkg_release(values, flavour, "gloo", "gloo",
-                     {"crds": {"create": False}, "settings": {"create": True, "writeNamespace": "gloo-system"},
-                      "discovery": {"fdsMode": "WHITELIST"},
-                      "gatewayProxies": {"gatewayProxyV2": {
-                          "readConfig": True,
-                          "service": {"type": "LoadBalancer", "extraAnnotations": {
-                              "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                              "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags":
-                                  f"cluster:{cluster}",
-                          }}}}}),
+                      {"crds": {"create": False}, "settings": {"create": True, "writeNamespace": "gloo-system"},
+                       "discovery": {"fdsMode": "WHITELIST"},
+                       "gatewayProxies": {"gatewayProxyV2": {
+                           "readConfig": True,
+                           "service": {"type": "LoadBalancer", "extraAnnotations": {
+                               "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                               "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags":
+                                   f"cluster:{cluster}",
+                           }}}}}),
     ]
 
 
@@ -279,15 +279,15 @@ def _pkg_gloo_crds(values, flavour):
 def _pkg_metrics_server(values, flavour):
     return [manifests.namespace("metrics-server"),
             *_pkg_release(values, flavour, "metrics-server", "metrics-server",
-                         {"hostNetwork": {"enabled": True}})]
+                          {"hostNetwork": {"enabled": True}})]
 
 
 def _pkg_prometheus_operator(values, flavour):
     return [manifests.namespace("monitoring"),
             *_pkg_release(values, flavour, "prometheus-operator", "prometheus-operator",
-                         {"grafana": {"enabled": True},
-                          "prometheus": {"prometheusSpec": {"externalLabels": {
-                              "cluster": inventory.cluster_name(values), "region": inventory.region(values)}}}})]
+                          {"grafana": {"enabled": True},
+                           "prometheus": {"prometheusSpec": {"externalLabels": {
+                               "cluster": inventory.cluster_name(values), "region": inventory.region(values)}}}})]
 
 
 def _pkg_reloader(values, flavour):
@@ -295,16 +295,16 @@ def _pkg_reloader(values, flavour):
         manifests.namespace("reloader"),
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reloader", "namespace": "reloader"}},
         *_pkg_release(values, flavour, "reloader", "reloader",
-                     {"reloader": {"serviceAccount": {"create": False, "name": "reloader"},
-                                   "watchGlobally": True}}),
+                      {"reloader": {"serviceAccount": {"create": False, "name": "reloader"},
+                                    "watchGlobally": True}}),
     ]
 
 
 def _pkg_sumologic(values, flavour):
     return [manifests.namespace("sumologic"),
             *_pkg_release(values, flavour, "sumologic", "sumologic-fluentd",
-                         {"sumologic": {"collectorUrlExistingSecret": "sumologic",
-                                        "sourceCategoryPrefix": f"{inventory.cluster_name(values)}/"}})]
+                          {"sumologic": {"collectorUrlExistingSecret": "sumologic",
+                                         "sourceCategoryPrefix": f"{inventory.cluster_name(values)}/"}})]
 
 
 PKG_BUILDERS = {
