@@ -69,6 +69,41 @@ CHARTS = {
     "sumologic": _chart("stable", "sumologic-fluentd", "1.1.0"),
 }
 
+#: Docker Hub repositories of the Tidepool services whose tags the image automation follows (chart 0.1.7's
+#: ``<service>.deployment.image``): the platform repository's services are ``tidepool/platform-<service>``.
+PLATFORM_SERVICES = frozenset({"auth", "blob", "data", "image", "migrations", "notification", "task", "tools", "user"})
+TIDEPOOL_IMAGES = {svc: f"docker.io/tidepool/{'platform-' if svc in PLATFORM_SERVICES else ''}{svc}"
+                   for svc in TIDEPOOL_SERVICES}
+
+#: What the current stack (``flux_version: 2``) installs in place of the install guide's charts: cert-manager 1.x
+#: (``cert-manager.io/v1``, the version of the reference CRDs) and the External Secrets Operator (``external-secrets.io/v1``,
+#: the version of the reference CRDs) in place of kubernetes-external-secrets. Other charts are the same for both.
+CURRENT_STACK_REPOSITORIES = (
+    ("stable", STABLE_REPO),
+    ("jetstack", "https://charts.jetstack.io"),
+    ("gloo", "https://storage.googleapis.com/solo-public-helm"),
+    ("stakater", "https://stakater.github.io/stakater-charts"),
+    ("external-secrets", "https://charts.external-secrets.io"),
+)
+CURRENT_STACK_CHARTS = {
+    "certmanager": {"repository": "https://charts.jetstack.io", "name": "cert-manager", "version": "v1.21.1"},
+    "external-secrets": {"repository": "https://charts.external-secrets.io", "name": "external-secrets",
+                         "version": "2.9.0"},
+}
+
+
+def chart_repositories(flux_version: int = 1) -> tuple:
+    """:data:`CHART_REPOSITORIES` (flux_version 1) or :data:`CURRENT_STACK_REPOSITORIES` (2)."""
+    return CURRENT_STACK_REPOSITORIES if int(flux_version) == 2 else CHART_REPOSITORIES
+
+
+def chart(pkg: str, flux_version: int = 1) -> dict:
+    """The chart of package ``pkg`` for ``flux_version`` (:data:`CHARTS`, :data:`CURRENT_STACK_CHARTS` over it for 2)."""
+    if int(flux_version) == 2 and pkg in CURRENT_STACK_CHARTS:
+        return dict(CURRENT_STACK_CHARTS[pkg])
+    return dict(CHARTS[pkg])
+
+
 #: Shared-service packages (``pkgs.<name>.enabled`` in the inventory). For each package:
 #:   namespace    the namespace its objects live in (created by the package unless ``None``)
 #:   irsa         name of the IRSA service account eksctl creates for it, or None

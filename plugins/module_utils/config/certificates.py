@@ -13,7 +13,9 @@ and the per-environment certificate of the tpctl era, research section 17.4).
   production once the staging certificate works), into the Secret ``environments.<env>.certificate.secret``
   (default ``tls-secret``) - the same name the environment's HelmRelease values carry (``ingress.certificate``).
 
-The API version is the one of the rendered ClusterIssuers (cert-manager v0.10: ``certmanager.k8s.io/v1alpha1``).
+The API version is the GitOps flavour's (``Flavour.CERT_MANAGER_API_VERSION``): cert-manager v0.10's
+``certmanager.k8s.io/v1alpha1`` (flavour 1, ACME settings on each Certificate) or cert-manager 1.x's
+``cert-manager.io/v1`` (flavour 2, the DNS-01 solver on the ClusterIssuer). Same inventory keys for both.
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ import re
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 API_VERSION = "certmanager.k8s.io/v1alpha1"
+CURRENT_API_VERSION = "cert-manager.io/v1"
+#: ACME directories of the ClusterIssuers, in the order they are rendered.
+ACME_SERVERS = (("letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"),
+                ("letsencrypt-production", "https://acme-v02.api.letsencrypt.org/directory"))
 ISSUERS = ("letsencrypt-staging", "letsencrypt-production")
 DEFAULT_ISSUER = "letsencrypt-staging"
 DEFAULT_ENV_SECRET = "tls-secret"
@@ -32,13 +38,39 @@ HOST_PATTERN = r"\A(\*\.)?([a-z0-9]([-a-z0-9]*[a-z0-9])?\.)*[a-z0-9]([-a-z0-9]*[
 _HOST_RE = re.compile(HOST_PATTERN, re.ASCII)
 
 
-def certificate(name: str, namespace: str, dns_names: list, issuer: str, secret_name: str) -> dict:
-    """One Certificate: common name = first DNS name, ACME DNS-01 through Route 53 for every name."""
+def certificate(name: str, namespace: str, dns_names: list, issuer: str, secret_name: str,
+                api_version: str = API_VERSION) -> dict:
+    """One Certificate: common name = first DNS name, ACME DNS-01 through Route 53 for every name (v1alpha1: in the
+    Certificate; v1: the issuer's solver)."""
     names = list(dns_names)
-    return {"apiVersion": API_VERSION, "kind": "Certificate", "metadata": {"name": name, "namespace": namespace},
-            "spec": {"secretName": secret_name, "issuerRef": {"name": issuer, "kind": "ClusterIssuer"},
-                     "commonName": names[0], "dnsNames": names,
-                     "acme": {"config": [{"dns01": {"provider": "route53"}, "domains": names}]}}}
+    spec = {"secretName": secret_name, "issuerRef": {"name": issuer, "kind": "ClusterIssuer"},
+            "commonName": names[0], "dnsNames": names}
+    if api_version == API_VERSION:
+        spec["acme"] = {"config": [{"dns01": {"provider": "route53"}, "domains": names}]}
+    return {"apiVersion": api_version, "kind": "Certificate", "metadata": {"name": name, "namespace": namespace},
+            "spec": spec}
+
+
+def cluster_issuers(values: dict, api_version: str = API_VERSION) -> list:
+    """The ClusterIssuers of :data:`ISSUERS` (ACME, the inventory's ``email``, DNS-01 through Route 53 in the
+    cluster's region)."""
+    region, email = values["cluster"]["metadata"]["region"], values["email"]
+    out = []
+    for name, server in ACME_SERVERS:
+        acme = {"server": server, "email": email, "privateKeySecretRef": {"name": name}}
+        if api_version == API_VERSION:
+            acme["dns01"] = {"providers": [{"name": "route53", "route53": {"region": region}}]}
+        else:
+            acme["solvers"] = [{"dns01": {"route53": {"region": region}}}]
+        out.append({"apiVersion": api_version, "kind": "ClusterIssuer", "metadata": {"name": name},
+                    "spec": {"acme": acme}})
+    return out
+
+
+def disable_validation_labels(api_version: str = API_VERSION) -> dict:
+    """Labels of cert-manager's own namespace that keep its webhook from validating it."""
+    group = "certmanager.k8s.io" if api_version == API_VERSION else "cert-manager.io"
+    return {f"{group}/disable-validation": "true"}
 
 
 def object_name(host: str) -> str:
@@ -46,12 +78,13 @@ def object_name(host: str) -> str:
     return ("wildcard." + host[2:] if host.startswith("*.") else host).lower()
 
 
-def shared(values: dict) -> list:
+def shared(values: dict, api_version: str = API_VERSION) -> list:
     """Certificates in ``default`` for the inventory's ``certificates`` list."""
     out = []
     for entry in values.get("certificates") or []:
         out.append(certificate(entry["name"], SHARED_NAMESPACE, entry["dnsNames"],
-                               entry.get("issuer") or DEFAULT_ISSUER, entry.get("secretName") or f"{entry['name']}-tls"))
+                               entry.get("issuer") or DEFAULT_ISSUER, entry.get("secretName") or f"{entry['name']}-tls",
+                               api_version))
     return out
 
 
@@ -66,14 +99,14 @@ def https_names(conf: dict) -> list:
     return list(https.get("dnsNames") or []) if https.get("enabled") else []
 
 
-def for_environment(values: dict, env: str) -> dict | None:
+def for_environment(values: dict, env: str, api_version: str = API_VERSION) -> dict | None:
     """The environment's Certificate, or None when HTTPS is off or has no DNS names."""
     conf = (values.get("environments") or {}).get(env) or {}
     names = https_names(conf)
     if not names:
         return None
     settings = environment_settings(conf)
-    return certificate(object_name(names[0]), env, names, settings["issuer"], settings["secretName"])
+    return certificate(object_name(names[0]), env, names, settings["issuer"], settings["secretName"], api_version)
 
 
 def errors(values: dict) -> list:

@@ -5,7 +5,13 @@
 ``tidepool`` chart release with its values and image automation, the shoreline ConfigMap, its certificate).
 
 The release is written by the GitOps flavour (:class:`gitops.flavour.Flavour`); this file decides its chart,
-values (the guide's value paths) and which image tags each service follows.
+values (the guide's value paths), which image tags each service follows and which releases it needs first.
+
+Ordering rule (:func:`dependencies`): a release depends on the releases that install the custom resource
+definitions its chart's objects use. The tidepool chart creates gloo resources (VirtualServices, Gateways) and,
+with HTTPS, cert-manager Certificates, so each environment's release depends on the ``gloo`` release
+(``gloo-system``) and the ``certmanager`` release (``certmanager``) when their packages are enabled. Flavours with
+no ordering (Flux v1's helm-operator) ignore it.
 """
 from __future__ import annotations
 
@@ -74,29 +80,51 @@ def image_policy(values: dict, env: str) -> dict:
     return {svc: gitops.get(svc, f"glob:{branch}-*") for svc in catalogue.TIDEPOOL_SERVICES}
 
 
+#: Packages whose release installs custom resource definitions the tidepool chart uses: ``(package, release)``.
+CRD_RELEASES = (("gloo", "gloo"), ("certmanager", "certmanager"))
+
+
+def dependencies(values: dict) -> list[dict]:
+    """``[{name, namespace}]`` of the releases an environment's release needs first (module docstring)."""
+    enabled = set(inventory.enabled_pkgs(values))
+    return [{"name": release, "namespace": catalogue.PKGS[pkg]["namespace"]}
+            for pkg, release in CRD_RELEASES if pkg in enabled]
+
+
+def tidepool_chart(values: dict, env: str) -> dict:
+    """The environment's chart: :data:`catalogue.TIDEPOOL_CHART` with ``environments.<env>.chart`` merged over it."""
+    return inventory.deep_merge(catalogue.TIDEPOOL_CHART, inventory.environment_conf(values, env).get("chart") or {})
+
+
 def tidepool_release(values: dict, env: str, flavour) -> dict:
     """The environment's ``tidepool`` release as ``flavour`` writes it: releaseName ``<env>-tidepool``, the
-    chart of :data:`catalogue.TIDEPOOL_CHART` (``chart`` overrides), :func:`tidepool_values`, images automated
-    with :func:`image_policy`."""
-    conf = inventory.environment_conf(values, env)
-    chart = inventory.deep_merge(catalogue.TIDEPOOL_CHART, conf.get("chart") or {})
-    return flavour.helm_release(naming.ENVIRONMENT_RELEASE, env, chart, tidepool_values(values, env),
-                                release_name=naming.environment_release_name(env),
-                                image_policy=image_policy(values, env))
+    chart of :func:`tidepool_chart`, :func:`tidepool_values`, images automated with :func:`image_policy`, after
+    the releases of :func:`dependencies`."""
+    return flavour.helm_release(naming.ENVIRONMENT_RELEASE, env, tidepool_chart(values, env),
+                                tidepool_values(values, env), release_name=naming.environment_release_name(env),
+                                image_policy=image_policy(values, env), depends_on=dependencies(values))
 
 
 def environment(values: dict, env: str, flavour) -> list[dict]:
-    """Objects of one Tidepool environment: its Namespace, the tidepool release (:func:`tidepool_release`) and, when
-    ``clinicDemoUserId`` is set, the shoreline ConfigMap (guide: Post-Installation Configuration)."""
+    """Objects of one Tidepool environment: its Namespace, the tidepool release (:func:`tidepool_release`) with the
+    chart source and image automation the flavour renders for it, when ``clinicDemoUserId`` is set the shoreline
+    ConfigMap (guide: Post-Installation Configuration), its Certificate, and with ``pkgs.external-secrets`` enabled
+    the flavour's secret-store objects of the namespace."""
     conf = inventory.environment_conf(values, env)
     objs = [
         manifests.namespace(env, labels={"discovery.solo.io/function_discovery": "enabled", "tidepool.org/environment": env}),
+        *flavour.release_sources(naming.ENVIRONMENT_RELEASE, env, tidepool_chart(values, env)),
         tidepool_release(values, env, flavour),
+        *flavour.image_automation(env, image_policy(values, env), {
+            "images": catalogue.TIDEPOOL_IMAGES, "email": values["email"],
+            "path": f"./{naming.flux_path(inventory.cluster_name(values))}/environments/{env}"}),
     ]
     if conf.get("clinicDemoUserId"):
         objs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shoreline", "namespace": env},
                      "data": {"ClinicDemoUserId": conf["clinicDemoUserId"]}})
-    cert = certificates.for_environment(values, env)
+    cert = certificates.for_environment(values, env, flavour.CERT_MANAGER_API_VERSION)
     if cert:
         objs.append(cert)
+    if "external-secrets" in inventory.enabled_pkgs(values):
+        objs += flavour.secret_store_objects(env, inventory.region(values))
     return objs

@@ -57,3 +57,13 @@ def environments(values: dict) -> list[str]:
 def environment_conf(values: dict, env: str) -> dict:
     """``environments.<env>`` (an empty dict when it has no settings)."""
     return (values.get("environments") or {}).get(env) or {}
+
+
+#: ``flux_version`` of a cluster whose inventory names none (the install guide's Flux v1).
+DEFAULT_FLUX_VERSION = 1
+
+
+def flux_version(values: dict) -> int:
+    """``flux_version`` (the GitOps flavour, 1 or 2), :data:`DEFAULT_FLUX_VERSION` when absent."""
+    version = values.get("flux_version")
+    return DEFAULT_FLUX_VERSION if version in (None, "") else int(version)

@@ -6,6 +6,11 @@
 Fixes against the original helpers (research ``tidepool-tools.md`` section 22): ``s3:ListBucket`` names the bucket
 ARN; ARNs use the inventory's account and region; SES is scoped to sending from the account's identities; the
 external-secrets role may not read the Tiller CA key; bucket overrides are honoured.
+
+Secrets readers depend on the GitOps flavour of the inventory's ``flux_version``: flavour 1's
+kubernetes-external-secrets reads every secret of the cluster with the role of its own service account; flavour 2
+gives each namespace with secrets (:func:`secret_namespaces`) a SecretStore service account whose role reads only
+``<cluster>/<namespace>/*`` (:meth:`gitops.flavour.Flavour.secret_reader_accounts`).
 """
 from __future__ import annotations
 
@@ -13,6 +18,8 @@ import copy
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as secrets_catalogue
 
 
 def _statement(actions, resources, effect="Allow"):
@@ -32,6 +39,13 @@ ROUTE53_POLICY = _policy(
     _statement(["route53:GetChange", "route53:ListHostedZones", "route53:ListResourceRecordSets",
                 "route53:ListHostedZonesByName"], "*"),
 )
+
+
+def secret_namespaces(values: dict) -> list[str]:
+    """Namespaces that hold secrets of the secrets catalogue (every environment, and the namespaces of enabled
+    packages' vendor secrets), sorted."""
+    ids = secrets_catalogue.entries(inventory.environments(values), values.get("pkgs") or {})
+    return sorted({sid.split("/", 1)[0] for sid in ids})
 
 
 def irsa_service_accounts(values: dict) -> list[dict]:
@@ -57,7 +71,11 @@ def irsa_service_accounts(values: dict) -> list[dict]:
             f"arn:aws:logs:{region}:{account}:*"))))
     if "external-dns" in enabled:
         out.append(_irsa("external-dns", "external-dns", "DNS-alias-creation", copy.deepcopy(ROUTE53_POLICY)))
-    if "external-secrets" in enabled:
+    readers = registry.flavour(inventory.flux_version(values)).secret_reader_accounts(
+        cluster, region, account, secret_namespaces(values)) if "external-secrets" in enabled else None
+    if readers is not None:
+        out += readers
+    elif "external-secrets" in enabled:
         ca_cert_id, ca_key_id = naming.tiller_ca_ids(cluster)
         arn = f"arn:aws:secretsmanager:{region}:{account}:secret:"
         out.append(_irsa("external-secrets", "external-secrets", "secrets-management", _policy(

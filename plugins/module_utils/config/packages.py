@@ -14,14 +14,17 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as secrets_catalogue
 
 
-def _pkg_release(values, flavour, pkg, name, chart, chart_values, **kw):
-    """The flavour's release of a package, with ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
+def _pkg_release(values, flavour, pkg, name, chart_values, **kw):
+    """``[sources only it uses..., release]``: the flavour's release of a package with its chart for the flavour
+    (:func:`catalogue.chart`), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
     conf = values["pkgs"][pkg]
-    chart = inventory.deep_merge(chart, conf.get("chart") or {})
+    chart = inventory.deep_merge(catalogue.chart(pkg, flavour.VERSION), conf.get("chart") or {})
     chart_values = inventory.deep_merge(chart_values, conf.get("values") or {})
-    return flavour.helm_release(name, catalogue.PKGS[pkg]["namespace"], chart, chart_values, **kw)
+    ns = catalogue.PKGS[pkg]["namespace"]
+    return [*flavour.release_sources(name, ns, chart), flavour.helm_release(name, ns, chart, chart_values, **kw)]
 
 
 def _pkg_amazon_cloudwatch(values, flavour):
@@ -80,25 +83,21 @@ def _pkg_amazon_cloudwatch(values, flavour):
 
 
 def _pkg_certmanager(values, flavour):
-    region, email = inventory.region(values), values["email"]
-    ns = "certmanager"
-    issuers = []
-    for name, server in (("letsencrypt-staging", "https://acme-staging-v02.api.letsencrypt.org/directory"),
-                         ("letsencrypt-production", "https://acme-v02.api.letsencrypt.org/directory")):
-        issuers.append({
-            "apiVersion": "certmanager.k8s.io/v1alpha1", "kind": "ClusterIssuer", "metadata": {"name": name},
-            "spec": {"acme": {"server": server, "email": email, "privateKeySecretRef": {"name": name},
-                              "dns01": {"providers": [{"name": "route53", "route53": {"region": region}}]}}},
-        })
+    api = flavour.CERT_MANAGER_API_VERSION
+    if api == certificates.API_VERSION:
+        # cert-manager v0.10's chart; IRSA needs the pod to read its projected token.
+        chart_values = {"serviceAccount": {"create": False, "name": "certmanager"},
+                        "securityContext": {"enabled": True, "fsGroup": 1001}}
+    else:
+        # cert-manager 1.x's chart installs its CRDs (crds.enabled); the pod security context takes fsGroup directly.
+        chart_values = {"crds": {"enabled": True}, "serviceAccount": {"create": False, "name": "certmanager"},
+                        "securityContext": {"runAsNonRoot": True, "fsGroup": 1001,
+                                            "seccompProfile": {"type": "RuntimeDefault"}}}
     return [
-        manifests.namespace(ns, labels={"certmanager.k8s.io/disable-validation": "true"}),
-        _pkg_release(values, flavour, "certmanager", "certmanager",
-                     catalogue.CHARTS["certmanager"],
-                     {"serviceAccount": {"create": False, "name": "certmanager"},
-                      # IRSA needs the pod to read its projected token.
-                      "securityContext": {"enabled": True, "fsGroup": 1001}}),
-        *issuers,
-        *certificates.shared(values),   # the guide's shared certificates in `default` (TLS appendix)
+        manifests.namespace("certmanager", labels=certificates.disable_validation_labels(api)),
+        *_pkg_release(values, flavour, "certmanager", "certmanager", chart_values),
+        *certificates.cluster_issuers(values, api),
+        *certificates.shared(values, api),   # the guide's shared certificates in `default` (TLS appendix)
     ]
 
 
@@ -157,7 +156,7 @@ def _pkg_cluster_autoscaler(values, flavour):
 def _pkg_datadog(values, flavour):
     return [
         manifests.namespace("datadog"),
-        _pkg_release(values, flavour, "datadog", "datadog-agent", catalogue.CHARTS["datadog"], {
+        *_pkg_release(values, flavour, "datadog", "datadog-agent", {
             "datadog": {"apiKeyExistingSecret": "datadog", "appKeyExistingSecret": "datadog",
                         "clusterName": inventory.cluster_name(values), "logLevel": values.get("logLevel", "info")},
             "clusterAgent": {"enabled": True, "tokenExistingSecret": "datadog"},
@@ -186,56 +185,65 @@ def _pkg_external_dns(values, flavour):
     if domain_filters:
         chart_values["domainFilters"] = domain_filters
     return [manifests.namespace("external-dns"),
-            _pkg_release(values, flavour, "external-dns", "external-dns", catalogue.CHARTS["external-dns"], chart_values)]
+            *_pkg_release(values, flavour, "external-dns", "external-dns", chart_values)]
 
 
 def _pkg_external_secrets(values, flavour):
+    if flavour.SECRETS_OPERATOR == "external-secrets-operator":
+        # The External Secrets Operator: its controller holds no AWS permission (each namespace's SecretStore reads
+        # with its own IRSA role, config.irsa), so the chart creates a plain service account.
+        return [manifests.namespace("external-secrets"),
+                *_pkg_release(values, flavour, "external-secrets", "external-secrets",
+                              {"fullnameOverride": "external-secrets", "installCRDs": True,
+                               "serviceAccount": {"create": True, "name": "external-secrets"},
+                               "log": {"level": values.get("logLevel", "info")}})]
     return [
         manifests.namespace("external-secrets"),
-        _pkg_release(values, flavour, "external-secrets", "external-secrets",
-                     catalogue.CHARTS["external-secrets"],
-                     {"fullnameOverride": "external-secrets",
-                      "serviceAccount": {"create": False, "name": "external-secrets"},
-                      "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
-                      "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
-                              "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info")},
-                      "crds": {"create": True}}),
+        *_pkg_release(values, flavour, "external-secrets", "external-secrets",
+                      {"fullnameOverride": "external-secrets",
+                       "serviceAccount": {"create": False, "name": "external-secrets"},
+                       "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
+                       "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
+                               "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info")},
+                       "crds": {"create": True}}),
     ]
 
 
 def _pkg_flux(values, flavour):
-    # The same objects flux_bootstrap applies (the flavour builds both).
-    return [manifests.namespace("flux"), *flavour.chart_sources("flux", catalogue.CHART_REPOSITORIES)]
+    # The same objects flux_bootstrap applies (the flavour builds both). Flux v2's namespace flux-system belongs to
+    # its install (flux-system/gotk-components.yaml), so only flavour 1 renders the operator's namespace here.
+    ns = flavour.OPERATOR_NAMESPACE
+    sources = flavour.chart_sources(ns, catalogue.chart_repositories(flavour.VERSION))
+    return ([manifests.namespace(ns)] if flavour.RENDERS_OPERATOR_NAMESPACE else []) + sources
 
 
 def _pkg_fluxcloud(values, flavour):
     conf = values["pkgs"]["fluxcloud"]
     cluster = inventory.cluster_name(values)
-    return [
-        _pkg_release(values, flavour, "fluxcloud", "fluxcloud",
-                     catalogue.CHARTS["fluxcloud"],
-                     flavour.notifications({"channel": conf.get("channel", f"#flux-{cluster}"),
-                                            "username": conf.get("username", "flux"),
-                                            "secret": conf.get("secret", "slack"),
-                                            "github_url": conf.get("githubUrl", "")})),
-    ]
+    settings = {"channel": conf.get("channel", f"#flux-{cluster}"), "username": conf.get("username", "flux"),
+                "secret": conf.get("secret", "slack"), "github_url": conf.get("githubUrl", "")}
+    ns = catalogue.PKGS["fluxcloud"]["namespace"]
+    objs = flavour.notification_objects(ns, settings, inventory.environments(values))
+    if objs is None:
+        return [*_pkg_release(values, flavour, "fluxcloud", "fluxcloud", flavour.notifications(settings))]
+    # The relay's objects live where fluxcloud did (the Slack Secret of the secrets catalogue is there).
+    return [manifests.namespace(ns), *objs]
 
 
 def _pkg_gloo(values, flavour):
     cluster = inventory.cluster_name(values)
     return [
         manifests.namespace("gloo-system"),
-        _pkg_release(values, flavour, "gloo", "gloo",
-                     catalogue.CHARTS["gloo"],
-                     {"crds": {"create": False}, "settings": {"create": True, "writeNamespace": "gloo-system"},
-                      "discovery": {"fdsMode": "WHITELIST"},
-                      "gatewayProxies": {"gatewayProxyV2": {
-                          "readConfig": True,
-                          "service": {"type": "LoadBalancer", "extraAnnotations": {
-                              "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                              "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags":
-                                  f"cluster:{cluster}",
-                          }}}}}),
+        *_pkg_release(values, flavour, "gloo", "gloo",
+                      {"crds": {"create": False}, "settings": {"create": True, "writeNamespace": "gloo-system"},
+                       "discovery": {"fdsMode": "WHITELIST"},
+                       "gatewayProxies": {"gatewayProxyV2": {
+                           "readConfig": True,
+                           "service": {"type": "LoadBalancer", "extraAnnotations": {
+                               "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
+                               "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags":
+                                   f"cluster:{cluster}",
+                           }}}}}),
     ]
 
 
@@ -270,35 +278,33 @@ def _pkg_gloo_crds(values, flavour):
 
 def _pkg_metrics_server(values, flavour):
     return [manifests.namespace("metrics-server"),
-            _pkg_release(values, flavour, "metrics-server", "metrics-server", catalogue.CHARTS["metrics-server"],
-                         {"hostNetwork": {"enabled": True}})]
+            *_pkg_release(values, flavour, "metrics-server", "metrics-server",
+                          {"hostNetwork": {"enabled": True}})]
 
 
 def _pkg_prometheus_operator(values, flavour):
     return [manifests.namespace("monitoring"),
-            _pkg_release(values, flavour, "prometheus-operator", "prometheus-operator",
-                         catalogue.CHARTS["prometheus-operator"],
-                         {"grafana": {"enabled": True},
-                          "prometheus": {"prometheusSpec": {"externalLabels": {
-                              "cluster": inventory.cluster_name(values), "region": inventory.region(values)}}}})]
+            *_pkg_release(values, flavour, "prometheus-operator", "prometheus-operator",
+                          {"grafana": {"enabled": True},
+                           "prometheus": {"prometheusSpec": {"externalLabels": {
+                               "cluster": inventory.cluster_name(values), "region": inventory.region(values)}}}})]
 
 
 def _pkg_reloader(values, flavour):
     return [
         manifests.namespace("reloader"),
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reloader", "namespace": "reloader"}},
-        _pkg_release(values, flavour, "reloader", "reloader",
-                     catalogue.CHARTS["reloader"],
-                     {"reloader": {"serviceAccount": {"create": False, "name": "reloader"},
-                                   "watchGlobally": True}}),
+        *_pkg_release(values, flavour, "reloader", "reloader",
+                      {"reloader": {"serviceAccount": {"create": False, "name": "reloader"},
+                                    "watchGlobally": True}}),
     ]
 
 
 def _pkg_sumologic(values, flavour):
     return [manifests.namespace("sumologic"),
-            _pkg_release(values, flavour, "sumologic", "sumologic-fluentd", catalogue.CHARTS["sumologic"],
-                         {"sumologic": {"collectorUrlExistingSecret": "sumologic",
-                                        "sourceCategoryPrefix": f"{inventory.cluster_name(values)}/"}})]
+            *_pkg_release(values, flavour, "sumologic", "sumologic-fluentd",
+                          {"sumologic": {"collectorUrlExistingSecret": "sumologic",
+                                         "sourceCategoryPrefix": f"{inventory.cluster_name(values)}/"}})]
 
 
 PKG_BUILDERS = {
@@ -323,5 +329,13 @@ if set(PKG_BUILDERS) != set(catalogue.PKGS):
 
 def shared_services(values: dict, flavour) -> dict:
     """``{pkg: [objects]}`` for every enabled package, releases and chart sources written by ``flavour``
-    (:class:`gitops.flavour.Flavour`)."""
-    return {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
+    (:class:`gitops.flavour.Flavour`); with ``pkgs.external-secrets`` enabled, a package whose namespace holds
+    vendor secrets of the secrets catalogue also gets the flavour's secret-store objects of that namespace."""
+    out = {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
+    if "external-secrets" in out:
+        done = set()
+        for (ns, _name), spec in sorted(secrets_catalogue.CLUSTER_VENDOR_SECRETS.items()):
+            if spec["pkg"] in out and ns not in done:
+                done.add(ns)
+                out[spec["pkg"]] += flavour.secret_store_objects(ns, inventory.region(values))
+    return out

@@ -7,7 +7,8 @@ Input: ``values``, a dict with the keys of the Tidepool install guide's ``values
 ``aws.accountNumber``, ``aws.iamUsers``, ``kubeconfig``, ``cluster.metadata|vpc|nodeGroups``,
 ``pkgs.<name>.enabled``, ``environments.<env>...``, ``logLevel``), accepted by :func:`config.validation.validate`.
 What is deployed comes from :mod:`config.cluster_config`, :mod:`config.packages` and :mod:`config.environments`;
-how the GitOps operator reads it from the flavour (:func:`gitops.registry.flavour`, Flux v1 unless given).
+how the GitOps operator reads it from the flavour (:func:`gitops.registry.flavour` of the inventory's
+``flux_version``, 1 -- Flux v1 -- when absent, unless a flavour is given).
 
 Output of :func:`render_tree`: a dict ``{relative path: object}`` (one Kubernetes object or the eksctl
 ClusterConfig per file) laid out as documented in ``docs/config-repo.md``:
@@ -85,7 +86,7 @@ def cluster_objects(values: dict, flavour=None) -> list[dict]:
     ClusterConfig; eksctl also annotates them with the IAM role, an existing cluster such as the local stack or
     kind gets none), plus every namespace of the shared services and environments, so that secrets can be put
     into them before their services are applied."""
-    flavour = flavour or registry.flavour()
+    flavour = flavour or registry.flavour(inventory.flux_version(values))
     return _cluster_part(eksctl_config.cluster_config(values), _flat(_shared(values, flavour)),
                          _flat(_environments(values, flavour)))
 
@@ -93,8 +94,8 @@ def cluster_objects(values: dict, flavour=None) -> list[dict]:
 def objects(values: dict, part: str, flavour=None) -> list[dict]:
     """The objects of one part of the cluster, ordered for applying: ``cluster`` (:func:`cluster_objects`),
     ``shared`` (every enabled package) or ``environments`` (every Tidepool environment). ``flavour``: the GitOps
-    flavour writing releases (default: :func:`gitops.registry.flavour`'s). Raises ValueError for another part."""
-    flavour = flavour or registry.flavour()
+    flavour writing releases (default: the one of ``values``' ``flux_version``). Raises ValueError for another part."""
+    flavour = flavour or registry.flavour(inventory.flux_version(values))
     if part == "cluster":
         return cluster_objects(values, flavour)
     if part == "shared":
@@ -122,7 +123,7 @@ def _tree(values: dict, config: dict, shared: dict, envs: dict) -> dict:
 
 def render_tree(values: dict, flavour=None) -> dict:
     """``{path relative to the repository root: object}`` for the whole cluster (see module docstring)."""
-    flavour = flavour or registry.flavour()
+    flavour = flavour or registry.flavour(inventory.flux_version(values))
     return _tree(values, eksctl_config.cluster_config(values), _shared(values, flavour),
                  _environments(values, flavour))
 
@@ -135,7 +136,7 @@ def render(values: dict, flavour=None) -> dict:
     built once and serve both, so the config repository and what is applied directly never disagree.
     ``values`` must be valid (:func:`config.validation.validate`).
     """
-    flavour = flavour or registry.flavour()
+    flavour = flavour or registry.flavour(inventory.flux_version(values))
     config = eksctl_config.cluster_config(values)
     shared, envs = _shared(values, flavour), _environments(values, flavour)
     shared_objs, env_objs = _flat(shared), _flat(envs)

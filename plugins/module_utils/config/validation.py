@@ -18,6 +18,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 
 HELM_RELEASE_MAX = 53
 LABEL_VALUE_MAX = 63
@@ -51,6 +52,7 @@ def validate(values: dict, variables=None) -> list[str]:
     _check_node_groups(cluster, err)
     _check_environments(values, err)
     errors.extend(certificates.errors(values))
+    errors.extend(flavour_errors(values))
     return errors
 
 
@@ -130,3 +132,17 @@ def _check_environments(values: dict, err) -> None:
                 if owner[0] != env:
                     err(f"{where}.gateway.{proto}.dnsNames: {host!r} is also served by {owner[1]}; a host name "
                         "belongs to one environment")
+
+
+def flavour_errors(values: dict) -> list[str]:
+    """Each inventory option set that the flavour ``flux_version`` names (1 or 2, absent means 1; the values schema
+    checked it) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), by name."""
+    flavour = registry.flavour(int(values.get("flux_version") or 1))
+    out = []
+    for key, why in flavour.UNSUPPORTED_OPTIONS.items():
+        node = values
+        for part in key.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if node is not None:
+            out.append(f"{key}: has no flux_version {flavour.VERSION} equivalent: {why}")
+    return out

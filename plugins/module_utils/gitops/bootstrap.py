@@ -66,6 +66,8 @@ def normalize_params(params: dict) -> dict:
                                  f"and hyphens, at most {naming.CLUSTER_NAME_MAX} characters).")
     version = int(spec.get("flux_version", 1))
     flavour = registry.flavour(version)
+    if flavour.BOOTSTRAP_PLANNED:
+        raise FluxBootstrapError(f"flux_version={version}: {flavour.BOOTSTRAP_PLANNED}.")
     spec["flux_version"] = version
     spec["state"] = spec.get("state", "present")
     ns = spec["namespace"]

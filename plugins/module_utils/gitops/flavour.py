@@ -22,7 +22,15 @@ class Flavour:
     * ``DEFAULT_IMAGES`` -- ``{component: image}`` of the bootstrap, the keys are what ``images`` may override;
     * ``WORKLOADS`` -- ``((Deployment name, what it is), ...)`` the bootstrap waits for, in order;
     * ``NEEDS_TILLER_TLS`` -- whether the bootstrap needs Tiller TLS material (:meth:`read_tls`);
-    * ``SECRET_MANIFEST_FORMATS`` -- the ``manifest_format`` values :meth:`secret_manifest` accepts, default first.
+    * ``SECRET_MANIFEST_FORMATS`` -- the ``manifest_format`` values :meth:`secret_manifest` accepts, default first;
+    * ``OPERATOR_NAMESPACE`` -- the namespace of the operator's own objects in the config repository (chart sources);
+      ``RENDERS_OPERATOR_NAMESPACE`` -- whether the ``flux`` package renders it (False: the operator's install owns it);
+    * ``CERT_MANAGER_API_VERSION`` -- the cert-manager API the ClusterIssuers and Certificates are written for;
+    * ``SECRETS_OPERATOR`` -- what the ``external-secrets`` package installs (``kubernetes-external-secrets`` or
+      ``external-secrets-operator``);
+    * ``UNSUPPORTED_OPTIONS`` -- ``{dotted inventory key: why}`` of options the flavour has no equivalent for
+      (:func:`config.validation.validate` names each one set);
+    * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet.
     """
 
     VERSION = 0
@@ -30,6 +38,12 @@ class Flavour:
     WORKLOADS: tuple = ()
     NEEDS_TILLER_TLS = False
     SECRET_MANIFEST_FORMATS: tuple = ("spec",)
+    OPERATOR_NAMESPACE = "flux"
+    RENDERS_OPERATOR_NAMESPACE = True
+    CERT_MANAGER_API_VERSION = "certmanager.k8s.io/v1alpha1"
+    SECRETS_OPERATOR = "kubernetes-external-secrets"
+    UNSUPPORTED_OPTIONS: dict = {}
+    BOOTSTRAP_PLANNED: str | None = None
 
     # ----------------------------------------------------------------------------------------- bootstrap
 
@@ -63,11 +77,39 @@ class Flavour:
         raise NotImplementedError
 
     def helm_release(self, name: str, namespace: str, chart: dict, values: dict, *, release_name: str | None = None,
-                     image_policy: dict | None = None) -> dict:
+                     image_policy: dict | None = None, depends_on=None) -> dict:
         """The object that installs one Helm release: ``name``/``namespace`` of the object, ``chart`` (``{repository,
         name, version}`` or ``{git, path, ref}``), the chart's ``values``, the Helm ``release_name`` (default
-        ``name``) and the image-update policy (:meth:`image_update_policy`)."""
+        ``name``), the image-update policy (:meth:`image_update_policy`) and the releases it needs installed first
+        (``depends_on``: ``[{name, namespace}]`` of release objects; a flavour without ordering ignores it)."""
         raise NotImplementedError
+
+    def release_sources(self, name: str, namespace: str, chart: dict) -> list[dict]:
+        """Chart sources only the release ``name`` in ``namespace`` uses (beyond :meth:`chart_sources`), rendered
+        next to it. Default: none."""
+        return []
+
+    def image_automation(self, namespace: str, image_policy: dict | None, settings: dict) -> list[dict]:
+        """Objects automating the images of ``namespace``'s release (``image_policy`` as in :meth:`helm_release`);
+        ``settings``: ``images`` (service -> image repository), ``path`` (the namespace's directory in the config
+        repository), ``email`` (commit author). Default: none (the release's metadata carries the policy)."""
+        return []
+
+    def notification_objects(self, namespace: str, settings: dict, namespaces) -> list[dict] | None:
+        """Objects that relay the operator's events to Slack (``settings`` as in :meth:`notifications`) from the
+        operator's and ``namespaces``' objects, in ``namespace``; None means the relay is a chart whose values are
+        :meth:`notifications`."""
+        return None
+
+    def secret_store_objects(self, namespace: str, region: str) -> list[dict]:
+        """Objects a namespace with secrets needs for the operator's secrets controller to read them. Default:
+        none (one controller reads every namespace's secrets)."""
+        return []
+
+    def secret_reader_accounts(self, cluster: str, region: str, account: str, namespaces) -> list[dict] | None:
+        """ClusterConfig ``iam.serviceAccounts`` entries that read the secrets of ``namespaces``; None means the
+        secrets controller's own service account does (:mod:`config.irsa`)."""
+        return None
 
     def image_update_policy(self, image_policy: dict | None) -> dict:
         """How a release's image automation is written: ``image_policy`` None means no automation; a dict

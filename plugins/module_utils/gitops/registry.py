@@ -4,18 +4,20 @@
 """The GitOps flavours by ``flux_version``: :func:`flavour` returns the one to use.
 
 ``1`` is Flux v1 (fluxd, helm-operator, Tiller with TLS, kubernetes-external-secrets: the install guide's stack,
-:mod:`gitops.flux_v1`). A new flavour is one package implementing :class:`gitops.flavour.Flavour` plus one entry
-in :data:`FLAVOURS`.
+:mod:`gitops.flux_v1`); ``2`` the current stack (Flux v2, the External Secrets Operator, cert-manager 1.x,
+:mod:`gitops.flux_v2`; its ``flux_bootstrap`` install is not built yet: ``BOOTSTRAP_PLANNED``).
+A new flavour is one package implementing :class:`gitops.flavour.Flavour` plus one entry in :data:`FLAVOURS`.
 """
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1.flavour import FluxV1
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.flavour import FluxV2
 
 #: flux_version -> the flavour.
-FLAVOURS = {1: FluxV1()}
+FLAVOURS = {1: FluxV1(), 2: FluxV2()}
 #: Versions designed for but not built yet, with what to do instead.
-PLANNED = {2: "Flux v2 bootstrap is not implemented yet; use flux_version: 1 (the install guide's stack)."}
+PLANNED: dict = {}
 #: The flavour of a cluster whose inventory names none.
 DEFAULT_VERSION = 1
 
@@ -26,9 +28,9 @@ def flavour(version=DEFAULT_VERSION):
     try:
         number = int(version)
     except (TypeError, ValueError):
-        raise FluxBootstrapError(f"flux_version={version!r} is not supported; use 1.") from None
+        raise FluxBootstrapError(f"flux_version={version!r} is not supported; use 1 or 2.") from None
     if number in PLANNED:
         raise FluxBootstrapError(f"flux_version={number}: {PLANNED[number]}")
     if number not in FLAVOURS:
-        raise FluxBootstrapError(f"flux_version={number} is not supported; use 1.")
+        raise FluxBootstrapError(f"flux_version={number} is not supported; use 1 or 2.")
     return FLAVOURS[number]

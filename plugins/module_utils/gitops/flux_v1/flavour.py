@@ -42,7 +42,8 @@ class FluxV1(Flavour):
     def chart_sources(self, namespace, repositories):
         return [releases.repositories_secret(namespace, repositories)]
 
-    def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None):
+    def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None):
+        # helm-operator 1.x has no ordering between releases: depends_on is not written.
         return releases.helm_release(name, namespace, chart, values, release_name=release_name,
                                      image_policy=image_policy)
 

@@ -35,8 +35,11 @@ def test_gitops_flavour_facts_for_roles():
     assert facts["needs_tiller_tls"] is True
     assert facts["release_kind"] == {"api_version": "helm.fluxcd.io/v1", "kind": "HelmRelease"}
     assert filters.gitops_flavour("1") == facts == filters.gitops_flavour()
-    with pytest.raises(AnsibleFilterError, match="Flux v2 bootstrap is not implemented yet"):
-        filters.gitops_flavour(2)
+    assert filters.gitops_flavour(2)["release_kind"] == {"api_version": "helm.toolkit.fluxcd.io/v2",
+                                                         "kind": "HelmRelease"}
+    assert filters.gitops_flavour(2)["needs_tiller_tls"] is False
+    with pytest.raises(AnsibleFilterError, match="is not supported; use 1 or 2"):
+        filters.gitops_flavour(3)
 
 
 def test_eksctl_cluster_config_maps_the_iam_users():

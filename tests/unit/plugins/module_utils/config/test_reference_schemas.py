@@ -15,10 +15,20 @@ ALL_PKGS = load_values("test1")
 for _conf in ALL_PKGS["pkgs"].values():
     _conf["enabled"] = True
 ALL_PKGS["environments"]["qa2"]["clinicDemoUserId"] = "e79b15328a"
+# Flavour 2 with every package, HTTPS (a Certificate), shared certificates and a second environment.
+ALL_PKGS_V2 = dict(ALL_PKGS, flux_version=2)
+ALL_PKGS_V2["pkgs"] = {pkg: dict(conf) for pkg, conf in ALL_PKGS["pkgs"].items() if pkg != "fluxcloud"}
+ALL_PKGS_V2["pkgs"]["fluxcloud"] = {"enabled": True}
+ALL_PKGS_V2["certificates"] = [{"name": "wild", "dnsNames": ["*.example.org"]}]
+ALL_PKGS_V2["environments"] = {"qa2": ALL_PKGS["environments"]["qa2"],
+                               "prd": {"gateway": {"https": {"enabled": True, "dnsNames": ["app.example.org"]}},
+                                       "gitops": {"blip": "semver:~1.2", "auth": "regex:^v(?P<ts>[0-9]+)$"}}}
 TREES = {
     "test1": tree.render_tree(load_values("test1")),
     "local": tree.render_tree(load_values("local")),
     "all-pkgs": tree.render_tree(ALL_PKGS),
+    "test2": tree.render_tree(load_values("test2")),
+    "all-pkgs-v2": tree.render_tree(ALL_PKGS_V2),
 }
 CASES = [(name, path) for name, tree in TREES.items() for path in tree]
 
@@ -47,3 +57,26 @@ def test_core_schema_is_really_checked():
     ns["metadata"]["labelz"] = {}
     with pytest.raises(Exception):
         schemas.validate_object(ns)
+
+
+def test_every_flavour_2_kind_is_checked_against_a_reference_crd():
+    kinds = {(o["apiVersion"], o["kind"]) for name in ("test2", "all-pkgs-v2") for o in TREES[name].values()}
+    custom = {k for k in kinds if "." in k[0].split("/")[0] and k[0] != "apiextensions.k8s.io/v1"
+              and not k[0].startswith("rbac.") and k[0] != "eksctl.io/v1alpha5"}
+    assert custom == {("helm.toolkit.fluxcd.io/v2", "HelmRelease"), ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
+                      ("source.toolkit.fluxcd.io/v1", "GitRepository"), ("image.toolkit.fluxcd.io/v1", "ImageRepository"),
+                      ("image.toolkit.fluxcd.io/v1", "ImagePolicy"),
+                      ("image.toolkit.fluxcd.io/v1", "ImageUpdateAutomation"),
+                      ("notification.toolkit.fluxcd.io/v1beta3", "Provider"),
+                      ("notification.toolkit.fluxcd.io/v1beta3", "Alert"), ("external-secrets.io/v1", "SecretStore"),
+                      ("cert-manager.io/v1", "ClusterIssuer"), ("cert-manager.io/v1", "Certificate")}
+    assert custom <= set(schemas.crd_schemas())
+
+
+def test_flavour_2_external_secret_validates():
+    es = registry.flavour(2).secret_manifest({"name": "mongo", "namespace": "qa2"}, "test2/qa2/mongo", ["a", "b"],
+                                             secret_type="kubernetes.io/tls")
+    schemas.validate_object(es)
+    del es["spec"]["data"][0]["remoteRef"]
+    with pytest.raises(Exception, match="remoteRef"):
+        schemas.validate_object(es)

@@ -1,4 +1,4 @@
-"""The flavour registry: flux_version 1 is Flux v1, 2 is refused with what to do instead."""
+"""The flavour registry: flux_version 1 is Flux v1, 2 is Flux v2 (whose bootstrap is refused with the plan)."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,9 @@ import pytest
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import Flavour
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1.flavour import FluxV1
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.flavour import FluxV2
 
 
 def test_version_1_is_flux_v1_and_the_default():
@@ -15,16 +17,18 @@ def test_version_1_is_flux_v1_and_the_default():
     assert isinstance(registry.flavour(1), Flavour)
 
 
-def test_version_2_is_refused_with_the_plan():
+def test_version_2_is_flux_v2_whose_bootstrap_is_refused_with_the_plan():
+    assert isinstance(registry.flavour(2), FluxV2) and registry.flavour("2") is registry.flavour(2)
     with pytest.raises(TidepoolError) as err:
-        registry.flavour(2)
-    assert str(err.value) == ("flux_version=2: Flux v2 bootstrap is not implemented yet; use flux_version: 1 "
-                              "(the install guide's stack).")
+        bootstrap.normalize_params({"cluster": "test2", "flux_version": 2, "git_url": "git@github.com:o/r.git"})
+    assert str(err.value).startswith("flux_version=2: Flux v2 bootstrap is not implemented yet")
+    with pytest.raises(TidepoolError, match="Flux v2 bootstrap is not implemented yet"):
+        registry.flavour(2).bootstrap_objects({}, b"", None)
 
 
 @pytest.mark.parametrize("version", [0, 3, "x"])
 def test_unknown_versions_are_refused(version):
-    with pytest.raises(TidepoolError, match="is not supported; use 1"):
+    with pytest.raises(TidepoolError, match="is not supported; use 1 or 2"):
         registry.flavour(version)
 
 

@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""How Flux v2 installs charts: helm-controller ``HelmRelease`` objects (``helm.toolkit.fluxcd.io/v2``) whose
+``chart.spec.sourceRef`` names a source-controller ``HelmRepository`` (``source.toolkit.fluxcd.io/v1``, one per
+chart repository, in the operator's namespace) or, for a chart kept in git, a ``GitRepository`` of its own in the
+release's namespace, at the inventory's ``path`` and ``ref``.
+
+Git URLs: the CRD accepts ``http(s)://`` and ``ssh://`` only, and SSH needs a key Secret, so the install guide's
+scp-like ``git@<host>:<path>`` becomes ``https://<host>/<path>`` (public chart repositories); ``http(s)://`` and
+``ssh://`` URLs pass unchanged. Refs: ``refs/...`` is a full ref name, 40 hexadecimal digits a commit, anything
+else a branch (the guide's ``k8s``, ``master``).
+"""
+from __future__ import annotations
+
+import re
+
+HELM_RELEASE_API_VERSION = "helm.toolkit.fluxcd.io/v2"
+SOURCE_API_VERSION = "source.toolkit.fluxcd.io/v1"
+KIND = "HelmRelease"
+#: How often helm-controller reconciles a release, source-controller fetches an index or a git chart.
+RELEASE_INTERVAL = "10m"
+REPOSITORY_INTERVAL = "1h"
+GIT_INTERVAL = "10m"
+
+_SCP_RE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)$")
+_SHA_RE = re.compile(r"^[0-9a-f]{40}$")
+
+
+def git_url(url: str) -> str:
+    """A GitRepository URL from a chart's ``git`` (see module docstring)."""
+    if re.match(r"^(https?|ssh)://", url):
+        return url
+    match = _SCP_RE.match(url)
+    if not match:
+        raise ValueError(f"git URL {url!r} is neither scp-like (git@host:path) nor http(s):// or ssh://")
+    return f"https://{match['host']}/{match['path']}"
+
+
+def git_ref(ref: str) -> dict:
+    """``spec.ref`` of a GitRepository from a chart's ``ref`` (see module docstring)."""
+    ref = str(ref)
+    if ref.startswith("refs/"):
+        return {"name": ref}
+    if _SHA_RE.match(ref):
+        return {"commit": ref}
+    return {"branch": ref}
+
+
+def helm_repository(name: str, namespace: str, url: str) -> dict:
+    """A ``HelmRepository`` (HTTP index) named ``name``."""
+    return {"apiVersion": SOURCE_API_VERSION, "kind": "HelmRepository",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"url": url, "interval": REPOSITORY_INTERVAL}}
+
+
+def git_repository(name: str, namespace: str, chart: dict) -> dict:
+    """The ``GitRepository`` of a git chart (``{git, path, ref}``)."""
+    return {"apiVersion": SOURCE_API_VERSION, "kind": "GitRepository",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"url": git_url(chart["git"]), "ref": git_ref(chart.get("ref") or "master"),
+                     "interval": GIT_INTERVAL}}
+
+
+def chart_source_name(release: str) -> str:
+    """Name of the GitRepository (or HelmRepository of a repository outside the catalogue) a release owns."""
+    return f"{release}-chart"
+
+
+def chart_spec(name: str, namespace: str, chart: dict, repositories: dict, operator_namespace: str) -> dict:
+    """``spec.chart.spec`` of release ``name``: from a catalogue repository (``repositories``: url -> name, in
+    ``operator_namespace``), the release's own HelmRepository (another repository URL) or its GitRepository."""
+    if "git" in chart:
+        return {"chart": "./" + str(chart["path"]).strip("/"), "reconcileStrategy": "Revision",
+                "sourceRef": {"kind": "GitRepository", "name": chart_source_name(name), "namespace": namespace}}
+    url = chart["repository"]
+    if url in repositories:
+        ref = {"kind": "HelmRepository", "name": repositories[url], "namespace": operator_namespace}
+    else:
+        ref = {"kind": "HelmRepository", "name": chart_source_name(name), "namespace": namespace}
+    return {"chart": chart["name"], "version": str(chart["version"]), "sourceRef": ref}
+
+
+def own_sources(name: str, namespace: str, chart: dict, repositories: dict) -> list[dict]:
+    """The sources only release ``name`` uses: its GitRepository (git chart) or its HelmRepository (a repository
+    URL that is not one of ``repositories``); none for a catalogue repository."""
+    if "git" in chart:
+        return [git_repository(chart_source_name(name), namespace, chart)]
+    if chart["repository"] not in repositories:
+        return [helm_repository(chart_source_name(name), namespace, chart["repository"])]
+    return []
+
+
+def helm_release(name: str, namespace: str, spec: dict, values: dict, *, release_name: str | None = None,
+                 depends_on=None) -> dict:
+    """A ``HelmRelease`` (``helm.toolkit.fluxcd.io/v2``) with ``spec.chart.spec`` = ``spec`` (:func:`chart_spec`),
+    Helm release name ``release_name`` (default ``name``), ``dependsOn`` = ``depends_on`` (``[{name, namespace}]``,
+    only when not empty) and ``values``."""
+    out = {"interval": RELEASE_INTERVAL, "releaseName": release_name or name, "chart": {"spec": spec}}
+    if depends_on:
+        out["dependsOn"] = [dict(d) for d in depends_on]
+    # CRDs of a chart's crds/ directory are created and updated with the chart (helm-controller skips updates by
+    # default), so a release that needs another's CRDs (dependsOn) sees the current ones.
+    out["install"] = {"crds": "CreateReplace"}
+    out["upgrade"] = {"crds": "CreateReplace"}
+    out["values"] = values
+    return {"apiVersion": HELM_RELEASE_API_VERSION, "kind": KIND,
+            "metadata": {"name": name, "namespace": namespace}, "spec": out}

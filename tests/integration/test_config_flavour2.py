@@ -1,0 +1,74 @@
+"""`ansible-playbook site.yml -l test2` (flux_version 2) renders the current stack's config repository offline, and
+every object of it passes the config role's server-side dry run (config_validate: server) against the reference
+CRDs installed in the local stack's API server, CEL rules included; switching test2 to flux_version 1 and back
+renders the matching tree each time."""
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+import yaml
+
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
+from tests.support.helpers import AWS_ENV, recap, run_playbook
+from tests.support.inventory import load_values
+
+pytestmark = pytest.mark.integration
+
+
+def _git(*args) -> str:
+    return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout
+
+
+def _files(bare) -> dict:
+    names = _git("--git-dir", str(bare), "ls-tree", "-r", "--name-only", "master").split()
+    return {n: yaml.safe_load(_git("--git-dir", str(bare), "show", f"master:{n}")) for n in names}
+
+
+@pytest.fixture()
+def run(tmp_path, kube_stack):
+    bare = tmp_path / "cluster-test2.git"
+    _git("init", "-q", "--bare", "--initial-branch", "master", str(bare))
+    home = tmp_path / "home"
+    home.mkdir()
+
+    def _run(**extra):
+        extra_vars = {"config_repo_url": f"file://{bare}", "config_repo_workdir": str(tmp_path / "checkout"),
+                      "config_validate": "server", "kubeconfig": str(kube_stack.kubeconfig), **extra}
+        proc = run_playbook("site.yml", limit="test2", extra_vars=extra_vars, env={"HOME": str(home)},
+                            env_remove=AWS_ENV)
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+        return proc, _files(bare)
+    return _run
+
+
+def test_test2_tree_is_rendered_and_every_object_passes_the_server_side_dry_run(run):
+    proc, files = run()
+    assert recap(proc.stdout)["test2"]["failed"] == 0
+    assert "Check the rendered objects with a server-side dry run" in proc.stdout
+    validate = proc.stdout.split("server-side dry run (config_validate)")[1].split("TASK")[0]
+    assert "skipping" not in validate and ("ok: [test2]" in validate or "changed: [test2]" in validate), validate
+    assert files == config_tree.render_tree(load_values("test2"))
+    kinds = {f"{o['apiVersion']}/{o['kind']}" for o in files.values()}
+    assert "helm.toolkit.fluxcd.io/v2/HelmRelease" in kinds and "external-secrets.io/v1/SecretStore" in kinds
+    assert not [k for k in kinds if k.startswith(("helm.fluxcd.io/", "kubernetes-client.io/"))]
+    assert "No AWS credentials are configured for test2" in proc.stdout + proc.stderr
+
+
+def test_flux_version_1_then_2_renders_the_matching_tree_each_time(run):
+    _proc, v1 = run(flux_version=1)
+    assert any(o["apiVersion"] == "helm.fluxcd.io/v1" for o in v1.values())
+    _proc, v2 = run()
+    assert v2 == config_tree.render_tree(load_values("test2"))
+    assert not any(o["apiVersion"] == "helm.fluxcd.io/v1" for o in v2.values())
+
+
+def test_the_stack_enforces_the_crds_cel_rules(kube_stack):
+    # The same dry run refuses what only a CEL rule forbids (HelmRelease: chart and chartRef together), so the
+    # flavour-2 tree above passed the CEL rules too, not only the OpenAPI schema.
+    hr = config_tree.render_tree(load_values("test2"))["clusters/test2/flux/environments/qa2/helmrelease-tidepool.yaml"]
+    hr["metadata"]["namespace"] = "default"
+    hr["spec"]["chartRef"] = {"kind": "OCIRepository", "name": "tidepool"}
+    proc = kube_stack.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", check=False,
+                              input=yaml.safe_dump(hr))
+    assert proc.returncode != 0 and "chartRef" in proc.stderr, proc.stderr
