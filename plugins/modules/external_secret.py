@@ -17,9 +17,16 @@ description:
   - Many secrets in one task. Existing secrets are found with C(ListSecrets) and their values read with
     C(BatchGetSecretValue) (20 per call); values are compared as parsed JSON, so key order and whitespace
     written by other tools do not matter; only secrets that differ are written.
-  - With O(overwrite=false) (create-only, for generated values) an existing secret is left alone entirely,
-    and its value is not even read; a secret scheduled for deletion is restored in both modes.
+  - With O(overwrite=false) (create-only, for generated values) the values of an existing secret are never
+    changed; only the keys the manifest has and the stored secret lacks (a key the catalogue added since the
+    secret was created) are added, so the ExternalSecret never names a key that does not exist. A secret
+    scheduled for deletion is restored in both modes.
   - All input is validated before the first write, so bad input never leaves AWS half-changed.
+  - The writes run in input order. When one fails (for example a secret replicated here from another region,
+    which only its primary region may change), the task fails with one message naming that secret; the
+    result lists what was written before it (RV(created), RV(updated), RV(restored), RV(deleted)),
+    RV(failed_secrets) and RV(not_attempted), and the manifest files under O(dest) are written only for the
+    secrets that are stored. Running again once the cause is fixed completes the batch.
   - Secret values never appear in the result, the diff, warnings or error messages.
 author:
   - Tidepool EKS maintainers (@tidepool-org)
@@ -84,8 +91,10 @@ options:
   overwrite:
     description:
       - V(true) makes each stored value equal to the manifest (update what differs).
-      - V(false) is create-only, for generated values; a secret that already exists keeps its value and is
-        reported unchanged, so reruns never rotate it; one scheduled for deletion is restored with its old value.
+      - V(false) is create-only, for generated values; a secret that already exists keeps its values, so reruns
+        never rotate them; keys it lacks are added (reported as updated; check mode and C(--diff) name them); one
+        scheduled for deletion is restored with its old values, plus the keys they lack. A stored value that is not
+        a JSON object is left alone with a warning.
     type: bool
     default: true
   tags:
@@ -144,14 +153,15 @@ attributes:
     details: Reads Secrets Manager and the files under O(dest), predicts every change, writes nothing.
   diff_mode:
     support: full
-    details: Key names added, removed and changed per secret (values redacted), and the manifest files.
+    details: Key names added, removed and changed per secret (values redacted; in create-only mode the added
+      key names only), and the manifest files.
   idempotent:
     support: full
     details: A second identical run reports no change.
 notes:
   - IAM permissions - C(secretsmanager:ListSecrets), C(BatchGetSecretValue) and C(GetSecretValue) (values are
-    only read when O(overwrite=true)), C(CreateSecret), C(PutSecretValue), C(RestoreSecret), C(TagResource),
-    C(DeleteSecret) on C(arn:aws:secretsmanager:<region>:<account>:secret:<cluster>/*).
+    read with O(state=present) - compared with O(overwrite=true), their key names with O(overwrite=false)),
+    C(CreateSecret), C(PutSecretValue), C(RestoreSecret), C(TagResource), C(DeleteSecret) on C(arn:aws:secretsmanager:<region>:<account>:secret:<cluster>/*).
 seealso:
   - plugin: tidepool.eks.external_secret
     plugin_type: lookup
@@ -192,7 +202,7 @@ created:
   elements: str
   sample: [test1/qa1/auth]
 updated:
-  description: Ids whose value (or tags) were updated.
+  description: Ids whose value (or tags) were updated; in create-only mode, those that got the keys they lacked.
   returned: always
   type: list
   elements: str
@@ -214,6 +224,7 @@ deleted:
 manifests:
   description:
     - The ExternalSecret manifests, in input order (empty with state=absent). They hold no value.
+    - After a failure mid-batch, only those of the secrets that are stored.
     - Their C(apiVersion) is the one of the GitOps flavour's secrets controller (kubernetes-external-secrets for
       Flux v1, C(plugins/module_utils/gitops/flux_v1/external_secrets.py)); the sample omits it.
   returned: always
@@ -228,6 +239,19 @@ manifests:
 files:
   description: Manifest files under O(dest) written or removed (or that would be, in check mode).
   returned: always
+  type: list
+  elements: str
+failed_secrets:
+  description:
+    - When a write failed mid-batch, the id whose write failed (it may be half-done, for example restored but
+      not updated). The lists above then hold only what was done before it.
+  returned: failure
+  type: list
+  elements: str
+  sample: [test1/qa1/mongo]
+not_attempted:
+  description: When a write failed mid-batch, the ids with a change that was not attempted.
+  returned: failure
   type: list
   elements: str
 """
@@ -300,7 +324,7 @@ def main():
             dest=p["dest"], region=p["manifest_region"] or p["region"], manifest_format=p["manifest_format"],
             role_arn=p["role_arn"])
 
-    runner.run(module, work, errors=(core.InputError, AwsError))
+    runner.run(module, work, errors=(core.InputError, AwsError), fields=lambda exc: getattr(exc, "result", {}))
 
 
 if __name__ == "__main__":
