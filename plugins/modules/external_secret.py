@@ -40,7 +40,7 @@ options:
     description:
       - Kubernetes Secret manifests (C(apiVersion=v1), C(kind=Secret)). Each needs C(metadata.name),
         C(metadata.namespace) and C(data) and/or C(stringData) (not needed with O(state=absent)).
-      - Mutually exclusive with O(src); one of them is required.
+      - Mutually exclusive with O(src) and O(purge); one of the three is required.
       - The values are masked in Ansible output (C(no_log)).
     type: list
     elements: dict
@@ -82,6 +82,14 @@ options:
     type: str
     choices: [plaintext, encoded]
     default: encoded
+  purge:
+    description:
+      - With O(state=absent) and neither O(secrets) nor O(src), delete every secret of the cluster (every id that
+        starts with C(<cluster>/); another cluster's never), for example at teardown. The result lists them under
+        RV(deleted); secrets already scheduled for deletion are left alone unless O(force_delete). O(dest) is not
+        used (the manifests go with the config repository's cluster directory).
+    type: bool
+    default: false
   state:
     description:
       - V(present) stores the secrets; V(absent) deletes them (and their manifest files under O(dest)).
@@ -185,6 +193,13 @@ EXAMPLES = r"""
         stringData:
           ServiceAuth: "{{ lookup('community.general.random_string', length=40, special=false) }}"
 
+- name: Delete every secret of cluster test1 (7-day recovery window)
+  tidepool.eks.external_secret:
+    cluster: test1
+    state: absent
+    purge: true
+    recovery_window: 7
+
 - name: Delete a secret at once
   tidepool.eks.external_secret:
     cluster: test1
@@ -217,7 +232,7 @@ unchanged:
   type: list
   elements: str
 deleted:
-  description: Ids deleted (state=absent).
+  description: Ids deleted (state=absent); with O(purge), every secret of the cluster that was deleted.
   returned: always
   type: list
   elements: str
@@ -260,6 +275,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import purge  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import (  # noqa: E402
     AwsError,
     aws_argument_spec,
@@ -297,15 +313,25 @@ def argument_spec() -> dict:
         manifest_format=dict(type="str", choices=list(core.MANIFEST_FORMATS), default="spec"),
         role_arn=dict(type="str"),
         manifest_region=dict(type="str"),
+        purge=dict(type="bool", default=False),
     )
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[("secrets", "src")], required_one_of=[("secrets", "src")])
+                           mutually_exclusive=[("secrets", "src")])
     p = module.params
 
     def work():
+        if p["purge"]:
+            if p["secrets"] is not None or p["src"] or p["state"] != "absent":
+                raise runner.Failure("Option purge deletes every secret of the cluster: it needs state=absent and "
+                                     "neither secrets nor src.")
+            return purge.purge(client("secretsmanager", conn=resolve_connection(p)), p["cluster"],
+                               check_mode=module.check_mode, recovery_window=p["recovery_window"],
+                               force_delete=p["force_delete"])
+        if p["secrets"] is None and not p["src"]:
+            raise runner.Failure("One of the options secrets, src or purge (with state=absent) is required.")
         src_text = None
         if p["src"]:
             try:

@@ -133,25 +133,9 @@ def read_state(client, cluster: str, docs: list, want_values: set) -> dict:
     """
     wanted = {d.secret_id for d in docs}
     state = {sid: Existing(sid) for sid in wanted}
-    prefixes = sorted({f"{cluster}/{d.namespace}/" for d in docs})
-    for start in range(0, len(prefixes), LIST_FILTER_VALUES_MAX):
-        chunk = prefixes[start:start + LIST_FILTER_VALUES_MAX]
-        token = None
-        while True:
-            kwargs = {"Filters": [{"Key": "name", "Values": chunk}], "IncludePlannedDeletion": True,
-                      "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            page = call(client, "list_secrets", f"{cluster}/ ({len(chunk)} namespaces)", **kwargs)
-            for entry in page.get("SecretList", []):
-                sid = entry.get("Name")
-                if sid in state:  # the name filter is a case-insensitive prefix match: keep exact names
-                    state[sid] = Existing(sid, exists=True, deleted=bool(entry.get("DeletedDate")),
-                                          tags={t["Key"]: t.get("Value", "") for t in entry.get("Tags") or []},
-                                          arn=entry.get("ARN"))
-            token = page.get("NextToken")
-            if not token:
-                break
+    for found in list_existing(client, cluster, sorted({f"{cluster}/{d.namespace}/" for d in docs})):
+        if found.secret_id in state:  # the name filter is a case-insensitive prefix match: keep exact names
+            state[found.secret_id] = found
     to_read = sorted(sid for sid in want_values if sid in state and state[sid].exists and not state[sid].deleted)
     for start in range(0, len(to_read), BATCH_GET_MAX):
         chunk = to_read[start:start + BATCH_GET_MAX]
@@ -173,6 +157,28 @@ def read_state(client, cluster: str, docs: list, want_values: set) -> dict:
                            f"{(err.get('Message') or '').rstrip('.')}.", code=code,
                            operation="secretsmanager.BatchGetSecretValue")
     return state
+
+
+def list_existing(client, cluster: str, prefixes: list):
+    """Yield an :class:`Existing` (no value) per secret whose name starts with one of ``prefixes`` (the filter is
+    case-insensitive: callers keep exact names), planned deletions included; ``ListSecrets`` with 10 prefixes and
+    100 secrets per call."""
+    for start in range(0, len(prefixes), LIST_FILTER_VALUES_MAX):
+        chunk = prefixes[start:start + LIST_FILTER_VALUES_MAX]
+        token = None
+        while True:
+            kwargs = {"Filters": [{"Key": "name", "Values": chunk}], "IncludePlannedDeletion": True,
+                      "MaxResults": 100}
+            if token:
+                kwargs["NextToken"] = token
+            page = call(client, "list_secrets", f"{cluster}/ ({len(chunk)} prefixes)", **kwargs)
+            for entry in page.get("SecretList", []):
+                yield Existing(entry.get("Name"), exists=True, deleted=bool(entry.get("DeletedDate")),
+                               tags={t["Key"]: t.get("Value", "") for t in entry.get("Tags") or []},
+                               arn=entry.get("ARN"))
+            token = page.get("NextToken")
+            if not token:
+                break
 
 
 def _store_value(existing: Existing, entry: dict) -> None:
@@ -395,8 +401,8 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
     it, ``failed_secrets`` and ``not_attempted``; the manifest files of the stored (or deleted) secrets are
     written (removed) first, those of the others are left as they were."""
     present = state == "present"
-    if not present and not (force_delete or recovery_window == 0) and not 7 <= recovery_window <= 30:
-        raise InputError(f"Option recovery_window must be 0 (delete now) or 7 to 30 days, got {recovery_window}.")
+    if not present:
+        check_recovery_window(recovery_window, force_delete)
     want_values = {d.secret_id for d in docs} if present else set()
     current = read_state(client, cluster, docs, want_values) if docs else {}
     plan = make_plan(docs, current, present=present, overwrite=overwrite, tags=tags, force_delete=force_delete)
@@ -412,7 +418,7 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
             apply_plan(client, plan, kms_key_id=kms_key_id, description=description,
                        recovery_window=recovery_window, force_delete=force_delete)
         except PartialFailure as exc:
-            exc.result = _partial_result(exc, plan, docs, manifests, file_changes, dest)
+            exc.result = partial_result(exc, plan, docs, manifests, file_changes, dest)
             raise
         if file_changes:
             files.write_files(file_changes)
@@ -426,8 +432,14 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
     return result
 
 
-def _partial_result(exc: PartialFailure, plan: list, docs: list, manifests: list, file_changes: list,
-                    dest: str | None) -> dict:
+def check_recovery_window(recovery_window: int, force_delete: bool) -> None:
+    """Raises :class:`InputError` unless ``recovery_window`` is 0 or 7 to 30 days (or ``force_delete``)."""
+    if not (force_delete or recovery_window == 0) and not 7 <= recovery_window <= 30:
+        raise InputError(f"Option recovery_window must be 0 (delete now) or 7 to 30 days, got {recovery_window}.")
+
+
+def partial_result(exc: PartialFailure, plan: list, docs: list, manifests: list, file_changes: list,
+                   dest: str | None) -> dict:
     """The failed result of :func:`sync` after ``exc``; writes the manifest files of the settled secrets (those
     applied before the failure, and those that needed no change) and rewrites ``exc``'s message."""
     failed = plan[exc.index]
@@ -444,8 +456,9 @@ def _partial_result(exc: PartialFailure, plan: list, docs: list, manifests: list
         changed=bool(done or written), failed_secrets=[failed.secret_id], not_attempted=not_attempted,
         manifests=[m for d, m in zip(docs, manifests) if d.secret_id in settled_ids],
         files=[change[0] for change in written])
-    exc.message = (f"{exc.message.rstrip('.')}. Stopped at {failed.secret_id}: {len(done)} secret(s) written before "
+    exc.message = (f"{exc.message.rstrip('.')}. Stopped at {failed.secret_id}: {len(done)} secret(s) changed before "
                    f"it ({', '.join(done) or 'none'}), {len(not_attempted)} not attempted "
-                   f"({', '.join(not_attempted) or 'none'}); only the settled secrets' manifest files were "
-                   "written. Fix the cause and run again.")
+                   f"({', '.join(not_attempted) or 'none'})"
+                   + ("; manifest files were written for the stored secrets only" if dest else "")
+                   + ". Fix the cause and run again.")
     return result
