@@ -17,9 +17,16 @@ description:
   - Many secrets in one task. Existing secrets are found with C(ListSecrets) and their values read with
     C(BatchGetSecretValue) (20 per call); values are compared as parsed JSON, so key order and whitespace
     written by other tools do not matter; only secrets that differ are written.
-  - With O(overwrite=false) (create-only, for generated values) an existing secret is left alone entirely,
-    and its value is not even read; a secret scheduled for deletion is restored in both modes.
+  - With O(overwrite=false) (create-only, for generated values) the values of an existing secret are never
+    changed; only the keys the manifest has and the stored secret lacks (a key the catalogue added since the
+    secret was created) are added, so the ExternalSecret never names a key that does not exist. A secret
+    scheduled for deletion is restored in both modes.
   - All input is validated before the first write, so bad input never leaves AWS half-changed.
+  - The writes run in input order. When one fails (for example a secret replicated here from another region,
+    which only its primary region may change), the task fails with one message naming that secret; the
+    result lists what was written before it (RV(created), RV(updated), RV(restored), RV(deleted)),
+    RV(failed_secrets) and RV(not_attempted), and the manifest files under O(dest) are written only for the
+    secrets that are stored. Running again once the cause is fixed completes the batch.
   - Secret values never appear in the result, the diff, warnings or error messages.
 author:
   - Tidepool EKS maintainers (@tidepool-org)
@@ -33,7 +40,7 @@ options:
     description:
       - Kubernetes Secret manifests (C(apiVersion=v1), C(kind=Secret)). Each needs C(metadata.name),
         C(metadata.namespace) and C(data) and/or C(stringData) (not needed with O(state=absent)).
-      - Mutually exclusive with O(src); one of them is required.
+      - Mutually exclusive with O(src) and O(purge); one of the three is required.
       - The values are masked in Ansible output (C(no_log)).
     type: list
     elements: dict
@@ -75,6 +82,14 @@ options:
     type: str
     choices: [plaintext, encoded]
     default: encoded
+  purge:
+    description:
+      - With O(state=absent) and neither O(secrets) nor O(src), delete every secret of the cluster (every id that
+        starts with C(<cluster>/); another cluster's never), for example at teardown. The result lists them under
+        RV(deleted); secrets already scheduled for deletion are left alone unless O(force_delete). O(dest) is not
+        used (the manifests go with the config repository's cluster directory).
+    type: bool
+    default: false
   state:
     description:
       - V(present) stores the secrets; V(absent) deletes them (and their manifest files under O(dest)).
@@ -84,8 +99,10 @@ options:
   overwrite:
     description:
       - V(true) makes each stored value equal to the manifest (update what differs).
-      - V(false) is create-only, for generated values; a secret that already exists keeps its value and is
-        reported unchanged, so reruns never rotate it; one scheduled for deletion is restored with its old value.
+      - V(false) is create-only, for generated values; a secret that already exists keeps its values, so reruns
+        never rotate them; keys it lacks are added (reported as updated; check mode and C(--diff) name them); one
+        scheduled for deletion is restored with its old values, plus the keys they lack. A stored value that is not
+        a JSON object is left alone with a warning.
     type: bool
     default: true
   tags:
@@ -144,14 +161,15 @@ attributes:
     details: Reads Secrets Manager and the files under O(dest), predicts every change, writes nothing.
   diff_mode:
     support: full
-    details: Key names added, removed and changed per secret (values redacted), and the manifest files.
+    details: Key names added, removed and changed per secret (values redacted; in create-only mode the added
+      key names only), and the manifest files.
   idempotent:
     support: full
     details: A second identical run reports no change.
 notes:
   - IAM permissions - C(secretsmanager:ListSecrets), C(BatchGetSecretValue) and C(GetSecretValue) (values are
-    only read when O(overwrite=true)), C(CreateSecret), C(PutSecretValue), C(RestoreSecret), C(TagResource),
-    C(DeleteSecret) on C(arn:aws:secretsmanager:<region>:<account>:secret:<cluster>/*).
+    read with O(state=present) - compared with O(overwrite=true), their key names with O(overwrite=false)),
+    C(CreateSecret), C(PutSecretValue), C(RestoreSecret), C(TagResource), C(DeleteSecret) on C(arn:aws:secretsmanager:<region>:<account>:secret:<cluster>/*).
 seealso:
   - plugin: tidepool.eks.external_secret
     plugin_type: lookup
@@ -175,6 +193,13 @@ EXAMPLES = r"""
         stringData:
           ServiceAuth: "{{ lookup('community.general.random_string', length=40, special=false) }}"
 
+- name: Delete every secret of cluster test1 (7-day recovery window)
+  tidepool.eks.external_secret:
+    cluster: test1
+    state: absent
+    purge: true
+    recovery_window: 7
+
 - name: Delete a secret at once
   tidepool.eks.external_secret:
     cluster: test1
@@ -192,7 +217,7 @@ created:
   elements: str
   sample: [test1/qa1/auth]
 updated:
-  description: Ids whose value (or tags) were updated.
+  description: Ids whose value (or tags) were updated; in create-only mode, those that got the keys they lacked.
   returned: always
   type: list
   elements: str
@@ -207,13 +232,14 @@ unchanged:
   type: list
   elements: str
 deleted:
-  description: Ids deleted (state=absent).
+  description: Ids deleted (state=absent); with O(purge), every secret of the cluster that was deleted.
   returned: always
   type: list
   elements: str
 manifests:
   description:
     - The ExternalSecret manifests, in input order (empty with state=absent). They hold no value.
+    - After a failure mid-batch, only those of the secrets that are stored.
     - Their C(apiVersion) is the one of the GitOps flavour's secrets controller (kubernetes-external-secrets for
       Flux v1, C(plugins/module_utils/gitops/flux_v1/external_secrets.py)); the sample omits it.
   returned: always
@@ -230,12 +256,26 @@ files:
   returned: always
   type: list
   elements: str
+failed_secrets:
+  description:
+    - When a write failed mid-batch, the id whose write failed (it may be half-done, for example restored but
+      not updated). The lists above then hold only what was done before it.
+  returned: failure
+  type: list
+  elements: str
+  sample: [test1/qa1/mongo]
+not_attempted:
+  description: When a write failed mid-batch, the ids with a change that was not attempted.
+  returned: failure
+  type: list
+  elements: str
 """
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets import purge  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import (  # noqa: E402
     AwsError,
     aws_argument_spec,
@@ -273,15 +313,25 @@ def argument_spec() -> dict:
         manifest_format=dict(type="str", choices=list(core.MANIFEST_FORMATS), default="spec"),
         role_arn=dict(type="str"),
         manifest_region=dict(type="str"),
+        purge=dict(type="bool", default=False),
     )
 
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           mutually_exclusive=[("secrets", "src")], required_one_of=[("secrets", "src")])
+                           mutually_exclusive=[("secrets", "src")])
     p = module.params
 
     def work():
+        if p["purge"]:
+            if p["secrets"] is not None or p["src"] or p["state"] != "absent":
+                raise runner.Failure("Option purge deletes every secret of the cluster: it needs state=absent and "
+                                     "neither secrets nor src.")
+            return purge.purge(client("secretsmanager", conn=resolve_connection(p)), p["cluster"],
+                               check_mode=module.check_mode, recovery_window=p["recovery_window"],
+                               force_delete=p["force_delete"])
+        if p["secrets"] is None and not p["src"]:
+            raise runner.Failure("One of the options secrets, src or purge (with state=absent) is required.")
         src_text = None
         if p["src"]:
             try:
@@ -300,7 +350,7 @@ def main():
             dest=p["dest"], region=p["manifest_region"] or p["region"], manifest_format=p["manifest_format"],
             role_arn=p["role_arn"])
 
-    runner.run(module, work, errors=(core.InputError, AwsError))
+    runner.run(module, work, errors=(core.InputError, AwsError), fields=lambda exc: getattr(exc, "result", {}))
 
 
 if __name__ == "__main__":

@@ -73,6 +73,14 @@ options:
       - Timeout of each API call, in seconds.
     type: int
     default: 30
+  retries:
+    description:
+      - Retries of a call GitHub answers with a rate limit (403 or 429 with C(retry-after) or
+        C(x-ratelimit-remaining=0), a secondary rate limit) or a 5xx error. The wait is the C(retry-after) (or the
+        rate limit's reset time) GitHub gives, else 1 s doubled each retry; a wait over 60 s is not made, the task
+        fails saying when to retry. V(0) disables retries.
+    type: int
+    default: 5
 attributes:
   check_mode:
     support: full
@@ -84,6 +92,8 @@ attributes:
     support: full
     description: A key with the same material, title and read_only is left alone and reported unchanged.
 notes:
+  - A rate limit is reported as one (with when to retry), never as a missing permission; only a 403 without rate
+    limit headers means the token lacks admin rights on the repository.
   - GitHub accepts a key as a deploy key of one repository only; a key already in use elsewhere fails with a message
     saying so. Generate a new key (M(tidepool.eks.flux_bootstrap) O(tidepool.eks.flux_bootstrap#module:rotate_deploy_key=true)).
 seealso:
@@ -202,6 +212,7 @@ def main():
             api_url=dict(type="str"),
             validate_certs=dict(type="bool", default=True),
             timeout=dict(type="int", default=30),
+            retries=dict(type="int", default=core.RETRIES),
         ),
         supports_check_mode=True,
     )
@@ -218,7 +229,10 @@ def main():
                                  "'flux key for <cluster>').")
         owner, name, host = core.parse_repository(p["repository"])
         api_url = core.api_url_for(p["api_url"], os.environ.get("GITHUB_API_URL"), host)
-        repo = core.Repository(make_request(token, p["validate_certs"], p["timeout"]), api_url, owner, name)
+        if p["retries"] < 0:
+            raise runner.Failure(f"retries must be 0 or more, got {p['retries']}.")
+        repo = core.Repository(make_request(token, p["validate_certs"], p["timeout"]), api_url, owner, name,
+                               retries=p["retries"])
         result = core.ensure(repo, p["key"], title, p["read_only"], p["state"], module.check_mode)
         return dict(result, repository={"full_name": f"{owner}/{name}", "api_url": api_url})
 

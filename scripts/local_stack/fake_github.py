@@ -16,7 +16,9 @@ Every API call needs ``Authorization: token <t>`` or ``Bearer <t>`` (401 "Requir
 "Bad credentials"). A repository exists when ``<root>/<owner>/<repo>.git`` or ``<root>/<repo>.git`` is a
 bare git repository (the git daemon of the local stack serves the same directory).
 
-Test hooks outside GitHub's API: ``GET /_fake/health``, ``POST /_fake/reset`` (forget every key).
+Test hooks outside GitHub's API: ``GET /_fake/health``, ``POST /_fake/reset`` (forget every key, drop queued
+failures), ``POST /_fake/fail`` ``{"status": 403|429|502, "headers": {...}, "message": "...", "count": 1}``: the next
+``count`` API calls are answered with that status, body message and headers (a rate limit, a bad gateway).
 """
 from __future__ import annotations
 
@@ -74,6 +76,7 @@ def create_app(root: Path, token: str, state_file: Path | None = None, login: st
     root = Path(root)
     lock = threading.Lock()
     state = {"next_id": 1, "keys": {}}  # keys: {str(id): {..., "repo": "<resolved repo path>"}}
+    failures = []  # queued answers of POST /_fake/fail (not persisted)
     if state_file and Path(state_file).exists():
         state.update(json.loads(Path(state_file).read_text()))
 
@@ -134,7 +137,20 @@ def create_app(root: Path, token: str, state_file: Path | None = None, login: st
         scheme, _, value = header.partition(" ")
         if scheme.lower() not in ("token", "bearer") or value.strip() != token:
             return error(401, "Bad credentials", "https://docs.github.com/rest")
+        with lock:
+            failure = failures.pop(0) if failures else None
+        if failure:
+            resp = error(failure["status"], failure.get("message") or "Server Error", "https://docs.github.com/rest")
+            resp.headers.update(failure.get("headers") or {})
+            return resp
         return None
+
+    @app.post("/_fake/fail")
+    def fail():
+        body = request.get_json(silent=True) or {}
+        with lock:
+            failures.extend([body] * int(body.get("count", 1)))
+        return reply(None, 204)
 
     @app.get("/_fake/health")
     def health():
@@ -144,6 +160,7 @@ def create_app(root: Path, token: str, state_file: Path | None = None, login: st
     def reset():
         with lock:
             state["keys"] = {}
+            failures.clear()
             save()
         return reply(None, 204)
 

@@ -161,6 +161,55 @@ def test_create_only_restore_and_delete(moto_reset, tmp_path, src):
     assert recap(proc.stdout)["localhost"]["changed"] == 0
 
 
+def test_create_only_adds_keys_the_catalogue_added(moto_reset, tmp_path):
+    """overwrite=false: a key added to the manifest since the secret was created is added to the stored value
+    (the stored values are kept), so the ExternalSecret never names a missing key."""
+    sid = f"{CLUSTER}/qa1/auth"
+    sm().create_secret(Name=sid, SecretString=json.dumps({"ServiceAuth": "keep-me-0123456789"}))
+    dest = tmp_path / "es"
+    wanted = [{"metadata": {"name": "auth", "namespace": "qa1"},
+               "stringData": {"ServiceAuth": "regenerated-value-1", "NewKey": "generated-new-key-42"}}]
+    proc, res = play(tmp_path, check=True, diff=True, es_secrets=wanted, es_encoding="plaintext", es_overwrite=False,
+                     es_dest=str(dest))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert res["updated"] == [sid] and stored()[sid] == {"ServiceAuth": "keep-me-0123456789"}
+    assert "+        NewKey: <new value>" in proc.stdout and "ServiceAuth: <" not in proc.stdout
+    assert "generated-new-key-42" not in proc.stdout and not dest.exists()
+
+    proc, res = play(tmp_path, es_secrets=wanted, es_encoding="plaintext", es_overwrite=False, es_dest=str(dest))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert stored()[sid] == {"ServiceAuth": "keep-me-0123456789", "NewKey": "generated-new-key-42"}
+    manifest = yaml.safe_load((dest / "qa1" / "auth.yaml").read_text())
+    assert {d["property"] for d in manifest["spec"]["data"]} <= set(stored()[sid])
+    proc, res = play(tmp_path, es_secrets=wanted, es_encoding="plaintext", es_overwrite=False, es_dest=str(dest))
+    assert recap(proc.stdout)["localhost"]["changed"] == 0
+
+
+def test_failure_mid_batch_reports_progress_and_writes_only_stored_manifests(moto_reset, tmp_path):
+    """The 2nd of 3 writes fails (a secret replicated here from another region: only its primary region may
+    change it): the first is stored and its manifest written, the failure names the 2nd, the 3rd is not tried."""
+    primary = boto3.client("secretsmanager", region_name="eu-west-1")
+    replica_id = f"{CLUSTER}/qa1/b-replica"
+    primary.create_secret(Name=replica_id, SecretString=json.dumps({"k": "old"}),
+                          AddReplicaRegions=[{"Region": "us-east-1"}])
+    try:
+        dest = tmp_path / "es"
+        wanted = [{"metadata": {"name": name, "namespace": "qa1"}, "stringData": {"k": "new-value-0123456789"}}
+                  for name in ("a-first", "b-replica", "c-last")]
+        proc, res = play(tmp_path, es_secrets=wanted, es_encoding="plaintext", es_dest=str(dest), es_may_fail=True)
+        assert res["failed"] and res["created"] == [f"{CLUSTER}/qa1/a-first"]
+        assert res["failed_secrets"] == [replica_id] and res["not_attempted"] == [f"{CLUSTER}/qa1/c-last"]
+        assert f"secretsmanager.PutSecretValue on {replica_id} failed" in res["msg"]
+        assert "Stopped at " + replica_id in res["msg"]
+        assert sorted(p.name for p in (dest / "qa1").iterdir()) == ["a-first.yaml"]
+        assert [m["metadata"]["name"] for m in res["manifests"]] == ["a-first"]
+        assert sorted(stored()) == [f"{CLUSTER}/qa1/a-first", replica_id]
+        assert "new-value-0123456789" not in proc.stdout + proc.stderr
+    finally:
+        primary.remove_regions_from_replication(SecretId=replica_id, RemoveReplicaRegions=["us-east-1"])
+        primary.delete_secret(SecretId=replica_id, ForceDeleteWithoutRecovery=True)
+
+
 def test_bad_input_fails_before_any_write(moto_reset, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump_all([SECRETS[0], {"kind": "Secret", "metadata": {"name": "x"},

@@ -90,3 +90,22 @@ def test_in_use_elsewhere_and_bad_token(git_server, repo):
 
     proc, missing = play({"repository": "tidepool/does-not-exist", "key": key, "cluster": "itest"})
     assert missing.get("failed") and "not found" in missing["msg"]
+
+
+def test_rate_limit_and_bad_gateway_are_retried_and_never_read_as_admin_rights(git_server, repo):
+    key = ssh_keys.generate()[1]
+    secondary = {"status": 403, "message": "You have exceeded a secondary rate limit. Please wait a few minutes "
+                 "before you try again.", "headers": {"Retry-After": "1"}}
+    # one secondary rate limit, then one 502: both retried, the key is added once
+    github_api(git_server, "POST", "/_fake/fail", secondary)
+    github_api(git_server, "POST", "/_fake/fail", {"status": 502, "message": "Server Error"})
+    _, added = play({"repository": repo, "key": key, "cluster": "itest"})
+    assert added["changed"] and added["operation"] == "create"
+    assert [k["key"] for k in all_keys(git_server, repo)] == [ssh_keys.material(key)]
+
+    # a rate limit that lasts: one message saying so (not "needs admin rights"), nothing changed
+    github_api(git_server, "POST", "/_fake/fail", dict(secondary, count=3))
+    _, limited = play({"repository": repo, "key": key, "cluster": "itest", "state": "absent", "retries": 2})
+    assert limited.get("failed") and "rate limit stopped listing the deploy keys" in limited["msg"]
+    assert "retry after 1 s" in limited["msg"] and "admin rights" not in limited["msg"]
+    assert len(all_keys(git_server, repo)) == 1

@@ -129,10 +129,27 @@ open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmrelease
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
     assert "DeletedDate" not in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")
 
-    purged = run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, extra_vars=extra(
-        workload, confirm_delete=CLUSTER, aws_endpoint_url=moto_reset, cluster_eksctl_path=str(standin),
-        purge_buckets=True, purge_secrets=True))
-    assert purged.returncode == 0, purged.stdout[-5000:]
+    purge_vars = extra(workload, confirm_delete=CLUSTER, aws_endpoint_url=moto_reset,
+                       cluster_eksctl_path=str(standin), purge_buckets=True, purge_secrets=True)
+    # Check mode: the purge lists what it would delete and deletes nothing.
+    checked = run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, check=True, verbosity=1,
+                           extra_vars=purge_vars)
+    assert checked.returncode == 0, checked.stdout[-5000:]
+    assert task_status(checked.stdout, "Delete the cluster's secrets") == "changed"
+    section = checked.stdout.split("Delete the cluster's secrets", 1)[1].split("TASK [", 1)[0]
+    assert yaml.safe_load(section.split("=>", 1)[1])["deleted"] == [f"{CLUSTER}/qa2/mongo"]
+    assert "DeletedDate" not in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")
+
+    # A secret only its primary region may delete (replicated here from eu-west-1): the purge goes through the
+    # collection's AWS helper, so the failure is one sentence naming it and what was deleted before it.
+    replica = f"{CLUSTER}/zz/replica"
+    boto3.client("secretsmanager", region_name="eu-west-1", endpoint_url=moto_reset).create_secret(
+        Name=replica, SecretString="{}", AddReplicaRegions=[{"Region": "us-west-2"}])
+    purged = run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, extra_vars=purge_vars)
+    assert purged.returncode != 0
+    assert f"secretsmanager.DeleteSecret on {replica} failed: InvalidParameterException" in purged.stdout
+    assert f"Stopped at {replica}: 1 secret(s) changed before it ({CLUSTER}/qa2/mongo)" in purged.stdout
+    assert "Traceback" not in purged.stdout + purged.stderr
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
     assert "DeletedDate" in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")  # 7-day recovery window
     assert "DeletedDate" not in sm.describe_secret(SecretId="other/qa2/mongo")  # another cluster's secret is kept

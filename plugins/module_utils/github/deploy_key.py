@@ -11,7 +11,14 @@ GitHub's documented behaviour (https://docs.github.com/en/rest/deploy-keys/deplo
   then also refused when it is already on this one) or ``key is invalid``;
 * a deploy key cannot be edited: a title or ``read_only`` change is a delete (204) and a create;
 * 401 bad or missing token, 403 no admin rights or rate limited, 404 unknown repository *or* one the token
-  cannot see.
+  cannot see;
+* rate limits (https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api): a secondary
+  rate limit answers 403 or 429, with ``retry-after`` (seconds) when GitHub says how long to wait; an exhausted
+  primary limit answers 403/429 with ``x-ratelimit-remaining: 0`` and ``x-ratelimit-reset`` (epoch seconds).
+
+Rate-limited and 5xx answers are retried (:data:`RETRIES` times) with exponential backoff (:data:`BACKOFF` s,
+doubled each time, at most :data:`MAX_WAIT` s), honouring ``retry-after`` / ``x-ratelimit-reset`` when they fit in
+:data:`MAX_WAIT`; a rate limit is reported as one, never as missing admin rights.
 
 Keys are compared by material (``type base64``; GitHub drops the comment), over every page. The HTTP call is
 injected (``request(method, url, body) -> (status, headers, json)``), so the unit tests use GitHub's documented
@@ -20,6 +27,7 @@ answers and the module shell uses Ansible's ``open_url``.
 from __future__ import annotations
 
 import re
+import time
 from urllib.parse import urlparse
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
@@ -29,6 +37,11 @@ GITHUB_API = "https://api.github.com"
 PER_PAGE = 100
 #: Safety stop for pagination (100 pages x 100 keys); GitHub itself caps deploy keys per repository far lower.
 MAX_PAGES = 100
+
+#: Retries of a rate-limited or 5xx answer; first wait in seconds (doubled each retry); longest single wait.
+RETRIES = 5
+BACKOFF = 1.0
+MAX_WAIT = 60.0
 
 _SCP_RE = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?P<path>[^/\s].*)$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -82,44 +95,92 @@ def _message(body) -> str:
     return f"{msg} ({'; '.join(details)})" if details else msg
 
 
+def rate_limited(status: int, headers: dict, body=None) -> bool:
+    """Whether a 403/429 answer is a (primary or secondary) rate limit rather than a permission problem."""
+    if status not in (403, 429):
+        return False
+    headers = headers or {}
+    return (status == 429 or "retry-after" in headers or str(headers.get("x-ratelimit-remaining", "")) == "0"
+            or "rate limit" in _message(body).lower())
+
+
+def retry_delay(status: int, headers: dict, body, attempt: int, now: float) -> float | None:
+    """Seconds to wait before retry number ``attempt`` (0-based) of an answer, or None when it is final (not
+    rate-limited nor 5xx, or GitHub asks for a longer wait than :data:`MAX_WAIT`)."""
+    headers = headers or {}
+    if not (rate_limited(status, headers, body) or 500 <= status <= 599):
+        return None
+    delay = min(BACKOFF * 2 ** attempt, MAX_WAIT)
+    try:
+        if "retry-after" in headers:
+            delay = float(headers["retry-after"])
+        elif str(headers.get("x-ratelimit-remaining", "")) == "0" and headers.get("x-ratelimit-reset"):
+            delay = max(0.0, float(headers["x-ratelimit-reset"]) - now)
+    except (TypeError, ValueError):
+        pass
+    return delay if delay <= MAX_WAIT else None
+
+
 def _errors_say(body, text: str) -> bool:
     return isinstance(body, dict) and any(text in str(e.get("message", "")) for e in body.get("errors") or []
                                           if isinstance(e, dict))
 
 
 class Repository:
-    """Deploy keys of one repository through ``request(method, url, body) -> (status, headers, json)``."""
+    """Deploy keys of one repository through ``request(method, url, body) -> (status, headers, json)``, retrying
+    rate-limited and 5xx answers (``retries``, waiting with ``sleep(seconds)``; ``clock()`` is the epoch time)."""
 
-    def __init__(self, request, api_url: str, owner: str, name: str):
+    def __init__(self, request, api_url: str, owner: str, name: str, *, retries: int = RETRIES,
+                 sleep=time.sleep, clock=time.time):
         self.request = request
         self.api_url = api_url.rstrip("/")
         self.owner, self.name = owner, name
         self.full_name = f"{owner}/{name}"
         self.base = f"{self.api_url}/repos/{owner}/{name}/keys"
+        self.retries, self.sleep, self.clock = retries, sleep, clock
+        self.retried_server_error = False
+        self.attempts = 0
+
+    def call(self, method: str, url: str, body=None) -> tuple:
+        """``request`` with the retries of the module docstring; -> the last ``(status, headers, json)``."""
+        for attempt in range(self.retries + 1):
+            self.attempts = attempt + 1
+            status, headers, answer = self.request(method, url, body)
+            delay = retry_delay(status, headers, answer, attempt, self.clock()) if attempt < self.retries else None
+            if delay is None:
+                return status, headers, answer
+            self.retried_server_error = self.retried_server_error or status >= 500
+            self.sleep(delay)
+        return status, headers, answer  # not reached
 
     def fail(self, status: int, headers: dict, body, doing: str):
         msg = _message(body)
+        headers = headers or {}
         if status == 401:
             raise GitHubError(f"GitHub rejected the token while {doing} {self.full_name} (401 {msg or 'Bad credentials'}); "
                               "check token or GITHUB_TOKEN.")
+        if rate_limited(status, headers, body):
+            when = (f"retry after {headers['retry-after']} s" if "retry-after" in headers else
+                    f"retry after the reset time ({headers['x-ratelimit-reset']}, epoch seconds)"
+                    if "x-ratelimit-reset" in headers else "retry later")
+            raise GitHubError(f"GitHub's rate limit stopped {doing} {self.full_name} ({status} {msg or 'rate limited'}) "
+                              f"after {self.attempts} attempt(s); {when}. This is not a permission problem.")
         if status == 403:
-            if str((headers or {}).get("x-ratelimit-remaining", "")) == "0":
-                raise GitHubError(f"GitHub's rate limit is exhausted while {doing} {self.full_name} (403 {msg}); "
-                                  f"retry after the reset time ({(headers or {}).get('x-ratelimit-reset', 'unknown')}).")
             raise GitHubError(f"GitHub refused {doing} {self.full_name} (403 {msg}): the token needs admin rights on the "
                               "repository (classic token scope 'repo', or fine-grained 'Administration: read and write').")
         if status == 404:
             raise GitHubError(f"Repository {self.full_name} not found at {self.api_url} (404), or the token cannot see it "
                               "(GitHub answers 404 for private repositories without access); check repository, api_url "
                               "and the token's access.")
-        raise GitHubError(f"GitHub answered {status} while {doing} {self.full_name}: {msg or 'no message'}.")
+        retried = f" (after {self.attempts} attempts)" if status >= 500 else ""
+        raise GitHubError(f"GitHub answered {status} while {doing} {self.full_name}{retried}: {msg or 'no message'}.")
 
     def list_keys(self) -> list:
         """Every deploy key of the repository, following ``Link: rel="next"`` over all pages."""
         url = f"{self.base}?per_page={PER_PAGE}"
         keys = []
         for _page in range(MAX_PAGES):
-            status, headers, body = self.request("GET", url, None)
+            status, headers, body = self.call("GET", url)
             if status != 200:
                 self.fail(status, headers, body, "listing the deploy keys of")
             if not isinstance(body, list):
@@ -133,9 +194,15 @@ class Repository:
         raise GitHubError(f"More than {MAX_PAGES} pages of deploy keys on {self.full_name}; refusing to go on.")
 
     def create(self, key: str, title: str, read_only: bool) -> dict:
-        status, headers, body = self.request("POST", self.base, {"title": title, "key": key, "read_only": read_only})
+        self.retried_server_error = False
+        status, headers, body = self.call("POST", self.base, {"title": title, "key": key, "read_only": read_only})
         if status == 201:
             return body
+        if status == 422 and _errors_say(body, "key is already in use") and self.retried_server_error:
+            # a POST answered 5xx may have been applied: the key in use may be the one it added here
+            for existing in self.list_keys():
+                if _same_material(existing.get("key", ""), key):
+                    return existing
         if status == 422 and _errors_say(body, "key is already in use"):
             raise GitHubError(f"GitHub refused the deploy key for {self.full_name}: key is already in use, as a deploy key "
                               "of another repository or as a user's SSH key (GitHub allows one repository per deploy "
@@ -146,9 +213,16 @@ class Repository:
         return {}  # not reached
 
     def delete(self, key_id) -> None:
-        status, headers, body = self.request("DELETE", f"{self.base}/{key_id}", None)
+        status, headers, body = self.call("DELETE", f"{self.base}/{key_id}")
         if status not in (204, 404):
             self.fail(status, headers, body, "deleting a deploy key of")
+
+
+def _same_material(a: str, b: str) -> bool:
+    try:
+        return ssh_keys.material(a) == ssh_keys.material(b)
+    except ssh_keys.SSHKeyError:
+        return False
 
 
 def _view(key: dict | None) -> dict | None:

@@ -9,12 +9,13 @@ Plan -> diff -> apply, as plain Python (DESIGN.md "Style"):
   document, every key) before anything is written, so bad input never leaves AWS half-changed;
 * :func:`read_state` reads what exists in a few calls: ``ListSecrets`` (name-prefix filter per
   namespace, planned deletions included) for existence, deletion state and tags, then
-  ``BatchGetSecretValue`` (20 ids per call) for values, only where a value comparison is needed
-  (create-only mode never reads values);
+  ``BatchGetSecretValue`` (20 ids per call) for values (create-only mode reads them for their key names);
 * :func:`make_plan` compares parsed JSON (key order and whitespace do not matter) and decides
-  create / update / restore / delete / unchanged per secret;
+  create / update / restore / delete / unchanged per secret; in create-only mode an existing secret only gets
+  the keys it lacks (its values are kept);
 * :func:`plan_diff` renders ``--diff`` output with key names only (values redacted);
-* :func:`apply_plan` performs the writes; :func:`sync` ties it together for the module and the benchmark;
+* :func:`apply_plan` performs the writes and, when one fails, raises :class:`PartialFailure` saying how far it
+  got; :func:`sync` ties it together for the module and the benchmark (manifests only for stored secrets);
 * :func:`external_secret_manifest` asks the GitOps flavour (:mod:`gitops.flavour`) for the object that reads a
   stored secret back into the cluster; :mod:`secrets.files` writes those manifests under ``dest``.
 
@@ -39,8 +40,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.secrets.documents imp
 )
 
 #: The module shell and the filters reach the input parsing through this module too.
-__all__ = ["ENCODINGS", "MANIFEST_FORMATS", "InputError", "SecretDoc", "load_documents", "parse_secrets", "sync",
-           "external_secret_manifest", "read_state", "make_plan", "plan_diff", "apply_plan"]
+__all__ = ["ENCODINGS", "MANIFEST_FORMATS", "InputError", "PartialFailure", "SecretDoc", "load_documents",
+           "parse_secrets", "sync", "external_secret_manifest", "read_state", "make_plan", "plan_diff", "apply_plan"]
 
 #: The GitOps flavour whose secret manifests are written (the install guide's: Flux v1).
 FLAVOUR = registry.flavour()
@@ -70,7 +71,10 @@ class Existing:
 
 @dataclass
 class Change:
-    """One planned operation. ``actions`` is an ordered subset of create/restore/update/tag/delete."""
+    """One planned operation. ``actions`` is an ordered subset of create/restore/complete/update/tag/delete
+    (``complete``: after a restore in create-only mode, add the keys the restored value lacks). ``put_value``:
+    the value an ``update`` writes when it is not the manifest's (create-only: the stored value plus the
+    missing keys)."""
     secret_id: str
     doc: SecretDoc
     actions: list = field(default_factory=list)
@@ -79,6 +83,7 @@ class Change:
     changed: list = field(default_factory=list)
     tags_to_set: dict = field(default_factory=dict)
     value_unknown: bool = False
+    put_value: dict | None = None
 
     @property
     def outcome(self) -> str:
@@ -87,6 +92,17 @@ class Change:
             if name in self.actions:
                 return outcome
         return "unchanged"
+
+
+class PartialFailure(AwsError):
+    """A write of :func:`apply_plan` failed: the changes of the plan before ``index`` were applied, the one at
+    ``index`` failed (possibly half-done: restored but not updated), the rest were not attempted. :func:`sync`
+    fills ``result`` (the module's failed result: what was stored, ``failed_secrets``, ``not_attempted``)."""
+
+    def __init__(self, cause: AwsError, index: int):
+        super().__init__(str(cause), code=cause.code, operation=cause.operation)
+        self.index = index
+        self.result: dict = {}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -117,25 +133,9 @@ def read_state(client, cluster: str, docs: list, want_values: set) -> dict:
     """
     wanted = {d.secret_id for d in docs}
     state = {sid: Existing(sid) for sid in wanted}
-    prefixes = sorted({f"{cluster}/{d.namespace}/" for d in docs})
-    for start in range(0, len(prefixes), LIST_FILTER_VALUES_MAX):
-        chunk = prefixes[start:start + LIST_FILTER_VALUES_MAX]
-        token = None
-        while True:
-            kwargs = {"Filters": [{"Key": "name", "Values": chunk}], "IncludePlannedDeletion": True,
-                      "MaxResults": 100}
-            if token:
-                kwargs["NextToken"] = token
-            page = call(client, "list_secrets", f"{cluster}/ ({len(chunk)} namespaces)", **kwargs)
-            for entry in page.get("SecretList", []):
-                sid = entry.get("Name")
-                if sid in state:  # the name filter is a case-insensitive prefix match: keep exact names
-                    state[sid] = Existing(sid, exists=True, deleted=bool(entry.get("DeletedDate")),
-                                          tags={t["Key"]: t.get("Value", "") for t in entry.get("Tags") or []},
-                                          arn=entry.get("ARN"))
-            token = page.get("NextToken")
-            if not token:
-                break
+    for found in list_existing(client, cluster, sorted({f"{cluster}/{d.namespace}/" for d in docs})):
+        if found.secret_id in state:  # the name filter is a case-insensitive prefix match: keep exact names
+            state[found.secret_id] = found
     to_read = sorted(sid for sid in want_values if sid in state and state[sid].exists and not state[sid].deleted)
     for start in range(0, len(to_read), BATCH_GET_MAX):
         chunk = to_read[start:start + BATCH_GET_MAX]
@@ -157,6 +157,28 @@ def read_state(client, cluster: str, docs: list, want_values: set) -> dict:
                            f"{(err.get('Message') or '').rstrip('.')}.", code=code,
                            operation="secretsmanager.BatchGetSecretValue")
     return state
+
+
+def list_existing(client, cluster: str, prefixes: list):
+    """Yield an :class:`Existing` (no value) per secret whose name starts with one of ``prefixes`` (the filter is
+    case-insensitive: callers keep exact names), planned deletions included; ``ListSecrets`` with 10 prefixes and
+    100 secrets per call."""
+    for start in range(0, len(prefixes), LIST_FILTER_VALUES_MAX):
+        chunk = prefixes[start:start + LIST_FILTER_VALUES_MAX]
+        token = None
+        while True:
+            kwargs = {"Filters": [{"Key": "name", "Values": chunk}], "IncludePlannedDeletion": True,
+                      "MaxResults": 100}
+            if token:
+                kwargs["NextToken"] = token
+            page = call(client, "list_secrets", f"{cluster}/ ({len(chunk)} prefixes)", **kwargs)
+            for entry in page.get("SecretList", []):
+                yield Existing(entry.get("Name"), exists=True, deleted=bool(entry.get("DeletedDate")),
+                               tags={t["Key"]: t.get("Value", "") for t in entry.get("Tags") or []},
+                               arn=entry.get("ARN"))
+            token = page.get("NextToken")
+            if not token:
+                break
 
 
 def _store_value(existing: Existing, entry: dict) -> None:
@@ -206,7 +228,11 @@ def make_plan(docs: list, state: dict, present: bool = True, overwrite: bool = T
                 ch.actions.append("update")
                 ch.value_unknown = True
                 ch.changed = sorted(desired)
-        elif overwrite:
+        elif not overwrite:
+            ch.added, ch.put_value = _missing_keys(cur, desired)
+            if ch.added:
+                ch.actions.append("update")
+        else:
             if not cur.value_read:
                 raise AwsError(f"internal error: the value of {doc.secret_id} was not read.")
             if not cur.value_is_object:
@@ -220,6 +246,8 @@ def make_plan(docs: list, state: dict, present: bool = True, overwrite: bool = T
                 ch.changed = sorted(k for k in desired if k in old and old[k] != desired[k])
                 if ch.added or ch.removed or ch.changed:
                     ch.actions.append("update")
+        if cur.deleted and not overwrite:
+            ch.actions.append("complete")  # the restored value is read, then the keys it lacks are added
         if overwrite or cur.deleted:
             missing = {k: v for k, v in tags.items() if cur.tags.get(k) != v}
             if missing:
@@ -227,6 +255,17 @@ def make_plan(docs: list, state: dict, present: bool = True, overwrite: bool = T
                 ch.tags_to_set = missing
         plan.append(ch)
     return plan
+
+
+def _missing_keys(cur: Existing, desired: dict) -> tuple[list, dict | None]:
+    """Create-only mode on an existing secret: ``(keys of desired it lacks, its value plus them)`` (values
+    generated for them now, every stored value kept); ``([], None)`` when nothing lacks or the stored value is
+    not a JSON object (left alone)."""
+    if not cur.value_read or not cur.value_is_object:
+        return [], None
+    old = cur.value or {}
+    added = sorted(k for k in desired if k not in old)
+    return (added, dict(old, **{k: desired[k] for k in added})) if added else ([], None)
 
 
 def summarise(plan: list) -> dict:
@@ -257,6 +296,12 @@ def plan_diff(plan: list) -> list:
         if "create" in ch.actions:
             before = {"state": "absent"}
             after = {"state": "present", "keys": {k: NEW_VALUE for k in desired}}
+        elif ch.put_value is not None:  # create-only: only the added keys are shown
+            before = {"state": "present", "keys": {}}
+            after = {"state": "present", "keys": {k: NEW_VALUE for k in ch.added}}
+        elif "complete" in ch.actions:
+            before = {"state": "scheduled for deletion"}
+            after = {"state": "present", "keys_added_if_missing": desired}
         else:
             before = {"state": "scheduled for deletion" if "restore" in ch.actions else "present", "keys": {}}
             after = {"state": "present", "keys": {}}
@@ -287,37 +332,58 @@ def plan_diff(plan: list) -> list:
 
 def apply_plan(client, plan: list, kms_key_id: str | None = None, description: str | None = None,
                recovery_window: int = 30, force_delete: bool = False) -> None:
-    """Perform the writes of ``plan`` (botocore retries throttling; any other error stops with one sentence)."""
-    for ch in plan:
-        sid, values = ch.secret_id, ch.doc.values or {}
-        for action in ch.actions:
-            if action == "create":
-                kwargs = {"Name": sid, "SecretString": serialise(values),
-                          "Description": description or DEFAULT_DESCRIPTION.format(namespace=ch.doc.namespace,
-                                                                                   name=ch.doc.name)}
-                if kms_key_id:
-                    kwargs["KmsKeyId"] = kms_key_id
-                if ch.tags_to_set:
-                    kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(ch.tags_to_set.items())]
-                call(client, "create_secret", sid, **kwargs)
-            elif action == "restore":
-                call(client, "restore_secret", sid, SecretId=sid)
-            elif action == "update":
-                call(client, "put_secret_value", sid, SecretId=sid, SecretString=serialise(values))
-            elif action == "tag":
-                call(client, "tag_resource", sid, SecretId=sid,
-                     Tags=[{"Key": k, "Value": v} for k, v in sorted(ch.tags_to_set.items())])
-            elif action == "delete":
-                kwargs = {"SecretId": sid}
-                if force_delete or recovery_window == 0:
-                    kwargs["ForceDeleteWithoutRecovery"] = True
-                else:
-                    kwargs["RecoveryWindowInDays"] = recovery_window
-                try:
-                    call(client, "delete_secret", sid, **kwargs)
-                except AwsError as exc:
-                    if error_code(exc) != "ResourceNotFoundException":
-                        raise
+    """Perform the writes of ``plan`` in order (botocore retries throttling). The first other failure stops
+    the batch: raises :class:`PartialFailure` with the index of the change that failed."""
+    for index, ch in enumerate(plan):
+        try:
+            _apply_change(client, ch, kms_key_id, description, recovery_window, force_delete)
+        except AwsError as exc:
+            raise PartialFailure(exc, index) from None
+
+
+def _apply_change(client, ch: Change, kms_key_id, description, recovery_window, force_delete) -> None:
+    sid, values = ch.secret_id, ch.doc.values or {}
+    for action in ch.actions:
+        if action == "create":
+            kwargs = {"Name": sid, "SecretString": serialise(values),
+                      "Description": description or DEFAULT_DESCRIPTION.format(namespace=ch.doc.namespace,
+                                                                               name=ch.doc.name)}
+            if kms_key_id:
+                kwargs["KmsKeyId"] = kms_key_id
+            if ch.tags_to_set:
+                kwargs["Tags"] = [{"Key": k, "Value": v} for k, v in sorted(ch.tags_to_set.items())]
+            call(client, "create_secret", sid, **kwargs)
+        elif action == "restore":
+            call(client, "restore_secret", sid, SecretId=sid)
+        elif action == "complete":
+            _complete_restored(client, ch)
+        elif action == "update":
+            call(client, "put_secret_value", sid, SecretId=sid,
+                 SecretString=serialise(values if ch.put_value is None else ch.put_value))
+        elif action == "tag":
+            call(client, "tag_resource", sid, SecretId=sid,
+                 Tags=[{"Key": k, "Value": v} for k, v in sorted(ch.tags_to_set.items())])
+        elif action == "delete":
+            kwargs = {"SecretId": sid}
+            if force_delete or recovery_window == 0:
+                kwargs["ForceDeleteWithoutRecovery"] = True
+            else:
+                kwargs["RecoveryWindowInDays"] = recovery_window
+            try:
+                call(client, "delete_secret", sid, **kwargs)
+            except AwsError as exc:
+                if error_code(exc) != "ResourceNotFoundException":
+                    raise
+
+
+def _complete_restored(client, ch: Change) -> None:
+    """Create-only mode, after restoring ``ch``'s secret: add the keys of the manifest its value lacks (the
+    stored values are kept; a value that is not a JSON object is left alone)."""
+    restored = Existing(ch.secret_id, exists=True)
+    _store_value(restored, call(client, "get_secret_value", ch.secret_id, SecretId=ch.secret_id))
+    added, value = _missing_keys(restored, ch.doc.values or {})
+    if added:
+        call(client, "put_secret_value", ch.secret_id, SecretId=ch.secret_id, SecretString=serialise(value))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,19 +395,31 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
          description: str | None = None, recovery_window: int = 30, force_delete: bool = False,
          dest: str | None = None, region: str | None = None, manifest_format: str = "spec",
          role_arn: str | None = None) -> dict:
-    """Read, plan, (unless ``check_mode``) apply; -> the module result (no values in it)."""
+    """Read, plan, (unless ``check_mode``) apply; -> the module result (no values in it).
+
+    When a write fails mid-batch, raises :class:`PartialFailure` whose ``result`` lists what was stored before
+    it, ``failed_secrets`` and ``not_attempted``; the manifest files of the stored (or deleted) secrets are
+    written (removed) first, those of the others are left as they were."""
     present = state == "present"
-    if not present and not (force_delete or recovery_window == 0) and not 7 <= recovery_window <= 30:
-        raise InputError(f"Option recovery_window must be 0 (delete now) or 7 to 30 days, got {recovery_window}.")
-    want_values = {d.secret_id for d in docs} if present and overwrite else set()
+    if not present:
+        check_recovery_window(recovery_window, force_delete)
+    want_values = {d.secret_id for d in docs} if present else set()
     current = read_state(client, cluster, docs, want_values) if docs else {}
     plan = make_plan(docs, current, present=present, overwrite=overwrite, tags=tags, force_delete=force_delete)
     manifests = [external_secret_manifest(d, region=region, manifest_format=manifest_format, role_arn=role_arn)
                  for d in docs] if present else []
     file_changes = files.plan_files(docs, manifests or [None] * len(docs), dest, present) if dest else []
+    warnings = [] if overwrite else [
+        f"{sid} holds a value that is not a JSON object: create-only mode (overwrite=false) leaves it alone, so "
+        "its ExternalSecret may name keys it lacks; fix it or run with overwrite=true."
+        for sid, cur in sorted(current.items()) if cur.value_read and not cur.value_is_object]
     if not check_mode:
-        apply_plan(client, plan, kms_key_id=kms_key_id, description=description,
-                   recovery_window=recovery_window, force_delete=force_delete)
+        try:
+            apply_plan(client, plan, kms_key_id=kms_key_id, description=description,
+                       recovery_window=recovery_window, force_delete=force_delete)
+        except PartialFailure as exc:
+            exc.result = partial_result(exc, plan, docs, manifests, file_changes, dest)
+            raise
         if file_changes:
             files.write_files(file_changes)
     result = summarise(plan)
@@ -349,4 +427,38 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
     result["manifests"] = manifests
     result["files"] = [path for path, _new, _old in file_changes]
     result["diff"] = plan_diff(plan) + files.files_diff(file_changes)
+    if warnings:
+        result["warnings"] = warnings
+    return result
+
+
+def check_recovery_window(recovery_window: int, force_delete: bool) -> None:
+    """Raises :class:`InputError` unless ``recovery_window`` is 0 or 7 to 30 days (or ``force_delete``)."""
+    if not (force_delete or recovery_window == 0) and not 7 <= recovery_window <= 30:
+        raise InputError(f"Option recovery_window must be 0 (delete now) or 7 to 30 days, got {recovery_window}.")
+
+
+def partial_result(exc: PartialFailure, plan: list, docs: list, manifests: list, file_changes: list,
+                   dest: str | None) -> dict:
+    """The failed result of :func:`sync` after ``exc``; writes the manifest files of the settled secrets (those
+    applied before the failure, and those that needed no change) and rewrites ``exc``'s message."""
+    failed = plan[exc.index]
+    settled = plan[:exc.index] + [ch for ch in plan[exc.index + 1:] if not ch.actions]
+    settled_ids = {ch.secret_id for ch in settled}
+    not_attempted = [ch.secret_id for ch in plan[exc.index + 1:] if ch.actions]
+    paths = {files.manifest_path(dest, d) for d in docs if d.secret_id in settled_ids} if dest else set()
+    written = [change for change in file_changes if change[0] in paths]
+    if written:
+        files.write_files(written)
+    result = summarise(settled)
+    done = [sid for key in ("created", "updated", "restored", "deleted") for sid in result[key]]
+    result.update(
+        changed=bool(done or written), failed_secrets=[failed.secret_id], not_attempted=not_attempted,
+        manifests=[m for d, m in zip(docs, manifests) if d.secret_id in settled_ids],
+        files=[change[0] for change in written])
+    exc.message = (f"{exc.message.rstrip('.')}. Stopped at {failed.secret_id}: {len(done)} secret(s) changed before "
+                   f"it ({', '.join(done) or 'none'}), {len(not_attempted)} not attempted "
+                   f"({', '.join(not_attempted) or 'none'})"
+                   + ("; manifest files were written for the stored secrets only" if dest else "")
+                   + ". Fix the cause and run again.")
     return result

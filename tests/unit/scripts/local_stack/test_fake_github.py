@@ -159,3 +159,16 @@ def test_parse_public_key_real_keys():
         line = key.public_key().public_bytes(serialization.Encoding.OpenSSH,
                                              serialization.PublicFormat.OpenSSH).decode() + " flux@local"
         assert parse_public_key(line)[0] == ktype and parse_public_key(line)[2] == "flux@local"
+
+
+def test_queued_failures_answer_the_next_calls_then_normal_service(api):
+    assert api.post("/_fake/fail", json={"status": 403, "message": "You have exceeded a secondary rate limit.",
+                                         "headers": {"Retry-After": "1"}, "count": 2}).status_code == 204
+    for _ in range(2):
+        r = api.get("/repos/tidepool/cluster-local/keys", headers=AUTH)
+        assert r.status_code == 403 and r.headers["Retry-After"] == "1"
+        assert r.json["message"] == "You have exceeded a secondary rate limit."
+    assert api.get("/repos/tidepool/cluster-local/keys", headers=AUTH).status_code == 200
+    api.post("/_fake/fail", json={"status": 502})
+    assert api.post("/_fake/reset").status_code == 204  # drops queued failures too
+    assert api.get("/repos/tidepool/cluster-local/keys", headers=AUTH).status_code == 200

@@ -72,8 +72,9 @@ class GitHubAPI:
         return [c for c in self.calls if c[0] != "GET"]
 
 
-def repo(api):
-    return gh.Repository(api, API, "tidepool-org", "cluster-t1")
+def repo(api, sleeps=None):
+    return gh.Repository(api, API, "tidepool-org", "cluster-t1", sleep=(sleeps if sleeps is not None else []).append,
+                         clock=lambda: 1_700_000_000.0)
 
 
 def test_create_then_unchanged_with_id():
@@ -173,7 +174,7 @@ def test_422_invalid_from_github_is_reported():
     (403, {"message": "Must have admin rights to Repository."}, {"x-ratelimit-remaining": "4999"},
      "needs admin rights"),
     (403, {"message": "API rate limit exceeded"}, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1700000000"},
-     "rate limit is exhausted"),
+     "rate limit stopped listing the deploy keys of tidepool-org/cluster-t1 (403 API rate limit exceeded)"),
 ])
 def test_http_errors(status, body, headers, fragment):
     api = GitHubAPI(status=(status, body, headers))
@@ -209,3 +210,76 @@ def test_api_url_forms():
     assert gh.api_url_for("https://ghe.example.com/api/v3/", "http://x", None) == "https://ghe.example.com/api/v3"
     r = gh.Repository(lambda *a: None, "https://ghe.example.com/api/v3", "team", "repo")
     assert r.base == "https://ghe.example.com/api/v3/repos/team/repo/keys"
+
+
+# --- rate limits and 5xx: retried with bounded backoff, never read as missing admin rights ------------------------
+
+SECONDARY = {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+             "documentation_url": "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"}
+
+
+class Flaky(GitHubAPI):
+    """Answers the first calls of ``method`` with ``failures`` (``(status, headers, body)`` each), then normally."""
+
+    def __init__(self, method, failures, apply_post=False):
+        super().__init__()
+        self.method, self.failures, self.apply_post = method, list(failures), apply_post
+
+    def __call__(self, method, url, body):
+        if method == self.method and self.failures:
+            status, headers, payload = self.failures.pop(0)
+            if self.apply_post:  # the server applied the POST, then its gateway answered 5xx
+                super().__call__(method, url, body)
+            self.calls.append((method, url))
+            return status, headers, payload
+        return super().__call__(method, url, body)
+
+
+@pytest.mark.parametrize("failure, waits", [
+    ((403, {"retry-after": "7", "x-ratelimit-remaining": "4000"}, SECONDARY), [7.0]),
+    ((429, {"retry-after": "3"}, SECONDARY), [3.0]),
+    ((403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1700000012"}, {"message": "API rate limit exceeded"}),
+     [12.0]),
+    ((502, {}, {"message": "Server Error"}), [1.0]),
+])
+def test_rate_limit_or_5xx_once_is_retried_after_the_wait_github_asks(failure, waits):
+    api, sleeps = Flaky("POST", [failure]), []
+    result = gh.ensure(repo(api, sleeps), pub(), "t", False, "present", False)
+    assert result["operation"] == "create" and len(api.keys) == 1
+    assert sleeps == waits
+
+
+def test_5xx_backoff_is_exponential_and_bounded():
+    api, sleeps = Flaky("GET", [(503, {}, None)] * 10), []
+    with pytest.raises(gh.GitHubError, match=r"GitHub answered 503 while listing .* \(after 6 attempts\)"):
+        gh.ensure(repo(api, sleeps), pub(), "t", False, "present", False)
+    assert sleeps == [1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+def test_a_persistent_secondary_rate_limit_is_not_reported_as_missing_admin_rights():
+    api, sleeps = Flaky("GET", [(403, {"retry-after": "2"}, SECONDARY)] * 10), []
+    with pytest.raises(gh.GitHubError) as err:
+        gh.ensure(repo(api, sleeps), pub(), "t", False, "present", False)
+    assert "rate limit stopped listing the deploy keys" in str(err.value) and "retry after 2 s" in str(err.value)
+    assert "admin" not in str(err.value) and sleeps == [2.0] * 5
+
+
+def test_a_wait_longer_than_max_wait_is_not_slept_but_reported():
+    api, sleeps = Flaky("GET", [(429, {"retry-after": "3600"}, SECONDARY)]), []
+    with pytest.raises(gh.GitHubError, match="after 1 attempt.*retry after 3600 s"):
+        gh.ensure(repo(api, sleeps), pub(), "t", False, "present", False)
+    assert sleeps == []
+
+
+def test_a_plain_403_is_not_retried_and_names_admin_rights():
+    api, sleeps = Flaky("GET", [(403, {"x-ratelimit-remaining": "4999"}, {"message": "Must have admin rights"})]), []
+    with pytest.raises(gh.GitHubError, match="needs admin rights"):
+        gh.ensure(repo(api, sleeps), pub(), "t", False, "present", False)
+    assert sleeps == [] and len(api.calls) == 1
+
+
+def test_a_post_applied_before_its_502_is_not_reported_as_key_in_use():
+    key = pub()
+    api, sleeps = Flaky("POST", [(502, {}, {"message": "Bad Gateway"})], apply_post=True), []
+    result = gh.ensure(repo(api, sleeps), key, "flux key for t1", False, "present", False)
+    assert result["operation"] == "create" and result["key"]["id"] == api.keys[0]["id"] and len(api.keys) == 1

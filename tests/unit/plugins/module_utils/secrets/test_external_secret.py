@@ -51,6 +51,10 @@ class StubSecretsManager:
                 errors.append({"SecretId": sid, "ErrorCode": "ResourceNotFoundException", "Message": "nope"})
         return {"SecretValues": values, "Errors": errors}
 
+    def get_secret_value(self, SecretId):
+        self._log("get_secret_value", SecretId=SecretId)
+        return {"Name": SecretId, "SecretString": self.secrets[SecretId]}
+
     def create_secret(self, Name, SecretString, **kw):
         self._log("create_secret", Name=Name, **kw)
         if Name in self.secrets:
@@ -79,7 +83,7 @@ class StubSecretsManager:
             self.deleted.add(SecretId)
 
     def writes(self):
-        return [c for c in self.calls if c[0] not in ("list_secrets", "batch_get_secret_value")]
+        return [c for c in self.calls if c[0] not in ("list_secrets", "batch_get_secret_value", "get_secret_value")]
 
 
 def secret(name, ns="qa1", **data):
@@ -225,13 +229,38 @@ def test_non_json_value_is_replaced():
     assert result["updated"] == ["test1/qa1/auth"]
 
 
-def test_create_only_leaves_existing_alone_and_reads_no_values():
+def test_create_only_keeps_existing_values():
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})})
     docs = docs_of(secret("auth", a="new"), secret("user", a="new"))
     result = core.sync(client, "test1", docs, overwrite=False, tags={"t": "1"})
     assert result["unchanged"] == ["test1/qa1/auth"] and result["created"] == ["test1/qa1/user"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old"}
-    assert "batch_get_secret_value" not in [c[0] for c in client.calls]
+    assert [c[0] for c in client.writes()] == ["create_secret"]
+
+
+def test_create_only_adds_the_keys_the_catalogue_added_and_keeps_the_others():
+    client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old", "extra": "kept"})})
+    docs = docs_of(secret("auth", a="regenerated", b=SECRET_VALUE, c="new-c"))
+    check = core.sync(client, "test1", docs, overwrite=False, check_mode=True)
+    assert check["updated"] == ["test1/qa1/auth"] and check["changed"] and client.writes() == []
+    (diff,) = check["diff"]
+    assert diff["before"] == {"state": "present", "keys": {}}
+    assert diff["after"] == {"state": "present", "keys": {"b": core.NEW_VALUE, "c": core.NEW_VALUE}}
+    assert SECRET_VALUE not in json.dumps(check)
+
+    result = core.sync(client, "test1", docs, overwrite=False)
+    assert result["updated"] == ["test1/qa1/auth"]
+    assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old", "extra": "kept", "b": SECRET_VALUE,
+                                                            "c": "new-c"}
+    again = core.sync(client, "test1", docs_of(secret("auth", a="x", b="y", c="z")), overwrite=False)
+    assert not again["changed"] and json.loads(client.secrets["test1/qa1/auth"])["b"] == SECRET_VALUE
+
+
+def test_create_only_leaves_a_non_json_value_alone_with_a_warning():
+    client = StubSecretsManager({"test1/qa1/auth": "plain text"})
+    result = core.sync(client, "test1", docs_of(secret("auth", a="1")), overwrite=False)
+    assert not result["changed"] and client.secrets["test1/qa1/auth"] == "plain text"
+    assert "test1/qa1/auth holds a value that is not a JSON object" in result["warnings"][0]
 
 
 def test_deleted_secret_is_restored():
@@ -240,10 +269,19 @@ def test_deleted_secret_is_restored():
     assert result["restored"] == ["test1/qa1/auth"] and result["changed"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old"}
     assert "test1/qa1/auth" not in client.deleted
+    assert [c[0] for c in client.writes()] == ["restore_secret"]
 
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})}, deleted={"test1/qa1/auth"})
     result = core.sync(client, "test1", docs_of(secret("auth", a="new")))
     assert result["updated"] == ["test1/qa1/auth"] and result["restored"] == ["test1/qa1/auth"]
+    assert [c[0] for c in client.writes()] == ["restore_secret", "put_secret_value"]
+
+
+def test_create_only_restore_adds_missing_keys_after_reading_the_restored_value():
+    client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})}, deleted={"test1/qa1/auth"})
+    result = core.sync(client, "test1", docs_of(secret("auth", a="new", b="added")), overwrite=False)
+    assert result["restored"] == ["test1/qa1/auth"]
+    assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old", "b": "added"}
     assert [c[0] for c in client.writes()] == ["restore_secret", "put_secret_value"]
 
 
@@ -306,3 +344,77 @@ def test_manifest_files_written_once_and_removed(tmp_path):
     gone = core.sync(client, "test1", docs_of({"metadata": {"name": "auth", "namespace": "qa1"}}, present=False),
                      state="absent", dest=str(tmp_path))
     assert gone["files"] == [str(path)] and not path.exists()
+
+
+# --- partial failures -------------------------------------------------------------------------
+
+class FailingOn(StubSecretsManager):
+    """Fails CreateSecret / PutSecretValue for one id with ``code``."""
+
+    def __init__(self, fail_id, code="LimitExceededException", **kw):
+        super().__init__(**kw)
+        self.fail_id, self.code = fail_id, code
+
+    def _maybe_fail(self, sid, op):
+        if sid == self.fail_id:
+            raise ClientError({"Error": {"Code": self.code, "Message": "refused."}}, op)
+
+    def create_secret(self, Name, SecretString, **kw):
+        self._maybe_fail(Name, "CreateSecret")
+        return super().create_secret(Name, SecretString, **kw)
+
+    def put_secret_value(self, SecretId, SecretString):
+        self._maybe_fail(SecretId, "PutSecretValue")
+        return super().put_secret_value(SecretId, SecretString)
+
+
+def test_failure_mid_batch_reports_what_was_stored_and_writes_only_their_manifests(tmp_path):
+    client = FailingOn("test1/qa1/s3", secrets={"test1/qa1/s5": json.dumps({"k": "v"})})
+    docs = docs_of(*[secret(f"s{i}", k=SECRET_VALUE) for i in range(1, 5)], secret("s5", k="v"))
+    with pytest.raises(core.PartialFailure) as info:
+        core.sync(client, "test1", docs, dest=str(tmp_path))
+    exc, result = info.value, info.value.result
+    assert result["created"] == ["test1/qa1/s1", "test1/qa1/s2"]
+    assert result["failed_secrets"] == ["test1/qa1/s3"] and result["not_attempted"] == ["test1/qa1/s4"]
+    assert result["unchanged"] == ["test1/qa1/s5"] and result["changed"]
+    assert [m["metadata"]["name"] for m in result["manifests"]] == ["s1", "s2", "s5"]
+    assert sorted(p.name for p in (tmp_path / "qa1").iterdir()) == ["s1.yaml", "s2.yaml", "s5.yaml"]
+    assert result["files"] == [str(tmp_path / "qa1" / f"s{i}.yaml") for i in (1, 2, 5)]
+    assert "create_secret on test1/qa1/s3 failed: LimitExceededException: refused" in str(exc)
+    assert "Stopped at test1/qa1/s3" in str(exc) and "test1/qa1/s4" in str(exc)
+    assert SECRET_VALUE not in str(exc) + json.dumps(result)
+    assert sorted(client.secrets) == ["test1/qa1/s1", "test1/qa1/s2", "test1/qa1/s5"]
+
+
+def test_a_rerun_after_the_cause_is_fixed_completes_the_batch(tmp_path):
+    client = FailingOn("test1/qa1/s2")
+    docs = docs_of(*[secret(f"s{i}", k="v") for i in range(1, 4)])
+    with pytest.raises(core.PartialFailure):
+        core.sync(client, "test1", docs, dest=str(tmp_path))
+    client.fail_id = None
+    result = core.sync(client, "test1", docs, dest=str(tmp_path))
+    assert result["created"] == ["test1/qa1/s2", "test1/qa1/s3"] and result["unchanged"] == ["test1/qa1/s1"]
+    assert sorted(p.name for p in (tmp_path / "qa1").iterdir()) == ["s1.yaml", "s2.yaml", "s3.yaml"]
+
+
+def test_partial_failure_with_botocore_stubber(tmp_path):
+    """A real boto3 client answered by botocore's Stubber: the 2nd of 3 PutSecretValue calls fails."""
+    import boto3
+    from botocore.stub import ANY, Stubber
+    client = boto3.client("secretsmanager", region_name="us-east-1", aws_access_key_id="x",
+                          aws_secret_access_key="y")
+    ids = [f"test1/qa1/s{i}" for i in (1, 2, 3)]
+    stub = Stubber(client)
+    stub.add_response("list_secrets", {"SecretList": [{"Name": sid, "ARN": f"arn:aws:secretsmanager:us-east-1:1:secret:{sid}"} for sid in ids]})
+    stub.add_response("batch_get_secret_value",
+                      {"SecretValues": [{"Name": sid, "SecretString": '{"k": "old"}'} for sid in ids]})
+    stub.add_response("put_secret_value", {"Name": ids[0]}, {"SecretId": ids[0], "SecretString": ANY})
+    stub.add_client_error("put_secret_value", "InternalServiceError", "boom", 500,
+                          expected_params={"SecretId": ids[1], "SecretString": ANY})
+    with stub, pytest.raises(core.PartialFailure) as info:
+        core.sync(client, "test1", docs_of(*[secret(f"s{i}", k="new") for i in (1, 2, 3)]), dest=str(tmp_path))
+    stub.assert_no_pending_responses()
+    result = info.value.result
+    assert (result["updated"], result["failed_secrets"], result["not_attempted"]) == ([ids[0]], [ids[1]], [ids[2]])
+    assert "secretsmanager.PutSecretValue on test1/qa1/s2 failed: InternalServiceError: boom" in str(info.value)
+    assert [p.name for p in (tmp_path / "qa1").iterdir()] == ["s1.yaml"]
