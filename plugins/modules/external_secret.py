@@ -144,6 +144,15 @@ options:
     type: str
     choices: [spec, secretDescriptor]
     default: spec
+  flux_version:
+    description:
+      - The GitOps flavour whose manifests are written (the inventory's C(flux_version)).
+      - V(1) (the install guide's stack) writes kubernetes-external-secrets C(ExternalSecret) manifests; V(2) writes
+        External Secrets Operator C(external-secrets.io/v1) C(ExternalSecret) manifests reading through the
+        namespace's SecretStore (O(role_arn) and O(manifest_format=secretDescriptor) have no equivalent there).
+    type: int
+    choices: [1, 2]
+    default: 1
   role_arn:
     description:
       - IAM role kubernetes-external-secrets assumes to read these secrets (C(roleArn) of the descriptor).
@@ -311,6 +320,7 @@ def argument_spec() -> dict:
         force_delete=dict(type="bool", default=False),
         dest=dict(type="path"),
         manifest_format=dict(type="str", choices=list(core.MANIFEST_FORMATS), default="spec"),
+        flux_version=dict(type="int", choices=[1, 2], default=1),
         role_arn=dict(type="str"),
         manifest_region=dict(type="str"),
         purge=dict(type="bool", default=False),
@@ -348,7 +358,7 @@ def main():
             check_mode=module.check_mode, tags=p["tags"], kms_key_id=p["kms_key_id"],
             description=p["description"], recovery_window=p["recovery_window"], force_delete=p["force_delete"],
             dest=p["dest"], region=p["manifest_region"] or p["region"], manifest_format=p["manifest_format"],
-            role_arn=p["role_arn"])
+            role_arn=p["role_arn"], flux_version=p["flux_version"])
 
     runner.run(module, work, errors=(core.InputError, AwsError), fields=lambda exc: getattr(exc, "result", {}))
 

@@ -43,10 +43,9 @@ from ansible_collections.tidepool.eks.plugins.module_utils.secrets.documents imp
 __all__ = ["ENCODINGS", "MANIFEST_FORMATS", "InputError", "PartialFailure", "SecretDoc", "load_documents",
            "parse_secrets", "sync", "external_secret_manifest", "read_state", "make_plan", "plan_diff", "apply_plan"]
 
-#: The GitOps flavour whose secret manifests are written (the install guide's: Flux v1).
-FLAVOUR = registry.flavour()
-#: ``manifest_format`` values of the flavour's secret manifests, default first.
-MANIFEST_FORMATS = FLAVOUR.SECRET_MANIFEST_FORMATS
+#: ``manifest_format`` values of the secret manifests of every flavour, default first (the option's choices;
+#: a flavour refuses the formats it has no equivalent for).
+MANIFEST_FORMATS = tuple(dict.fromkeys(f for fl in registry.FLAVOURS.values() for f in fl.SECRET_MANIFEST_FORMATS))
 #: Secrets Manager limits.
 BATCH_GET_MAX = 20
 LIST_FILTER_VALUES_MAX = 10
@@ -110,13 +109,14 @@ class PartialFailure(AwsError):
 # ---------------------------------------------------------------------------------------------
 
 def external_secret_manifest(doc: SecretDoc, region: str | None = None, manifest_format: str = "spec",
-                             role_arn: str | None = None) -> dict:
-    """The flavour's manifest reading ``doc`` back from Secrets Manager (Flux v1: the kubernetes-external-secrets
-    ``ExternalSecret``): one entry per key, keys sorted. No value is part of it. Raises :class:`InputError` for a
-    ``manifest_format`` not in :data:`MANIFEST_FORMATS`."""
+                             role_arn: str | None = None, flux_version: int = 1) -> dict:
+    """The manifest of flavour ``flux_version`` reading ``doc`` back from Secrets Manager (Flux v1: the
+    kubernetes-external-secrets ``ExternalSecret``; Flux v2: the External Secrets Operator's): one entry per key,
+    keys sorted. No value is part of it. Raises :class:`InputError` for a ``manifest_format`` not in
+    :data:`MANIFEST_FORMATS`, TidepoolError for an option the flavour has no equivalent for."""
     if manifest_format not in MANIFEST_FORMATS:
         raise InputError(f"Option manifest_format must be one of {', '.join(MANIFEST_FORMATS)}.")
-    return FLAVOUR.secret_manifest(doc.metadata, doc.secret_id, doc.values or {}, secret_type=doc.secret_type,
+    return registry.flavour(flux_version).secret_manifest(doc.metadata, doc.secret_id, doc.values or {}, secret_type=doc.secret_type,
                                    region=region, role_arn=role_arn, manifest_format=manifest_format)
 
 
@@ -394,7 +394,7 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
          check_mode: bool = False, tags: dict | None = None, kms_key_id: str | None = None,
          description: str | None = None, recovery_window: int = 30, force_delete: bool = False,
          dest: str | None = None, region: str | None = None, manifest_format: str = "spec",
-         role_arn: str | None = None) -> dict:
+         role_arn: str | None = None, flux_version: int = 1) -> dict:
     """Read, plan, (unless ``check_mode``) apply; -> the module result (no values in it).
 
     When a write fails mid-batch, raises :class:`PartialFailure` whose ``result`` lists what was stored before
@@ -406,8 +406,8 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
     want_values = {d.secret_id for d in docs} if present else set()
     current = read_state(client, cluster, docs, want_values) if docs else {}
     plan = make_plan(docs, current, present=present, overwrite=overwrite, tags=tags, force_delete=force_delete)
-    manifests = [external_secret_manifest(d, region=region, manifest_format=manifest_format, role_arn=role_arn)
-                 for d in docs] if present else []
+    manifests = [external_secret_manifest(d, region=region, manifest_format=manifest_format, role_arn=role_arn,
+                                          flux_version=flux_version) for d in docs] if present else []
     file_changes = files.plan_files(docs, manifests or [None] * len(docs), dest, present) if dest else []
     warnings = [] if overwrite else [
         f"{sid} holds a value that is not a JSON object: create-only mode (overwrite=false) leaves it alone, so "

@@ -185,6 +185,18 @@ def test_manifest_shape_and_no_values():
     assert SECRET_VALUE not in json.dumps(manifest)
 
 
+def test_manifest_of_flavour_2_reads_through_the_namespace_store():
+    (parsed,) = docs_of(secret("mongo", Password=SECRET_VALUE, Addresses="mongodb"))
+    manifest = core.external_secret_manifest(parsed, region="us-west-2", flux_version=2)
+    assert manifest["apiVersion"] == "external-secrets.io/v1" and manifest["kind"] == "ExternalSecret"
+    assert manifest["metadata"]["namespace"] == "qa1"
+    remote = {(d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in manifest["spec"]["data"]}
+    assert remote == {("Addresses", "test1/qa1/mongo", "Addresses"), ("Password", "test1/qa1/mongo", "Password")}
+    assert SECRET_VALUE not in json.dumps(manifest)
+    with pytest.raises(Exception, match="role_arn has no flux_version 2 equivalent"):
+        core.external_secret_manifest(parsed, role_arn="arn:aws:iam::123456789012:role/x", flux_version=2)
+
+
 # --- plan / apply ---------------------------------------------------------------------------
 
 def test_create_then_noop():
