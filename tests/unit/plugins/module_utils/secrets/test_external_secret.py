@@ -306,3 +306,27 @@ def test_manifest_files_written_once_and_removed(tmp_path):
     gone = core.sync(client, "test1", docs_of({"metadata": {"name": "auth", "namespace": "qa1"}}, present=False),
                      state="absent", dest=str(tmp_path))
     assert gone["files"] == [str(path)] and not path.exists()
+
+
+def test_manifest_files_never_go_through_a_link_committed_into_the_clone(tmp_path):
+    """dest inside a clone where `flux` is a committed link: refused before anything is stored or written."""
+    import os
+
+    from ansible_collections.tidepool.eks.plugins.module_utils.repository.safe_path import UnsafePathError
+    outside = tmp_path / "somewhere"
+    outside.mkdir()
+    clone = tmp_path / "clone"
+    (clone / ".git").mkdir(parents=True)
+    (clone / "clusters/test1").mkdir(parents=True)
+    os.symlink(outside, clone / "clusters/test1/flux")
+    client = StubSecretsManager()
+    with pytest.raises(UnsafePathError, match="clusters/test1/flux in .* is a symbolic link"):
+        core.sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(clone / "clusters/test1/flux/external-secrets"))
+    assert os.listdir(outside) == [] and client.secrets == {}
+    # a link to a namespace directory below dest (no work tree around it) is refused too
+    dest = tmp_path / "manifests"
+    dest.mkdir()
+    os.symlink(outside, dest / "qa1")
+    with pytest.raises(UnsafePathError, match="qa1 in .* is a symbolic link"):
+        core.sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(dest))
+    assert os.listdir(outside) == [] and client.secrets == {}
