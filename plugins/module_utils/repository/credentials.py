@@ -49,10 +49,10 @@ class Remote:
 
     def redact(self, text: str) -> str:
         """``text`` with any userinfo of a URL, and the password itself, replaced by ``***``."""
-        text = re.sub(r"(//)[^/@\s]+@", r"\1***@", text or "")
+        text = text or ""
         if self.password:
             text = text.replace(self.password, "***")
-        return text
+        return re.sub(r"(//)[^/@\s]+@", r"\1***@", text)
 
 
 def split(url: str) -> Remote:

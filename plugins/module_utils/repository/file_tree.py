@@ -117,7 +117,7 @@ def apply(p: TreePlan) -> None:
     :class:`TreeError` ``root: cannot write under <root>: <reason>`` when the disk refuses."""
     try:
         _apply(p)
-    except OSError as exc:
+    except (OSError, safe_path.UnsafePathError) as exc:  # the tree changed since the plan
         raise TreeError(f"root: cannot write under {p.root}: {exc}") from None
 
 

@@ -33,9 +33,8 @@ def inside(root: str, rel: str) -> str:
     if path != root and not path.startswith(root + os.sep):
         raise UnsafePathError(f"{rel}: resolves outside {root}; refusing to write or delete it")
     current = root
-    for part in os.path.relpath(path, root).split(os.sep):
-        if part in ("", "."):
-            continue
+    parts = [p for p in os.path.relpath(path, root).split(os.sep) if p not in ("", ".")]
+    for depth, part in enumerate(parts, 1):
         current = os.path.join(current, part)
         if os.path.islink(current):
             shown = os.path.relpath(current, root)
@@ -44,6 +43,12 @@ def inside(root: str, rel: str) -> str:
                 f"or deletes through links. Remove the link from the repository (git rm {shown}) and run again")
         if not os.path.lexists(current):
             break
+        if depth < len(parts) and not os.path.isdir(current):
+            shown = os.path.relpath(current, root)
+            raise UnsafePathError(
+                f"{rel}: {shown} in {root} is a file where a directory is expected (a symbolic link committed into "
+                f"the repository is checked out as a file holding its target). Remove it from the repository "
+                f"(git rm {shown}) and run again")
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)
     if real != real_root and not real.startswith(real_root + os.sep):

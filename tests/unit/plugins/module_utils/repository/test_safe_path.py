@@ -42,3 +42,10 @@ def test_enclosing_worktree(tmp_path):
     (tmp_path / "repo/.git").mkdir(parents=True)
     assert safe_path.enclosing_worktree(str(tmp_path / "repo/a/not-yet")) == str(tmp_path / "repo")
     assert safe_path.enclosing_worktree("/") is None or os.path.exists("/.git")
+
+
+def test_a_file_where_a_directory_is_expected_is_named(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a/shared").write_text("/somewhere")  # a link checked out with core.symlinks=false
+    with pytest.raises(safe_path.UnsafePathError, match="a/shared in .* is a file where a directory is expected"):
+        safe_path.inside(str(tmp_path), "a/shared/x.yaml")
