@@ -32,9 +32,15 @@ options:
     choices: [refresh, push]
     required: true
   url:
-    description: Git URL of the config repository (any URL git understands); credentials in it are never shown.
+    description: Git URL of the config repository (any URL git understands), without credentials.
     type: str
     required: true
+  userinfo:
+    description:
+      - C(user:token) of an C(https://user:token@host/...) URL (percent-encoded as in the URL); reaches git through
+        its environment only.
+    type: str
+    default: ""
   workdir:
     description: The private clone (O(action=push) - the clone to push from, C(config_repo_checkout)).
     type: path
@@ -88,7 +94,8 @@ EXAMPLES = r"""
 - name: Refresh the private clone
   tidepool.eks.config_repo_git:
     action: refresh
-    url: "{{ config_repo_url }}"
+    url: https://github.com/org/cluster-test1.git
+    userinfo: "bot:{{ lookup('env', 'CONFIG_REPO_TOKEN') }}"
     workdir: ~/.cache/tidepool-eks/checkouts/test1-0123456789
     branch: master
     host: "{{ inventory_hostname }}"
@@ -113,8 +120,8 @@ busy:
   returned: action=refresh
   type: str
 rc:
-  description: 0 when the clone is at the remote branch; 4 when the lock is busy.
-  returned: action=refresh
+  description: 0, the clone is at the remote branch.
+  returned: action=refresh, unless busy
   type: int
 attempts:
   description: Pushes made (more than 1 after lost races).
@@ -132,7 +139,8 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             action=dict(type="str", choices=["refresh", "push"], required=True),
-            url=dict(type="str", required=True, no_log=True),
+            url=dict(type="str", required=True),
+            userinfo=dict(type="str", default="", no_log=True),
             workdir=dict(type="path", required=True),
             branch=dict(type="str", default="master"),
             host=dict(type="str", required=True),

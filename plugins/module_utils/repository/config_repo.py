@@ -3,7 +3,7 @@
 # Apache License 2.0
 """The two actions of ``tidepool.eks.config_repo_git``: refresh the private clone under its lock, push its commit.
 
-``params`` is the module's parameter dict (``url``, ``workdir``, ``branch``, ``host``, ``wait``, ``cache``,
+``params`` is the module's parameter dict (``url`` without credentials, ``userinfo``, ``workdir``, ``branch``, ``host``, ``wait``, ``cache``,
 ``retries``, ``author_name``, ``author_email``); each function returns the module result. Errors:
 :class:`workdir.WorkdirError`, :class:`lock.LockError`, :class:`push.PushError` (all TidepoolError).
 """
@@ -17,11 +17,11 @@ CHECK_SUFFIX = ".check"
 
 def refresh(params: dict, check_mode: bool) -> dict:
     """Lock, classify, (create or adopt), refresh; in check mode the clone refreshed is ``<workdir>.check``."""
-    remote = credentials.split(params["url"])
+    remote = credentials.with_userinfo(params["url"], params["userinfo"])
     wd = params["workdir"]
     busy = lock.acquire(wd, lock.owner_of_this_run(params["host"]), params["wait"])
     if busy is not None:
-        return {"changed": False, "rc": 4, "busy": busy.describe(), "remote": remote.public}
+        return {"changed": False, "busy": busy.describe(), "remote": remote.public}
     state = workdir.classify(wd, remote, params["cache"])
     target = wd
     if check_mode:
@@ -36,7 +36,7 @@ def refresh(params: dict, check_mode: bool) -> dict:
 
 def push(params: dict, check_mode: bool) -> dict:
     """Push HEAD of ``workdir`` (retrying lost races); nothing in check mode."""
-    remote = credentials.split(params["url"])
+    remote = credentials.with_userinfo(params["url"], params["userinfo"])
     if check_mode:
         return {"changed": False, "remote": remote.public, "attempts": 0}
     done = pushing.push(params["workdir"], remote, params["branch"], params["retries"],

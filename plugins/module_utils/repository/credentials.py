@@ -55,6 +55,11 @@ class Remote:
         return re.sub(r"(//)[^/@\s]+@", r"\1***@", text)
 
 
+def with_userinfo(public: str, userinfo: str) -> Remote:
+    """:class:`Remote` of the public URL ``public`` and the raw ``user[:password]`` of the URL it came from."""
+    return split(public.replace("://", f"://{userinfo}@", 1) if userinfo else public)
+
+
 def split(url: str) -> Remote:
     """-> :class:`Remote` of ``url`` (http(s)://[user[:password]@]host/...; any other form is used as given)."""
     m = _USERINFO.match(url or "")

@@ -38,10 +38,11 @@ class Owner:
         return f"ansible-playbook process {self.pid} on {self.machine} (inventory host {self.host}, since {self.started})"
 
 
-def _ps(pid: int, field: str) -> str:
+def _ps(pid: int, *fields: str) -> str:
+    """``ps`` columns of ``pid`` without headers ("" when there is no such process)."""
+    argv = ["ps", *[a for f in fields for a in ("-o", f"{f}=")], "-p", str(pid)]
     try:
-        return subprocess.run(["ps", "-o", f"{field}=", "-p", str(pid)], capture_output=True, text=True,
-                              check=False).stdout.strip()
+        return subprocess.run(argv, capture_output=True, text=True, check=False).stdout.strip()
     except OSError:
         return ""
 
@@ -51,7 +52,7 @@ def run_pid() -> int:
     the workers are its forks); the parent process when there is none (a core called outside Ansible)."""
     pid, found = os.getppid(), None
     for _hop in range(32):
-        line = _ps(pid, "ppid,args")
+        line = _ps(pid, "ppid", "args")
         if not line:
             break
         ppid, _sep, args = line.partition(" ")

@@ -22,7 +22,9 @@ def bare(tmp_path):
 
 
 def params(wd, url, **kw):
-    return {"url": url, "workdir": str(wd), "branch": "master", "host": "h1", "wait": 0, "cache": str(wd.parent),
+    remote = credentials.split(url)
+    userinfo = f"{remote.username}:{remote.password}" if remote.has_credentials else ""
+    return {"url": remote.public, "userinfo": userinfo, "workdir": str(wd), "branch": "master", "host": "h1", "wait": 0, "cache": str(wd.parent),
             "retries": 3, "author_name": "t", "author_email": "t@example.com", **kw}
 
 
