@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: config_repo_git
 short_description: Refresh the private clone of the config repository, or push its commit, safely
-version_added: 0.3.0
+version_added: 0.2.0
 description:
   - Internal helper of the C(config_repo) role (entry points C(checkout) and C(publish)).
   - O(action=refresh) takes the lock of O(workdir) for this C(ansible-playbook) run (a directory
@@ -18,7 +18,7 @@ description:
     version without the marker is adopted when it lies under O(cache) and its C(origin) is O(url). Someone's
     checkout, a C(git worktree) or a non-empty directory that is not a repository is refused, naming
     C(config_repo_workdir). Nothing is ever removed.
-  - In check mode O(workdir) is not changed: the clone refreshed (and returned in RV(checkout)) is
+  - In check mode O(workdir) is not changed; the clone refreshed (and returned in RV(checkout)) is
     C(<workdir>.check), a second private clone, so that C(--check --diff) still compares with the remote.
   - The clone keeps C(core.symlinks=false); links it held are checked out again as plain files.
   - O(action=push) pushes C(HEAD) of O(workdir) to O(branch); when another run pushed first it fetches, rebases

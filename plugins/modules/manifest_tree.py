@@ -16,7 +16,7 @@ description:
     the 38 files of the install guide's test1 cluster); this module does the same in one call.
   - Bad input (absolute paths, C(..), non-text content) fails before anything is written.
   - No path is read, written or removed through a symbolic link (a link committed into the config repository, for
-    example C(clusters/<cluster>/flux/shared -> ~/somewhere)): the module fails naming the link, before any change.
+    example C(clusters/<cluster>/flux/shared -> ~/somewhere)); the module fails naming the link, before any change.
 options:
   root:
     description: Directory the paths of O(files) are relative to (created if missing).

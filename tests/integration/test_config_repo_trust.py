@@ -14,7 +14,8 @@ import threading
 import pytest
 import yaml
 
-from tests.integration.test_config_role import ConfigRepo, git
+from tests.integration.test_config_role import ConfigRepo
+from tests.support.git_repos import commit_to, git
 from tests.support.helpers import AWS_ENV, REPO, VENV_BIN, ansible_env, recap, run_playbook
 
 pytestmark = pytest.mark.integration
@@ -25,19 +26,8 @@ def repo(tmp_path):
     return ConfigRepo(tmp_path)
 
 
-def push_files(repo, tmp_path, files: dict, message="someone else's commit"):
-    src = tmp_path / "other-clone"
-    if not src.exists():
-        git("clone", "-q", str(repo.bare), str(src))
-    for rel, content in files.items():
-        (src / rel).parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, tuple):
-            os.symlink(content[1], src / rel)
-        else:
-            (src / rel).write_text(content)
-    git("-C", str(src), "add", "-A")
-    git("-C", str(src), "-c", "user.name=o", "-c", "user.email=o@x", "commit", "-qm", message)
-    git("-C", str(src), "push", "-q", "origin", "HEAD:master")
+def push_files(repo, tmp_path, files: dict):
+    commit_to(repo.bare, tmp_path / "other-clone", files)
 
 
 # --- symbolic links ------------------------------------------------------------------------------

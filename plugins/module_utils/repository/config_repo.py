@@ -3,8 +3,8 @@
 # Apache License 2.0
 """The two actions of ``tidepool.eks.config_repo_git``: refresh the private clone under its lock, push its commit.
 
-``params`` is the module's parameter dict (``url`` without credentials, ``userinfo``, ``workdir``, ``branch``, ``host``, ``wait``, ``cache``,
-``retries``, ``author_name``, ``author_email``); each function returns the module result. Errors:
+``params`` is the module's parameter dict (``url`` without credentials, ``userinfo``, ``workdir``, ``branch``,
+``host``, ``wait``, ``cache``, ``retries``, ``author_name``, ``author_email``); each function returns the module result. Errors:
 :class:`workdir.WorkdirError`, :class:`lock.LockError`, :class:`push.PushError` (all TidepoolError).
 """
 from __future__ import annotations

@@ -7,7 +7,8 @@
 :class:`TreePlan` (paths to create, update, remove, keep); ``apply(plan)`` performs it with atomic writes.
 Files under the ``prune`` sub-directories that are not in ``files`` are removed (the directories a renderer
 owns entirely). No path goes through a symbolic link or leaves the root (``safe_path.inside``): a link committed
-into the config repository is refused by name before anything is read, written or deleted. No network, no Ansible: unit-tested in tests/unit/plugins/module_utils/repository/test_file_tree.py.
+into the config repository is refused by name before anything is read, written or deleted. No network, no Ansible:
+unit-tested in tests/unit/plugins/module_utils/repository/test_file_tree.py.
 """
 from __future__ import annotations
 

@@ -35,7 +35,8 @@ class Owner:
     host: str
 
     def describe(self) -> str:
-        return f"ansible-playbook process {self.pid} on {self.machine} (inventory host {self.host}, since {self.started})"
+        return (f"ansible-playbook process {self.pid} on {self.machine} (inventory host {self.host}, "
+                f"since {self.started})")
 
 
 def _ps(pid: int, *fields: str) -> str:

@@ -69,7 +69,8 @@ def classify(wd: str, remote: Remote, cache: str = DEFAULT_CACHE) -> str:
         return "ours"
     real_cache = os.path.realpath(os.path.expanduser(cache))
     origin = git(wd, "config", "--get", "remote.origin.url", check=False).stdout.strip()
-    if os.path.realpath(wd).startswith(real_cache + os.sep) and origin and credentials.split(origin).public == remote.public:
+    under_cache = os.path.realpath(wd).startswith(real_cache + os.sep)
+    if under_cache and origin and credentials.split(origin).public == remote.public:
         return "adoptable"
     raise _refuse(wd, "is a git repository the collection did not create (no .git/" + MARKER + ")")
 

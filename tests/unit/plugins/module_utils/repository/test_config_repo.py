@@ -8,10 +8,7 @@ import pytest
 
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import (
     config_repo, credentials, lock, push, workdir)
-
-
-def git(*args, cwd=None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
+from tests.support.git_repos import commit_to, git
 
 
 @pytest.fixture()
@@ -24,24 +21,14 @@ def bare(tmp_path):
 def params(wd, url, **kw):
     remote = credentials.split(url)
     userinfo = f"{remote.username}:{remote.password}" if remote.has_credentials else ""
-    return {"url": remote.public, "userinfo": userinfo, "workdir": str(wd), "branch": "master", "host": "h1", "wait": 0, "cache": str(wd.parent),
+    return {"url": remote.public, "userinfo": userinfo, "workdir": str(wd), "branch": "master", "host": "h1",
+            "wait": 0, "cache": str(wd.parent),
             "retries": 3, "author_name": "t", "author_email": "t@example.com", **kw}
 
 
 def seed(bare, tmp_path, files: dict, name="seed"):
-    """Commit ``files`` ({path: text, or ("link", target)}) to master of ``bare``."""
-    src = tmp_path / name
-    git("clone", "-q", str(bare), str(src))
-    for rel, content in files.items():
-        (src / rel).parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, tuple):
-            os.symlink(content[1], src / rel)
-        else:
-            (src / rel).write_text(content)
-    git("-C", str(src), "add", "-A")
-    git("-C", str(src), "-c", "user.name=s", "-c", "user.email=s@x", "commit", "-qm", name)
-    git("-C", str(src), "push", "-q", "origin", "HEAD:master")
-    return src
+    """Commit ``files`` to master of ``bare`` (a clone of its own per ``name``)."""
+    return commit_to(bare, tmp_path / name, files, name)
 
 
 # --- credentials -----------------------------------------------------------------------------
@@ -234,6 +221,6 @@ def test_retries_are_bounded(tmp_path, bare, monkeypatch):
             seed(bare, tmp_path, {f"other{count['n']}.txt": "o"}, name=f"other{count['n']}")
         return real(wd_, *args, **kw)
     monkeypatch.setattr(push, "git", racing_git)
-    with pytest.raises(push.PushError, match=r"lost the race with other pushes 3 times \(config_repo_push_retries: 2\)"):
+    with pytest.raises(push.PushError, match=r"lost the race with other pushes 3 times \(config_repo_push_retries: 2"):
         push.push(str(wd), credentials.split(str(bare)), "master", retries=2, pause=0)
     assert count["n"] == 3
