@@ -15,6 +15,8 @@ description:
   - Exists because one C(ansible.builtin.copy) task per manifest took about 1.3 seconds per file (50 seconds for
     the 38 files of the install guide's test1 cluster); this module does the same in one call.
   - Bad input (absolute paths, C(..), non-text content) fails before anything is written.
+  - No path is read, written or removed through a symbolic link (a link committed into the config repository, for
+    example C(clusters/<cluster>/flux/shared -> ~/somewhere)); the module fails naming the link, before any change.
 options:
   root:
     description: Directory the paths of O(files) are relative to (created if missing).
@@ -30,6 +32,15 @@ options:
     type: list
     elements: str
     default: []
+  keep:
+    description: Paths (relative to O(root)) under the O(prune) sub-directories that are never removed.
+    type: list
+    elements: str
+    default: []
+  prune_match:
+    description: Only files whose name matches this pattern (fnmatch) are removed from the O(prune) sub-directories.
+    type: str
+    default: "*"
   mode:
     description: Mode of written files.
     type: raw
@@ -92,6 +103,8 @@ def main():
             root=dict(type="path", required=True),
             files=dict(type="dict", required=True),
             prune=dict(type="list", elements="str", default=[]),
+            keep=dict(type="list", elements="str", default=[]),
+            prune_match=dict(type="str", default="*"),
             mode=dict(type="raw", default="0644"),
         ),
         supports_check_mode=True,
@@ -99,7 +112,8 @@ def main():
     p = module.params
 
     def work():
-        plan = file_tree.plan(p["root"], p["files"], p["prune"], int(str(p["mode"]), 8))
+        plan = file_tree.plan(p["root"], p["files"], p["prune"], int(str(p["mode"]), 8), keep=p["keep"],
+                              prune_match=p["prune_match"])
         runner.apply(module, plan, file_tree.apply)
         return dict(changed=plan.changed, created=plan.create, updated=plan.update, removed=plan.remove,
                     unchanged=len(plan.unchanged), diff=plan.diff)

@@ -183,3 +183,19 @@ def test_manifests_of_secrets_dropped_from_the_catalogue_are_removed_and_the_sto
     assert stored() == before                                       # the stored values stay in Secrets Manager
     proc = play(smaller)
     assert recap(proc.stdout)["r1"]["changed"] == 0, proc.stdout
+
+
+def test_a_namespace_directory_that_is_a_link_is_refused_and_nothing_is_stored_or_written(moto_reset, tmp_path):
+    """A link among the manifest directories (one committed into the config repository, say) never makes the role
+    write or delete outside: one error naming it, before any secret is stored."""
+    import os
+    outside = tmp_path / "somewhere"
+    outside.mkdir()
+    (outside / "precious.yaml").write_text("mine\n")
+    (tmp_path / "out").mkdir()
+    os.symlink(outside, tmp_path / "out" / "qa2")
+    proc = play(inventory(tmp_path))
+    assert proc.returncode != 0
+    assert "qa2 in " in proc.stdout and "is a symbolic link" in proc.stdout, proc.stdout[-3000:]
+    assert sorted(os.listdir(outside)) == ["precious.yaml"] and (outside / "precious.yaml").read_text() == "mine\n"
+    assert stored() == {}

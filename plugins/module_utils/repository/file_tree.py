@@ -6,16 +6,20 @@
 ``plan(root, files, prune)`` compares ``files`` (``{relative path: text}``) with the disk and returns a
 :class:`TreePlan` (paths to create, update, remove, keep); ``apply(plan)`` performs it with atomic writes.
 Files under the ``prune`` sub-directories that are not in ``files`` are removed (the directories a renderer
-owns entirely). No network, no Ansible: unit-tested in tests/unit/plugins/module_utils/repository/test_file_tree.py.
+owns entirely). No path goes through a symbolic link or leaves the root (``safe_path.inside``): a link committed
+into the config repository is refused by name before anything is read, written or deleted. No network, no Ansible:
+unit-tested in tests/unit/plugins/module_utils/repository/test_file_tree.py.
 """
 from __future__ import annotations
 
+import fnmatch
 import os
 import tempfile
 from dataclasses import dataclass, field
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import plan as base
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import safe_path
 
 
 class TreeError(TidepoolError, ValueError):
@@ -68,14 +72,20 @@ def _read(path: str):
         return "<binary>"
 
 
-def plan(root: str, files: dict, prune: list | None = None, mode: int = 0o644) -> TreePlan:
-    """Compare ``files`` with what is under ``root``. Raises TreeError on bad input (before any change)."""
+def plan(root: str, files: dict, prune: list | None = None, mode: int = 0o644, keep: list | None = None,
+         prune_match: str = "*") -> TreePlan:
+    """Compare ``files`` with what is under ``root``. Raises TreeError on bad input and
+    :class:`safe_path.UnsafePathError` on a path through a symbolic link (both before any change).
+
+    Under the ``prune`` sub-directories, files whose name matches ``prune_match`` (fnmatch) that are neither in
+    ``files`` nor in ``keep`` (relative paths) are removed."""
     root = os.path.abspath(root)
     checked = {}
     for rel, text in files.items():
         norm = _check_rel(rel)
         if not isinstance(text, str):
             raise TreeError(f"files: content of {rel!r} must be text")
+        safe_path.inside(root, norm)
         checked[norm] = text
     p = TreePlan(root=root, files=checked, mode=mode)
     for rel in sorted(checked):
@@ -87,13 +97,16 @@ def plan(root: str, files: dict, prune: list | None = None, mode: int = 0o644) -
             p.before[rel] = current
         else:
             p.unchanged.append(rel)
+    kept = set(checked) | {os.path.normpath(k) for k in keep or []}
     for sub in prune or []:
         sub = _check_rel(sub)
-        top = os.path.join(root, sub)
-        for dirpath, _dirs, names in os.walk(top):
+        top = safe_path.inside(root, sub)
+        for dirpath, dirs, names in os.walk(top):
+            for name in dirs + names:  # os.walk lists links to directories among dirs (and does not enter them)
+                safe_path.inside(root, os.path.relpath(os.path.join(dirpath, name), root))
             for name in names:
                 rel = os.path.relpath(os.path.join(dirpath, name), root)
-                if rel not in checked:
+                if rel not in kept and fnmatch.fnmatchcase(name, prune_match):
                     p.remove.append(rel)
                     p.before[rel] = _read(os.path.join(root, rel)) or ""
     p.remove.sort()
@@ -105,11 +118,13 @@ def apply(p: TreePlan) -> None:
     :class:`TreeError` ``root: cannot write under <root>: <reason>`` when the disk refuses."""
     try:
         _apply(p)
-    except OSError as exc:
+    except (OSError, safe_path.UnsafePathError) as exc:  # the tree changed since the plan
         raise TreeError(f"root: cannot write under {p.root}: {exc}") from None
 
 
 def _apply(p: TreePlan) -> None:
+    for rel in p.create + p.update + p.remove:  # again: the tree may have changed since the plan
+        safe_path.inside(p.root, rel)
     for rel in p.create + p.update:
         path = os.path.join(p.root, rel)
         os.makedirs(os.path.dirname(path), exist_ok=True)

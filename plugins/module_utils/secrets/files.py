@@ -2,11 +2,16 @@
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
 """The secret manifest files ``tidepool.eks.external_secret`` writes under ``dest``: one
-``<dest>/<namespace>/<name>.yaml`` per Secret, planned (what differs), written atomically, shown as a diff."""
+``<dest>/<namespace>/<name>.yaml`` per Secret, planned (what differs), written atomically, shown as a diff.
+
+No file is read, written or removed through a symbolic link: below ``dest``, and, when ``dest`` is inside a git work
+tree (the config repository clone), from the top of that work tree down (``repository.safe_path``)."""
 from __future__ import annotations
 
 import os
 import tempfile
+
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import safe_path
 
 try:
     import yaml
@@ -24,11 +29,24 @@ def dump_manifest(manifest: dict) -> str:
     return "---\n" + yaml.safe_dump(manifest, default_flow_style=False, sort_keys=False)
 
 
+def _refuse_links(path: str, dest: str) -> str:
+    top = safe_path.enclosing_worktree(dest) or os.path.abspath(dest)
+    safe_path.inside(top, os.path.relpath(path, top))
+    return path
+
+
+def checked_path(dest: str, doc) -> str:
+    """:func:`manifest_path`, refusing (:class:`safe_path.UnsafePathError`) a path through a symbolic link below
+    ``dest`` or, when ``dest`` is inside a git work tree, below the top of that work tree."""
+    return _refuse_links(manifest_path(dest, doc), dest)
+
+
 def plan_files(docs: list, manifests: list, dest: str, present: bool = True) -> list:
-    """-> ``[(path, new_text or None (remove), old_text or None (absent))]`` of files that differ."""
+    """-> ``[(path, new_text or None (remove), old_text or None (absent))]`` of files that differ. Raises
+    :class:`safe_path.UnsafePathError` (before anything is read) for a path through a symbolic link."""
+    paths = [checked_path(dest, doc) for doc in docs]
     out = []
-    for doc, manifest in zip(docs, manifests):
-        path = manifest_path(dest, doc)
+    for path, manifest in zip(paths, manifests):
         old = None
         if os.path.isfile(path):
             with open(path, encoding="utf-8") as fh:
@@ -40,6 +58,9 @@ def plan_files(docs: list, manifests: list, dest: str, present: bool = True) -> 
 
 
 def write_files(changes: list, mode: int = 0o644) -> None:
+    """Write (atomically) or remove the planned files; each path is checked again for links first."""
+    for path, _new, _old in changes:
+        _refuse_links(path, os.path.dirname(os.path.dirname(path)))  # <dest>/<namespace>/<name>.yaml
     for path, new, _old in changes:
         if new is None:
             if os.path.exists(path):

@@ -177,7 +177,7 @@ def test_core_errors_derive_from_the_one_base():
         assert issubclass(cls, TidepoolError)
 
 
-@pytest.mark.parametrize("name", ["apply_plan", "eks_access_entries", "eksctl_cluster", "external_secret",
+@pytest.mark.parametrize("name", ["apply_plan", "config_repo_git", "eks_access_entries", "eksctl_cluster", "external_secret",
                                   "flux_bootstrap", "github_deploy_key", "helm_tls_cert", "manifest_tree",
                                   "manifest_validate", "preflight", "vpc_peering"])
 def test_every_shell_builds_its_spec_and_ends_through_ansible(name, monkeypatch, capsys):

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import plan as base
-from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree, safe_path
 
 
 def test_plan_apply_idempotent_and_prune(tmp_path):
@@ -47,3 +47,47 @@ def test_a_write_the_disk_refuses_is_one_tree_error(tmp_path):
     with pytest.raises(file_tree.TreeError, match=f"root: cannot write under {tmp_path}: "):
         file_tree.apply(plan)
     assert plan.changed and isinstance(plan, base.Plan)
+
+
+@pytest.fixture()
+def linked_clone(tmp_path):
+    """A clone where `clusters/c/flux/shared` is a committed link to a directory outside it, holding a file."""
+    outside = tmp_path / "somewhere"
+    outside.mkdir()
+    (outside / "precious.yaml").write_text("mine\n")
+    clone = tmp_path / "clone"
+    (clone / "clusters/c/flux").mkdir(parents=True)
+    os.symlink(outside, clone / "clusters/c/flux/shared")
+    return clone, outside
+
+
+def test_a_linked_prune_directory_is_refused_and_nothing_outside_is_deleted(linked_clone):
+    clone, outside = linked_clone
+    with pytest.raises(safe_path.UnsafePathError, match="clusters/c/flux/shared in .* is a symbolic link"):
+        file_tree.plan(str(clone), {"clusters/c/flux/environments/x.yaml": "x"}, prune=["clusters/c/flux/shared"])
+    assert (outside / "precious.yaml").read_text() == "mine\n"
+    assert not (clone / "clusters/c/flux/environments").exists()
+
+
+def test_a_write_through_a_linked_directory_is_refused_and_nothing_is_written(linked_clone):
+    clone, outside = linked_clone
+    with pytest.raises(safe_path.UnsafePathError, match="symbolic link"):
+        file_tree.plan(str(clone), {"clusters/c/a.yaml": "a", "clusters/c/flux/shared/precious.yaml": "overwritten"})
+    assert sorted(os.listdir(outside)) == ["precious.yaml"] and (outside / "precious.yaml").read_text() == "mine\n"
+    assert not (clone / "clusters/c/a.yaml").exists()
+
+
+def test_a_linked_file_in_a_prune_directory_is_refused(tmp_path):
+    (tmp_path / "secret").write_text("private key\n")
+    (tmp_path / "clone/a").mkdir(parents=True)
+    os.symlink(tmp_path / "secret", tmp_path / "clone/a/x.yaml")
+    with pytest.raises(safe_path.UnsafePathError, match="a/x.yaml in .* is a symbolic link"):
+        file_tree.plan(str(tmp_path / "clone"), {}, prune=["a"])
+
+
+def test_keep_and_prune_match_limit_what_is_pruned(tmp_path):
+    for rel in ("d/ns/old.yaml", "d/ns/kept.yaml", "d/ns/README"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    p = file_tree.plan(str(tmp_path), {}, prune=["d"], keep=["d/ns/kept.yaml"], prune_match="*.yaml")
+    assert p.remove == ["d/ns/old.yaml"]

@@ -430,3 +430,27 @@ def test_partial_failure_with_botocore_stubber(tmp_path):
     assert (result["updated"], result["failed_secrets"], result["not_attempted"]) == ([ids[0]], [ids[1]], [ids[2]])
     assert "secretsmanager.PutSecretValue on test1/qa1/s2 failed: InternalServiceError: boom" in str(info.value)
     assert [p.name for p in (tmp_path / "qa1").iterdir()] == ["s1.yaml"]
+
+
+def test_manifest_files_never_go_through_a_link_committed_into_the_clone(tmp_path):
+    """dest inside a clone where `flux` is a committed link: refused before anything is stored or written."""
+    import os
+
+    from ansible_collections.tidepool.eks.plugins.module_utils.repository.safe_path import UnsafePathError
+    outside = tmp_path / "somewhere"
+    outside.mkdir()
+    clone = tmp_path / "clone"
+    (clone / ".git").mkdir(parents=True)
+    (clone / "clusters/test1").mkdir(parents=True)
+    os.symlink(outside, clone / "clusters/test1/flux")
+    client = StubSecretsManager()
+    with pytest.raises(UnsafePathError, match="clusters/test1/flux in .* is a symbolic link"):
+        core.sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(clone / "clusters/test1/flux/external-secrets"))
+    assert os.listdir(outside) == [] and client.secrets == {}
+    # a link to a namespace directory below dest (no work tree around it) is refused too
+    dest = tmp_path / "manifests"
+    dest.mkdir()
+    os.symlink(outside, dest / "qa1")
+    with pytest.raises(UnsafePathError, match="qa1 in .* is a symbolic link"):
+        core.sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(dest))
+    assert os.listdir(outside) == [] and client.secrets == {}

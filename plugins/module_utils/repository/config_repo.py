@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""The two actions of ``tidepool.eks.config_repo_git``: refresh the private clone under its lock, push its commit.
+
+``params`` is the module's parameter dict (``url`` without credentials, ``userinfo``, ``workdir``, ``branch``,
+``host``, ``wait``, ``cache``, ``retries``, ``author_name``, ``author_email``); each function returns the module result. Errors:
+:class:`workdir.WorkdirError`, :class:`lock.LockError`, :class:`push.PushError` (all TidepoolError).
+"""
+from __future__ import annotations
+
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials, lock, workdir
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import push as pushing
+
+CHECK_SUFFIX = ".check"
+
+
+def refresh(params: dict, check_mode: bool) -> dict:
+    """Lock, classify, (create or adopt), refresh; in check mode the clone refreshed is ``<workdir>.check``."""
+    remote = credentials.with_userinfo(params["url"], params["userinfo"])
+    wd = params["workdir"]
+    busy = lock.acquire(wd, lock.owner_of_this_run(params["host"]), params["wait"])
+    if busy is not None:
+        return {"changed": False, "busy": busy.describe(), "remote": remote.public}
+    state = workdir.classify(wd, remote, params["cache"])
+    target = wd
+    if check_mode:
+        target = wd + CHECK_SUFFIX
+        workdir.prepare(target, workdir.classify(target, remote, params["cache"]))
+    else:
+        workdir.prepare(wd, state)
+    head = workdir.refresh(target, remote, params["branch"])
+    return {"changed": False, "rc": 0, "busy": "", "checkout": target, "remote": remote.public,
+            "workdir_state": state, "head": head}
+
+
+def push(params: dict, check_mode: bool) -> dict:
+    """Push HEAD of ``workdir`` (retrying lost races); nothing in check mode."""
+    remote = credentials.with_userinfo(params["url"], params["userinfo"])
+    if check_mode:
+        return {"changed": False, "remote": remote.public, "attempts": 0}
+    done = pushing.push(params["workdir"], remote, params["branch"], params["retries"],
+                        (params["author_name"], params["author_email"]))
+    return {"changed": True, "remote": remote.public, **done}
