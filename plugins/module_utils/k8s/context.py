@@ -38,6 +38,9 @@ def load(path: str) -> dict:
     import yaml
 
     path = os.path.expanduser(path)
+    if not os.path.exists(path):
+        raise ContextError(f"kubeconfig: {path} does not exist; set kubeconfig to the file of the cluster (for the "
+                           "local stack: run `scripts/local-stack up`, which writes it)")
     try:
         with open(path, encoding="utf-8") as fh:
             data = yaml.safe_load(fh) or {}

@@ -55,7 +55,7 @@ def test_existing_takes_the_current_context_and_the_named_one_wins(tmp_path):
 
 
 def test_unreadable_or_without_current_context(tmp_path):
-    with pytest.raises(context.ContextError, match="cannot be read"):
+    with pytest.raises(context.ContextError, match="does not exist; set kubeconfig"):
         context.resolve(str(tmp_path / "missing"), "existing", "c", "r", env={})
     path = kubeconfig(tmp_path, None, OTHER)
     with pytest.raises(context.ContextError, match="has no current context; set kubeconfig_context"):
