@@ -77,6 +77,9 @@ def stand_in_endpoint(kubeconfig: str | None) -> dict | None:
     return {"endpoint": cluster["server"], "ca_data": cluster.get("certificate-authority-data")}
 
 
+_INSTALLED: list = []  # install_endpoint ran (idempotent)
+
+
 def install_endpoint() -> None:
     """EKS clusters created in moto answer the local API server as their endpoint and certificate authority
     (DescribeCluster), read from the kubeconfig named by ``LOCAL_STACK_KUBECONFIG`` when the cluster is created:
@@ -86,7 +89,7 @@ def install_endpoint() -> None:
 
     from moto.eks import models
 
-    if getattr(models.Cluster, "_tidepool_endpoint", False):
+    if _INSTALLED:
         return
     original = models.Cluster.__init__
 
@@ -99,7 +102,7 @@ def install_endpoint() -> None:
                 self.certificate_authority = {"data": found["ca_data"]}
 
     models.Cluster.__init__ = __init__
-    models.Cluster._tidepool_endpoint = True
+    _INSTALLED.append(True)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -64,7 +64,7 @@ def test_api_server_down(local_stack_env, kube_stack, moto_reset, tmp_path):
     res = run_playbook("site.yml", limit="local", env=local_stack_env, extra_vars={"kubeconfig": str(path)})
     assert_one_clear_failure(res, want)
     # the cluster step's check of the cluster (the config step's own check only warns: config_validate auto)
-    assert "Check that the kubeconfig is the cluster of local" in res.stdout
+    assert "Check the kubeconfig and resolve the context once per run of the cluster of local" in res.stdout
     assert "Plan the objects against the cluster" not in res.stdout
     assert secret_names(moto_reset) == []
 

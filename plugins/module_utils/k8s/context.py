@@ -4,7 +4,7 @@
 """Which context of a kubeconfig is the inventory's cluster (plain Python, reads the file only).
 
 Resolved once per run by the role ``tidepool.eks.inventory`` (``tasks_from: kubernetes``, fact
-``kubernetes_context``) and passed explicitly to every Kubernetes task, so a later change of the kubeconfig's
+``inventory_kubernetes``) and passed explicitly to every Kubernetes task, so a later change of the kubeconfig's
 ``current-context`` cannot redirect a run:
 
 * ``kubeconfig_context`` (or ``K8S_AUTH_CONTEXT``) when set: it must exist in the kubeconfig;
