@@ -1,4 +1,5 @@
-"""The local stack's moto server, plus EKS DescribeClusterVersions (which moto 5.x does not implement).
+"""The local stack's moto server, plus EKS DescribeClusterVersions (which moto 5.x does not implement), and EKS
+clusters whose endpoint and certificate authority are the local API server's (:func:`install_endpoint`).
 
 ``eksctl create cluster`` (``--dry-run`` included) calls DescribeClusterVersions (``GET /cluster-versions``)
 to validate ``metadata.version``. This file adds that one operation to moto's EKS backend and then runs
@@ -59,8 +60,54 @@ def install() -> None:
     urls.url_paths.setdefault("{0}/cluster-versions$", urls.response.dispatch)
 
 
+def stand_in_endpoint(kubeconfig: str | None) -> dict | None:
+    """``{endpoint, ca_data}`` of the local API server (the current cluster of ``kubeconfig``), or None."""
+    import os
+
+    if not kubeconfig or not os.path.exists(kubeconfig):
+        return None
+    import yaml
+
+    with open(kubeconfig, encoding="utf-8") as fh:
+        data = yaml.safe_load(fh) or {}
+    ctx = {c["name"]: c["context"] for c in data.get("contexts") or []}.get(data.get("current-context")) or {}
+    cluster = {c["name"]: c["cluster"] for c in data.get("clusters") or []}.get(ctx.get("cluster")) or {}
+    if not cluster.get("server"):
+        return None
+    return {"endpoint": cluster["server"], "ca_data": cluster.get("certificate-authority-data")}
+
+
+_INSTALLED: list = []  # install_endpoint ran (idempotent)
+
+
+def install_endpoint() -> None:
+    """EKS clusters created in moto answer the local API server as their endpoint and certificate authority
+    (DescribeCluster), read from the kubeconfig named by ``LOCAL_STACK_KUBECONFIG`` when the cluster is created:
+    the local stack's API server stands in for every EKS control plane, so the preflight's check that the
+    kubeconfig is the cluster's (plugins/module_utils/common/preflight.py) holds for it."""
+    import os
+
+    from moto.eks import models
+
+    if _INSTALLED:
+        return
+    original = models.Cluster.__init__
+
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        found = stand_in_endpoint(os.environ.get("LOCAL_STACK_KUBECONFIG"))
+        if found:
+            self.endpoint = found["endpoint"]
+            if found["ca_data"]:
+                self.certificate_authority = {"data": found["ca_data"]}
+
+    models.Cluster.__init__ = __init__
+    _INSTALLED.append(True)
+
+
 def main(argv: list[str] | None = None) -> None:
     install()
+    install_endpoint()
     from moto import server
     server.main(argv)
 

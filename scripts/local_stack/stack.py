@@ -271,6 +271,7 @@ class Stack:
         env = dict(os.environ, MOTO_PORT=str(self.ports["moto"]), MOTO_RECORDER_FILEPATH=str(recording))
         env.pop("MOTO_ENABLE_RECORDING", None)  # recording starts after the replay, not before
         env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        env["LOCAL_STACK_KUBECONFIG"] = str(self.kubeconfig)  # EKS clusters answer the local API server (shim)
         # moto.server plus EKS DescribeClusterVersions (eksctl needs it): moto_eks_shim.py
         shim = str(Path(__file__).with_name("moto_eks_shim.py"))
         pid = self.spawn("moto", [self.python, shim, "-H", HOST, "-p", str(self.ports["moto"])], env)

@@ -12,7 +12,7 @@ import sys
 import boto3
 import pytest
 
-from tests.support.helpers import run_playbook
+from tests.support.helpers import moto_aws, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -54,7 +54,7 @@ def test_site_test1_check_predicts_and_changes_nothing(moto_reset, tmp_path):
 
     res = run_playbook("site.yml", limit="test1", check=True, diff=True, extra_vars={
         "aws_endpoint_url": moto_reset, "config_repo_url": str(repo), "kubeconfig": str(kubeconfig),
-        "aws_credentials_required": True,
+        "aws_credentials_required": True, "aws": moto_aws(),
     }, env={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
             "ANSIBLE_STDOUT_CALLBACK": "ansible.builtin.json"})
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]

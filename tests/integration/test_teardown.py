@@ -14,8 +14,10 @@ import boto3
 import pytest
 import yaml
 
+import local_stack
+
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
-from tests.support.helpers import github_api, recap, run_playbook
+from tests.support.helpers import github_api, moto_aws, recap, run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -30,9 +32,34 @@ def release(name, ns):
                                                                "version": "1.0.0"}}}
 
 
+EKS_CONTEXT = f"tester@{CLUSTER}.us-west-2.eksctl.io"  # what eksctl names the context of test1
+
+
+def eks_kubeconfig(kube, path, current=EKS_CONTEXT, server=None):
+    """The local stack's kubeconfig the way eksctl writes test1's (context <identity>@test1.us-west-2.eksctl.io, of
+    the cluster entry test1.us-west-2.eksctl.io), plus a context `prod` of another API server (nothing listens on
+    its port), with ``current`` as current-context. ``server``: test1's entry's URL (default the stack's)."""
+    cfg = yaml.safe_load(kube.kubeconfig.read_text())
+    real = cfg["clusters"][0]["cluster"]
+    entry = f"{CLUSTER}.us-west-2.eksctl.io"
+    cfg["clusters"] = [{"name": entry, "cluster": dict(real, server=server or real["server"])},
+                       {"name": "prod", "cluster": dict(real, server=f"https://127.0.0.1:{local_stack.free_port()}")}]
+    user = cfg["contexts"][0]["context"]["user"]
+    cfg["contexts"] = [{"name": EKS_CONTEXT, "context": {"cluster": entry, "user": user}},
+                       {"name": "prod", "context": {"cluster": "prod", "user": user}}]
+    cfg["current-context"] = current
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
 @pytest.fixture
-def workload(kube_stack):
-    """Flux v1 daemon (namespace flux) and HelmReleases in two namespaces of the test's own."""
+def workload(kube_stack, moto_reset, tmp_path):
+    """Flux v1 daemon (namespace flux) and HelmReleases in two namespaces of the test's own; test1 in moto (its
+    endpoint and CA are the local API server's: scripts/local_stack/moto_eks_shim.py) and its kubeconfig as eksctl
+    writes it (kubeconfig_path), current-context the other cluster `prod`."""
+    boto3.client("eks", region_name="us-west-2", endpoint_url=moto_reset).create_cluster(
+        name=CLUSTER, version="1.34", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": []})
+    kube_stack.kubeconfig_path = eks_kubeconfig(kube_stack, tmp_path / "eks-kubeconfig", current="prod")
     docs = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in (*NS, FLUX_NS)]
     docs.append({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "flux", "namespace": FLUX_NS},
                  "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "flux"}}, "template": {
@@ -57,7 +84,7 @@ def flux_replicas(kube):
 
 
 def extra(kube, **kw):
-    out = {"kubeconfig": str(kube.kubeconfig), "teardown_poll_interval": 1, "teardown_wait_timeout": 60,
+    out = {"kubeconfig": str(kube.kubeconfig_path), "aws": moto_aws(), "teardown_poll_interval": 1, "teardown_wait_timeout": 60,
            "teardown_flux_namespace": FLUX_NS, "teardown_namespaces": list(NS)}
     out.update(kw)
     return out
@@ -92,10 +119,49 @@ def test_stop_services_check_then_run(workload):
     assert again.returncode == 0 and recap(again.stdout)[CLUSTER]["changed"] == 0, again.stdout[-3000:]
 
 
+def test_stop_services_deletes_in_the_inventory_cluster_not_the_current_context(workload):
+    """The kubeconfig's current-context is another cluster (`prod`): stop_services resolves test1's context (the
+    one of the cluster entry test1.us-west-2.eksctl.io) once, checks it against DescribeCluster, and deletes there."""
+    res = run_playbook("playbooks/stop_services.yml", limit=CLUSTER, extra_vars=extra(workload, confirm_delete=CLUSTER))
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert releases(workload) == [] and flux_replicas(workload) == 0
+    assert yaml.safe_load(workload.kubeconfig_path.read_text())["current-context"] == "prod"  # left as it was
+
+
+def test_stop_services_refuses_a_kubeconfig_that_is_not_the_eks_cluster(workload, tmp_path):
+    """test1's context points at another server URL than the EKS cluster's endpoint: one error naming both, and
+    nothing deleted (even with the current-context on that context)."""
+    cfg = yaml.safe_load(workload.kubeconfig.read_text())
+    real = cfg["clusters"][0]["cluster"]["server"]
+    other = real.replace("127.0.0.1", "localhost")  # the same API server under another name: not the endpoint
+    path = eks_kubeconfig(workload, tmp_path / "wrong", server=other)
+    res = run_playbook("playbooks/stop_services.yml", limit=CLUSTER,
+                       extra_vars=extra(workload, confirm_delete=CLUSTER, kubeconfig=str(path)))
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-3000:]
+    assert (f"Wrong cluster: kubeconfig {path}, context {EKS_CONTEXT} points at the API server {other}, but the EKS "
+            f"cluster {CLUSTER} (DescribeCluster) is {real}") in out, out[-3000:]
+    assert len(releases(workload)) == 3 and flux_replicas(workload) == 1
+
+
+def test_stop_services_existing_cluster_checks_kubernetes_api_server(workload):
+    """cluster_provider existing: kubeconfig_context names the cluster (the current context is `prod`), and the
+    inventory's kubernetes_api_server must be its server."""
+    kw = dict(confirm_delete=CLUSTER, cluster_provider="existing", kubeconfig_context=EKS_CONTEXT)
+    wrong = run_playbook("playbooks/stop_services.yml", limit=CLUSTER,
+                         extra_vars=extra(workload, kubernetes_api_server="https://10.0.0.1:6443", **kw))
+    assert wrong.returncode != 0
+    assert "but the inventory names kubernetes_api_server https://10.0.0.1:6443 for test1" in wrong.stdout, \
+        wrong.stdout[-3000:]
+    assert len(releases(workload)) == 3 and flux_replicas(workload) == 1
+    res = run_playbook("playbooks/stop_services.yml", limit=CLUSTER,
+                       extra_vars=extra(workload, kubernetes_api_server=workload.server, **kw))
+    assert res.returncode == 0, res.stdout[-4000:]
+    assert releases(workload) == [] and flux_replicas(workload) == 0
+
+
 def test_delete_cluster_runs_eksctl_after_the_helmreleases_are_gone(workload, moto_reset, tmp_path):
-    # test1's cluster in moto (what eksctl would have left), so the plan is `eksctl delete cluster`.
-    boto3.client("eks", region_name="us-west-2", endpoint_url=moto_reset).create_cluster(
-        name=CLUSTER, version="1.34", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": []})
+    # test1's cluster is in moto (workload: what eksctl would have left), so the plan is `eksctl delete cluster`.
     bindir = tmp_path / "bin"
     bindir.mkdir()
     record = tmp_path / "record.jsonl"
@@ -193,9 +259,6 @@ class Purge:
         github_api(git_server, "POST", f"/repos/{self.full_name}/keys",
                {"title": "flux key for other", "key": self.other_key, "read_only": False})
 
-        boto3.client("eks", region_name="us-west-2", endpoint_url=moto).create_cluster(
-            name=CLUSTER, version="1.34", roleArn="arn:aws:iam::123456789012:role/x",
-            resourcesVpcConfig={"subnetIds": []})
         bindir = tmp_path / "bin"
         bindir.mkdir()
         self.record = tmp_path / "record.jsonl"
@@ -259,7 +322,7 @@ def test_delete_cluster_keeps_deploy_key_and_config_repo_unless_purged(purge):
     assert purge.keys() == both and purge.commits() == head
     assert task_status(kept.stdout, "Remove Flux's deploy key from the config repository") == "skipping"
     # eksctl was pointed at the inventory's kubeconfig (it removes the cluster's entries from $KUBECONFIG).
-    assert [c["KUBECONFIG"] for c in purge.calls()] == [str(purge.kube.kubeconfig)]
+    assert [c["KUBECONFIG"] for c in purge.calls()] == [str(purge.kube.kubeconfig_path)]
 
     checked = purge.run(check=True, purge_deploy_key=True, purge_config_repo=True)
     assert checked.returncode == 0, checked.stdout[-5000:]

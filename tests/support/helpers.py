@@ -76,3 +76,16 @@ def github_api(git_server, method: str, path: str, body=None):
                                           "Content-Type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         return json.loads(resp.read() or b"null")
+
+
+#: moto's account: the local stack's AWS credentials are of it (inventories/host_vars/local/values.yml names it).
+MOTO_ACCOUNT = "123456789012"
+
+
+def moto_aws(host: str = "test1") -> dict:
+    """``host``'s values.yml ``aws`` block with moto's account, as an extra var for runs of a real-AWS host against
+    the local stack (the preflight stops a run whose credentials are of another account than aws.accountNumber)."""
+    import yaml
+
+    values = yaml.safe_load((REPO / "inventories" / "host_vars" / host / "values.yml").read_text())
+    return dict(values["aws"], accountNumber=MOTO_ACCOUNT)

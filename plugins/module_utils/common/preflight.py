@@ -20,6 +20,10 @@ class PreflightError(TidepoolError):
     """A server the step needs cannot be reached or refused the credentials."""
 
 
+class WrongTargetError(PreflightError):
+    """The credentials or the kubeconfig reach another AWS account or cluster than the inventory's."""
+
+
 def _local_hint(url: str) -> str:
     return (" For the local stack: `scripts/local-stack status`, then `scripts/local-stack up`."
             if "127.0.0.1" in (url or "") or "localhost" in (url or "") else "")
@@ -66,6 +70,108 @@ def check_aws(params: dict, timeout: float = DEFAULT_TIMEOUT) -> dict:
         raise PreflightError(f"AWS endpoint {endpoint} (region {region}): {err}") from None
     return {"credentials": True, "endpoint": endpoint, "region": region, "account": ident.get("Account"),
             "arn": ident.get("Arn")}
+
+
+def check_account(answer: dict, expected: str | None, host: str | None = None) -> None:
+    """Raise :class:`WrongTargetError` when the account of ``answer`` (:func:`check_aws`'s) is not ``expected``
+    (the inventory's ``aws.accountNumber``; no check when it is empty or there are no credentials)."""
+    if not expected or not answer.get("credentials"):
+        return
+    if str(answer.get("account")) != str(expected).strip():
+        who = f" of {host}" if host else ""
+        raise WrongTargetError(f"Wrong AWS account: the credentials are of account {answer.get('account')} "
+                               f"({answer.get('arn')}), but the inventory{who} names aws.accountNumber {expected}. "
+                               "Use the profile or keys of that account (aws_profile, AWS_PROFILE), or fix "
+                               "aws.accountNumber; nothing was changed.")
+
+
+def _url(url: str | None) -> str:
+    return (url or "").strip().rstrip("/").lower()
+
+
+def eks_cluster(params: dict, name: str, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    """``{endpoint, ca_data}`` of the EKS cluster ``name`` (EKS DescribeCluster, in the region of ``params``).
+    Raises :class:`PreflightError` (no such cluster, no access)."""
+    conn = aws.resolve_connection(params)
+    try:
+        cli = aws.client("eks", conn=conn)
+        found = cli.describe_cluster(name=name)["cluster"]
+    except Exception as exc:  # botocore raises many types; describe_error sorts them
+        err = aws.describe_error(exc, "eks.DescribeCluster", name)
+        if err.code == "ResourceNotFoundException":
+            raise PreflightError(f"EKS cluster {name} does not exist in region {conn.get('region')}: the kubeconfig "
+                                 "cannot be checked against it. Run the cluster step first, or check "
+                                 "cluster.metadata and the AWS account.") from None
+        raise PreflightError(str(err)) from None
+    return {"endpoint": found.get("endpoint"), "ca_data": (found.get("certificateAuthority") or {}).get("data")}
+
+
+def check_target(target: dict, *, provider: str, cluster: str, api_server: str | None = None,
+                 eks: dict | None = None) -> None:
+    """Raise :class:`WrongTargetError` when the kubeconfig's ``target`` (``k8s.context.resolve``) is not the
+    inventory's cluster: for ``eksctl`` (and ``existing`` with ``eks``), the server URL and CA data must equal
+    the EKS cluster's ``eks`` (:func:`eks_cluster`); else, when ``api_server`` (``kubernetes_api_server``) is
+    given, the server URL must equal it. Compares the kubeconfig only (no request to the server)."""
+    where = f"kubeconfig {target['kubeconfig']}, context {target['context']}"
+    if eks is not None:
+        if _url(target.get("server")) != _url(eks.get("endpoint")):
+            raise WrongTargetError(f"Wrong cluster: {where} points at the API server {target.get('server')}, but the "
+                                   f"EKS cluster {cluster} (DescribeCluster) is {eks.get('endpoint')}. Set "
+                                   "kubeconfig / kubeconfig_context to the cluster of the inventory; nothing was "
+                                   "changed.")
+        have, want = "".join((target.get("ca_data") or "").split()), "".join((eks.get("ca_data") or "").split())
+        if want and have != want:
+            raise WrongTargetError(f"Wrong cluster: {where} trusts another certificate authority than the EKS "
+                                   f"cluster {cluster} at {eks.get('endpoint')} (DescribeCluster "
+                                   "certificateAuthority). Rewrite the kubeconfig (`aws eks update-kubeconfig`); "
+                                   "nothing was changed.")
+    elif api_server and _url(target.get("server")) != _url(api_server):
+        raise WrongTargetError(f"Wrong cluster: {where} points at the API server {target.get('server')}, but the "
+                               f"inventory names kubernetes_api_server {api_server} for {cluster}. Set kubeconfig / "
+                               "kubeconfig_context to that cluster, or fix kubernetes_api_server; nothing was "
+                               "changed.")
+    elif provider == "eksctl":
+        raise PreflightError(f"{cluster}: cluster_provider eksctl needs the EKS cluster's endpoint to check the "
+                             "kubeconfig against")
+
+
+def check_cluster(params: dict, timeout: float = DEFAULT_TIMEOUT) -> dict:
+    """``{kubeconfig, context, server, version, uid, reachable}`` of the inventory's cluster, checked before any
+    change. ``params`` (the ``preflight`` module's): ``kubeconfig``, ``context``, ``cluster``,
+    ``cluster_provider``, ``eks``, ``kubernetes_api_server``, ``cluster_uid``, ``unreachable_ok`` and the AWS
+    connection options (``region``: the cluster's). Steps: the context (``k8s.context.resolve``), the kubeconfig's
+    server against the EKS cluster (DescribeCluster) or ``kubernetes_api_server`` (:func:`check_target`), a
+    request to the server (version, ``kube-system`` UID), the UID against ``cluster_uid``.
+    Raises :class:`WrongTargetError` naming both sides; with ``unreachable_ok`` any other failure returns
+    ``{reachable: False, reason}``; else :class:`PreflightError`, ``KubeError`` or ``ContextError``."""
+    # imported here: the kubernetes client takes ~0.3 s to import, and most steps check AWS only
+    from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as kube
+    from ansible_collections.tidepool.eks.plugins.module_utils.k8s import context as kube_context
+
+    provider, name = params.get("cluster_provider") or "existing", params["cluster"]
+    try:
+        target = kube_context.resolve(params.get("kubeconfig"), provider, name, params.get("region") or "",
+                                      params.get("context"))
+        eks = eks_cluster(params, name, timeout) if provider == "eksctl" or params.get("eks") else None
+        check_target(target, provider=provider, cluster=name, api_server=params.get("kubernetes_api_server"),
+                     eks=eks)
+        api, server, version = kube.check_reachable(target["kubeconfig"], target["context"], timeout)
+        uid = kube.namespace_uid(api, "kube-system", timeout)
+    except WrongTargetError:
+        raise
+    except (kube_context.ContextError, kube.KubeError, PreflightError) as exc:
+        if not params.get("unreachable_ok"):
+            raise
+        return {"reachable": False, "reason": str(exc)}
+    recorded = params.get("cluster_uid")
+    if recorded and recorded != uid:
+        raise WrongTargetError(f"Wrong cluster: the API server {server} (kubeconfig {target['kubeconfig']}, context "
+                               f"{target['context']}) has the kube-system namespace UID {uid}, but the config "
+                               f"repository recorded {recorded} for {name} on its first run. Set kubeconfig / "
+                               "kubeconfig_context to that cluster (or, if the cluster was rebuilt, remove the "
+                               "recorded UID file); nothing was changed.")
+    return {"reachable": True, "kubeconfig": target["kubeconfig"], "context": target["context"], "server": server,
+            "version": version, "uid": uid}
 
 
 def no_credentials_message(host: str | None, region: str | None, required: bool) -> str:

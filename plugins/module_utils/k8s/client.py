@@ -101,6 +101,18 @@ def check_reachable(kubeconfig: str | None, context: str | None = None, timeout:
     return api, server, getattr(info, "git_version", "")
 
 
+def namespace_uid(api, name: str = "kube-system", timeout: float = DEFAULT_TIMEOUT) -> str:
+    """``metadata.uid`` of the namespace ``name`` (GET, on the ``api`` of :func:`check_reachable`); it names the
+    cluster (a rebuilt cluster gets a new one). Raises :class:`KubeError` naming the server."""
+    try:
+        return k8s_client.CoreV1Api(api).read_namespace(name, _request_timeout=timeout).metadata.uid
+    except k8s_client.ApiException as exc:
+        raise KubeError(f"Kubernetes API server {api.configuration.host}: reading namespace {name} answered HTTP "
+                        f"{exc.status} {exc.reason}; the kubeconfig's user needs get on namespaces.") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise KubeError(f"Kubernetes API server {api.configuration.host} is unreachable ({_short(exc)}).") from None
+
+
 def connect(kubeconfig: str | None = None, context: str | None = None):
     """A ``DynamicClient`` for ``kubeconfig`` and ``context`` (resolved by :func:`resolve`), its discovery
     done, without a separate probe. Raises :class:`KubeError` naming the kubeconfig when it cannot be loaded,
