@@ -14,23 +14,12 @@ import pytest
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 
-from tests.support.helpers import REPO, run_playbook
+from tests.integration.test_flux_bootstrap import play
 from tests.support.schemas import REF
 
 pytestmark = pytest.mark.integration
 
-PLAYBOOK = REPO / "tests" / "integration" / "playbooks" / "flux_bootstrap.yml"
 NS = "flux-system"
-
-
-def play(flux: dict, *, check=False, diff=False, verbosity=0, json_out=True):
-    env = {"ANSIBLE_STDOUT_CALLBACK": "ansible.posix.json"} if json_out else {}
-    proc = run_playbook(PLAYBOOK, limit="local", extra_vars={"flux": flux}, check=check, diff=diff,
-                        verbosity=verbosity, env=env)
-    if not json_out:
-        return proc, None
-    assert proc.stdout.lstrip().startswith("{"), proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc, json.loads(proc.stdout)["plays"][0]["tasks"][0]["hosts"]["local"]
 
 
 def get(kube_stack, *args):
