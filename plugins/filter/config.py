@@ -23,6 +23,9 @@ description:
   - C(gitops_flavour) takes a C(flux_version) and returns what roles need to know about its GitOps flavour
     (C(plugins/module_utils/gitops/)), a dict of C(version), C(needs_tiller_tls), C(release_kind) and C(secret_kind)
     (each a dict of C(api_version) and C(kind)) and C(applied_kinds) (C(apiVersion/Kind) strings).
+  - C(flux_system_files) takes the cluster name, the Flux v2 components text, the config repository's URL and
+    branch, and returns the C(clusters/<cluster>/flux/flux-system/) files C(flux bootstrap) commits
+    (C(gotk-components.yaml), C(gotk-sync.yaml), C(kustomization.yaml); C(plugins/module_utils/gitops/flux_v2/bootstrap.py)).
   - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
 positional: _input
 options:
@@ -41,6 +44,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap as flux_v2_bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import commit
 
 
@@ -115,6 +120,14 @@ def gitops_flavour(version=registry.DEFAULT_VERSION):
         raise AnsibleFilterError(str(exc)) from None
 
 
+def flux_system_files(cluster, components_text, git_url, branch, interval="1m0s"):
+    try:
+        return flux_v2_bootstrap.repository_files(naming.flux_path(str(cluster)), str(components_text), str(git_url),
+                                                  str(branch), str(interval))
+    except TidepoolError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 def object_ref(obj):
     obj = _plain(obj)
     if "metadata" not in obj:
@@ -134,4 +147,5 @@ class FilterModule:
             "config_commit_message": config_commit_message,
             "gitops_flavour": gitops_flavour,
             "object_ref": object_ref,
+            "flux_system_files": flux_system_files,
         }

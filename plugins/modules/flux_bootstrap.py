@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: flux_bootstrap
-short_description: Install Flux (v1, helm-operator, TLS Tiller) into a cluster, pointed at the config repository
+short_description: Install Flux (v1 with helm-operator and TLS Tiller, or v2) into a cluster, pointed at the config repository
 description:
   - Replaces C(eksctl install flux) in the Tidepool install guide's C(make_flux), made idempotent.
   - "O(flux_version=1) installs the guide's stack into O(namespace): the namespace; the Flux daemon (ServiceAccount,
@@ -27,7 +27,18 @@ description:
   - O(state=absent) deletes the objects in reverse order. The HelmRelease CustomResourceDefinition stays unless
     O(remove_crds=true) (deleting it deletes every HelmRelease); the deploy key Secret and the namespace stay with
     O(keep_deploy_key=true).
-  - O(flux_version=2) (Flux v2) is planned and fails with a clear message for now.
+  - "O(flux_version=2) does what C(flux bootstrap) does, in the namespace C(flux-system): applies the components
+    (O(components_path), the Flux release's C(install.yaml): Namespace, CustomResourceDefinitions, RBAC and the
+    Deployments of source-, kustomize-, helm-, notification-, image-reflector- and image-automation-controller,
+    exactly as the config repository's C(flux-system/gotk-components.yaml)), the deploy key Secret
+    C(flux-system) and the sync objects of C(gotk-sync.yaml): GitRepository C(flux-system) (O(git_url) as
+    C(ssh://), O(git_branch), polled every O(git_poll_interval)) and Kustomization C(flux-system) applying
+    C(./)O(git_path) with C(prune: true). Custom resources whose CustomResourceDefinition is new are applied once
+    it is Established."
+  - With O(flux_version=2) the deploy key Secret C(flux-system/flux-system) holds the keys C(flux bootstrap) writes,
+    C(identity), C(identity.pub) and C(known_hosts) (O(known_hosts), else GitHub's published host keys for a
+    github.com repository; nothing is scanned). O(state=absent) suspends the Kustomization before deleting it, so
+    its deletion does not garbage-collect the cluster's workloads.
 version_added: 0.1.0
 author:
   - Tidepool EKS maintainers (@tidepool-org)
@@ -42,7 +53,7 @@ options:
     required: true
   flux_version:
     description:
-      - GitOps flavour. V(1) is the install guide's Flux v1 with helm-operator and Tiller. V(2) is not implemented yet.
+      - GitOps flavour. V(1) is the install guide's Flux v1 with helm-operator and Tiller; V(2) is Flux v2.
     type: int
     choices: [1, 2]
     default: 1
@@ -54,9 +65,9 @@ options:
     default: present
   namespace:
     description:
-      - Namespace of Flux, helm-operator and Tiller.
+      - Namespace of Flux, helm-operator and Tiller (O(flux_version=1), default C(flux)). O(flux_version=2) installs
+        into C(flux-system) only (the namespace of its components file), its default.
     type: str
-    default: flux
   git_url:
     description:
       - SSH URL of the config repository Flux syncs, for example C(git@github.com:tidepool-org/cluster-test1.git).
@@ -125,6 +136,21 @@ options:
         Becomes the Secret C(flux-helm-tls-cert). Required when O(state=present) and the flavour runs Tiller
         (O(flux_version=1)).
     type: path
+  components_path:
+    description:
+      - O(flux_version=2) - the Flux components file (the release's C(install.yaml), or its offline assembly) on
+        the machine running the module; the flux role fetches it (C(flux2_components_url)). Required when
+        O(state=present), and with O(remove_crds=true).
+    type: path
+  components_sha256:
+    description:
+      - O(flux_version=2) - sha256 that O(components_path) must have; the run fails before any change otherwise.
+    type: str
+  known_hosts:
+    description:
+      - O(flux_version=2) - SSH host keys of the config repository's host (C(known_hosts) lines), kept in the deploy
+        key Secret. Default for github.com, GitHub's published keys; required for another SSH host.
+    type: str
   deploy_key_type:
     description:
       - Type of a newly generated deploy key. An existing key of another type is kept.
@@ -153,8 +179,9 @@ options:
     default: false
   wait:
     description:
-      - After applying, wait for the Flux, memcached, Tiller and helm-operator Deployments to have their replicas
-        available. The HelmRelease CustomResourceDefinition is always waited for until it is Established.
+      - After applying, wait for the Deployments (Flux, memcached, Tiller and helm-operator for O(flux_version=1),
+        the controllers for V(2)) to have their replicas available. The CustomResourceDefinitions are always waited
+        for until they are Established.
       - Set V(false) on clusters without nodes (the local stack), where pods never start.
     type: bool
     default: true
@@ -212,6 +239,15 @@ EXAMPLES = r"""
     key: "{{ flux.deploy_key.public_key }}"
     title: flux key for test1
 
+- name: Install Flux v2 from the components file the flux role fetched
+  tidepool.eks.flux_bootstrap:
+    cluster: test2
+    flux_version: 2
+    git_url: git@github.com:tidepool-org/cluster-test2.git
+    git_email: admin@example.com
+    components_path: ~/.cache/tidepool-eks/flux2/v2.9.0/install.yaml
+  register: flux2
+
 - name: Remove Flux but keep its deploy key for a reinstall
   tidepool.eks.flux_bootstrap:
     cluster: test1
@@ -228,7 +264,7 @@ deploy_key:
     secret:
       description: C(<namespace>/<name>) of the Secret holding the key.
       type: str
-      sample: flux/flux-git-deploy
+      sample: flux/flux-git-deploy (flux-system/flux-system with flux_version 2)
     action:
       description: V(keep) (reused), V(create), V(rotate); with O(state=absent) V(keep) or V(delete).
       type: str
@@ -277,7 +313,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as
 
 CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_branch", "git_path", "git_label",
                 "git_user", "git_email", "git_poll_interval", "sync_interval", "sync_garbage_collection", "images",
-                "flux_extra_args", "tiller_tls_dir", "helm_operator_tls_dir", "deploy_key_type", "deploy_key_bits",
+                "flux_extra_args", "tiller_tls_dir", "helm_operator_tls_dir", "components_path",
+                "components_sha256", "known_hosts", "deploy_key_type", "deploy_key_bits",
                 "rotate_deploy_key", "keep_deploy_key", "remove_crds", "wait", "wait_timeout")
 
 
@@ -287,7 +324,7 @@ def argument_spec() -> dict:
         cluster=dict(type="str", required=True),
         flux_version=dict(type="int", choices=[1, 2], default=1),
         state=dict(type="str", choices=["present", "absent"], default="present"),
-        namespace=dict(type="str", default="flux"),
+        namespace=dict(type="str"),
         git_url=dict(type="str"),
         git_branch=dict(type="str", default="master"),
         git_path=dict(type="str"),
@@ -301,6 +338,9 @@ def argument_spec() -> dict:
         flux_extra_args=dict(type="list", elements="str"),
         tiller_tls_dir=dict(type="path"),
         helm_operator_tls_dir=dict(type="path"),
+        components_path=dict(type="path"),
+        components_sha256=dict(type="str"),
+        known_hosts=dict(type="str"),
         deploy_key_type=dict(type="str", choices=["ed25519", "rsa"], default="ed25519"),
         deploy_key_bits=dict(type="int", default=4096),
         rotate_deploy_key=dict(type="bool", default=False),

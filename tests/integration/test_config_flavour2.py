@@ -10,8 +10,10 @@ import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 from tests.support.helpers import AWS_ENV, recap, run_playbook
 from tests.support.inventory import load_values
+from tests.support.schemas import REF
 
 pytestmark = pytest.mark.integration
 
@@ -20,9 +22,20 @@ def _git(*args) -> str:
     return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout
 
 
+FLUX_SYSTEM = "clusters/test2/flux/flux-system/"
+
+
 def _files(bare) -> dict:
+    """The tree's objects by path; the flux-system files (multi-document, Flux v2's bootstrap) are checked apart."""
     names = _git("--git-dir", str(bare), "ls-tree", "-r", "--name-only", "master").split()
-    return {n: yaml.safe_load(_git("--git-dir", str(bare), "show", f"master:{n}")) for n in names}
+    return {n: yaml.safe_load(_git("--git-dir", str(bare), "show", f"master:{n}")) for n in names
+            if not n.startswith(FLUX_SYSTEM)}
+
+
+def _flux_system(bare) -> dict:
+    names = _git("--git-dir", str(bare), "ls-tree", "-r", "--name-only", "master").split()
+    return {n[len(FLUX_SYSTEM):]: list(yaml.safe_load_all(_git("--git-dir", str(bare), "show", f"master:{n}")))
+            for n in names if n.startswith(FLUX_SYSTEM)}
 
 
 @pytest.fixture()
@@ -32,13 +45,18 @@ def run(tmp_path, kube_stack):
     home = tmp_path / "home"
     home.mkdir()
 
+    mirror = tmp_path / "install.yaml"   # the offline components (what the local stack's mirror holds)
+    mirror.write_text(components.dump(components.assemble(components.crd_files(str(REF / "crds" / "flux2")))))
+
     def _run(**extra):
         extra_vars = {"config_repo_url": f"file://{bare}", "config_repo_workdir": str(tmp_path / "checkout"),
+                      "flux_v2_components_url": f"file://{mirror}",
                       "config_validate": "server", "kubeconfig": str(kube_stack.kubeconfig), **extra}
         proc = run_playbook("site.yml", limit="test2", extra_vars=extra_vars, env={"HOME": str(home)},
                             env_remove=AWS_ENV)
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
         return proc, _files(bare)
+    _run.bare = bare
     return _run
 
 
@@ -53,11 +71,18 @@ def test_test2_tree_is_rendered_and_every_object_passes_the_server_side_dry_run(
     assert "helm.toolkit.fluxcd.io/v2/HelmRelease" in kinds and "external-secrets.io/v1/SecretStore" in kinds
     assert not [k for k in kinds if k.startswith(("helm.fluxcd.io/", "kubernetes-client.io/"))]
     assert "No AWS credentials are configured for test2" in proc.stdout + proc.stderr
+    flux_system = _flux_system(run.bare)
+    assert sorted(flux_system) == ["gotk-components.yaml", "gotk-sync.yaml", "kustomization.yaml"]
+    git, kustomization = flux_system["gotk-sync.yaml"]
+    assert git["spec"]["url"] == "ssh://git@github.com/tidepool-org/cluster-test2.git"
+    assert kustomization["spec"]["path"] == "./clusters/test2/flux" and kustomization["spec"]["prune"] is True
+    assert {o["kind"] for o in flux_system["gotk-components.yaml"]} >= {"CustomResourceDefinition", "Deployment"}
 
 
 def test_flux_version_1_then_2_renders_the_matching_tree_each_time(run):
     _proc, v1 = run(flux_version=1)
     assert any(o["apiVersion"] == "helm.fluxcd.io/v1" for o in v1.values())
+    assert _flux_system(run.bare) == {}
     _proc, v2 = run()
     assert v2 == config_tree.render_tree(load_values("test2"))
     assert not any(o["apiVersion"] == "helm.fluxcd.io/v1" for o in v2.values())

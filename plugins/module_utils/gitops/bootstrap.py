@@ -8,7 +8,7 @@ What ``eksctl install flux`` did in the install guide's ``make_flux`` (research 
 
 * :func:`normalize_params` validates the module options into a *spec* (plain dict): what is deployed;
 * a *flavour* (:func:`gitops.registry.flavour`, interface :class:`gitops.flavour.Flavour`: ``1`` is
-  :mod:`gitops.flux_v1`) serialises the spec into Kubernetes objects and reads the TLS material it needs (Tiller
+  :mod:`gitops.flux_v1`, ``2`` :mod:`gitops.flux_v2.bootstrap`) serialises the spec into Kubernetes objects and reads the TLS material it needs (Tiller
   TLS for Flux v1; none is required of a flavour that does not need it);
 * :func:`resolve_deploy_key` keeps one deploy key per cluster in the flavour's Secret: generated once, reused on
   every later run, replaced only when ``rotate_deploy_key`` is set;
@@ -33,7 +33,6 @@ from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_key
 DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
 
 DEFAULTS = {
-    "namespace": naming.FLUX_NAMESPACE,
     "git_branch": "master",
     "git_user": "Flux",
     "git_poll_interval": "1m",
@@ -54,7 +53,8 @@ def normalize_params(params: dict) -> dict:
     Keys of the spec: ``cluster``, ``flux_version``, ``state``, ``namespace``, ``git_url``, ``git_branch``,
     ``git_path``, ``git_label``, ``git_user``, ``git_email``, ``git_poll_interval``, ``sync_interval``
     (Go durations), ``sync_garbage_collection``, ``images`` (component -> image), ``flux_extra_args``,
-    ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``deploy_key_type``, ``deploy_key_bits``,
+    ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``components_path``, ``components_sha256``, ``known_hosts``
+    (flux_version 2), ``deploy_key_type``, ``deploy_key_bits``,
     ``rotate_deploy_key``, ``keep_deploy_key``, ``remove_crds``, ``wait``, ``wait_timeout`` (seconds), ``labels``.
     """
     p = {k: v for k, v in params.items() if v is not None}
@@ -70,7 +70,10 @@ def normalize_params(params: dict) -> dict:
         raise FluxBootstrapError(f"flux_version={version}: {flavour.BOOTSTRAP_PLANNED}.")
     spec["flux_version"] = version
     spec["state"] = spec.get("state", "present")
-    ns = spec["namespace"]
+    ns = spec.setdefault("namespace", flavour.OPERATOR_NAMESPACE)
+    if not flavour.RENDERS_OPERATOR_NAMESPACE and ns != flavour.OPERATOR_NAMESPACE:
+        raise FluxBootstrapError(f"namespace={ns!r}: flux_version {version} installs into "
+                                 f"{flavour.OPERATOR_NAMESPACE} (the namespace of its components file).")
     if not naming.DNS_LABEL_RE.match(ns) or len(ns) > naming.DNS_LABEL_MAX:
         raise FluxBootstrapError(f"namespace={ns!r} is not a valid Kubernetes namespace name (RFC 1123 label).")
 
@@ -93,8 +96,9 @@ def normalize_params(params: dict) -> dict:
     images = dict(flavour.DEFAULT_IMAGES)
     unknown = sorted(set(spec.get("images") or {}) - set(images))
     if unknown:
+        has = ", ".join(sorted(images)) or "none (the images are those of its components file)"
         raise FluxBootstrapError(f"images: unknown component(s) {', '.join(unknown)}; flux_version {version} has "
-                                 f"{', '.join(sorted(images))}.")
+                                 f"{has}.")
     images.update({k: v for k, v in (spec.get("images") or {}).items() if v})
     spec["images"] = images
     spec["flux_extra_args"] = list(spec.get("flux_extra_args") or [])
@@ -111,8 +115,7 @@ def normalize_params(params: dict) -> dict:
     spec["wait_timeout"] = int(spec["wait_timeout"])
 
     if spec["state"] == "present":
-        tls_keys = ("tiller_tls_dir", "helm_operator_tls_dir") if flavour.NEEDS_TILLER_TLS else ()
-        for key in ("git_url", "git_email") + tls_keys:
+        for key in ("git_url", "git_email") + flavour.BOOTSTRAP_REQUIRED:
             if not spec.get(key):
                 raise FluxBootstrapError(f"{key} is required when state=present.")
     spec["labels"] = {**MANAGED_BY, "app.kubernetes.io/instance": cluster}
@@ -196,15 +199,30 @@ def _deployment_available(applier, dep: dict):
     return check
 
 
-def wait_ready(spec: dict, applier, objects: list, sleep=None) -> None:
-    """Wait for CustomResourceDefinitions to be Established (always: the API server does it alone), then, when
-    ``spec.wait``, for each of the flavour's Deployments to have its replicas available. Raises
-    k8s_client.KubeError with a message naming the object, the timeout and what to check."""
+def _group_kind(obj: dict) -> tuple:
+    return obj["apiVersion"].rpartition("/")[0], obj["kind"]
+
+
+def _pending_kinds(applier, objects: list) -> set:
+    """``(group, kind)`` of the custom resources whose CRD is among ``objects`` but not installed yet."""
+    return {(o["spec"]["group"], o["spec"]["names"]["kind"]) for o in objects
+            if _is_crd(o) and applier.get(o) is None}
+
+
+def _wait_crds(spec: dict, applier, objects: list, sleep=None) -> None:
     kwargs = {"sleep": sleep} if sleep else {}
     for obj in objects:
         if _is_crd(obj):
             k8s_apply.wait_for(_crd_established(applier, obj), spec["wait_timeout"],
                                f"CustomResourceDefinition {obj['metadata']['name']} to be Established", **kwargs)
+
+
+def wait_ready(spec: dict, applier, objects: list, sleep=None) -> None:
+    """Wait for CustomResourceDefinitions to be Established (always: the API server does it alone), then, when
+    ``spec.wait``, for each of the flavour's Deployments to have its replicas available. Raises
+    k8s_client.KubeError with a message naming the object, the timeout and what to check."""
+    kwargs = {"sleep": sleep} if sleep else {}
+    _wait_crds(spec, applier, objects, sleep)
     if not spec["wait"]:
         return
     flavour = registry.flavour(spec["flux_version"])
@@ -239,17 +257,24 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
     namespace_exists = applier.get({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}) is not None
 
     # Plan everything first (server-side dry runs), so an object the server refuses stops the run before any write.
-    # Objects in a namespace that does not exist yet cannot be dry-run; they are created after the namespace.
-    plans = [applier.plan_apply(obj, skip_dry_run=not namespace_exists and obj["metadata"].get("namespace") == ns)
+    # Objects in a namespace that does not exist yet, or of a kind whose CRD is not installed yet, cannot be
+    # dry-run; they are created after the namespace or the CRD.
+    pending = _pending_kinds(applier, objects)
+    plans = [applier.plan_apply(obj, skip_dry_run=(not namespace_exists and obj["metadata"].get("namespace") == ns)
+                                or _group_kind(obj) in pending)
              for obj in objects]
-    diff = []
+    diff, crds_applied = [], []
     for plan in plans:
         if plan["action"] == "none":
             continue
         if not check_mode:
+            if crds_applied and _group_kind(plan["object"]) in pending:
+                _wait_crds(spec, applier, crds_applied, sleep)
+                crds_applied = []
             plan["after"] = applier.apply(plan["object"])
             if _is_crd(plan["object"]):
                 applier.invalidate()
+                crds_applied.append(plan["object"])
         diff.append(k8s_apply.diff_entry(plan["before"], plan["after"]))
     if not check_mode:
         wait_ready(spec, applier, objects, sleep=sleep)
@@ -292,6 +317,9 @@ def _remove(spec: dict, applier, check_mode: bool) -> dict:
         if live:
             diff.append(k8s_apply.diff_entry(live, None))
             if not check_mode:
+                first = flavour.before_delete(obj)
+                if first is not None:
+                    applier.apply(first)
                 applier.delete(obj)
         plans.append(plan)
     return {"changed": any(p["action"] != "none" for p in plans), "objects": [_summary(p) for p in plans],

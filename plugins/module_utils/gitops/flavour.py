@@ -30,7 +30,8 @@ class Flavour:
       ``external-secrets-operator``);
     * ``UNSUPPORTED_OPTIONS`` -- ``{dotted inventory key: why}`` of options the flavour has no equivalent for
       (:func:`config.validation.validate` names each one set);
-    * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet.
+    * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet;
+    * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``.
     """
 
     VERSION = 0
@@ -44,6 +45,7 @@ class Flavour:
     SECRETS_OPERATOR = "kubernetes-external-secrets"
     UNSUPPORTED_OPTIONS: dict = {}
     BOOTSTRAP_PLANNED: str | None = None
+    BOOTSTRAP_REQUIRED: tuple = ()
 
     # ----------------------------------------------------------------------------------------- bootstrap
 
@@ -57,6 +59,11 @@ class Flavour:
         ``private_key``: the deploy key (OpenSSH PEM bytes); ``tls``: what :meth:`read_tls` returned (or
         :meth:`placeholder_tls` when only the objects' identities matter)."""
         raise NotImplementedError
+
+    def before_delete(self, obj: dict) -> dict | None:
+        """``state=absent``: the object to apply to the live ``obj`` before deleting it (None: delete it as it
+        is), e.g. a sync object suspended so that its deletion does not garbage-collect what it applied."""
+        return None
 
     def read_tls(self, spec: dict) -> dict | None:
         """TLS material the bootstrap needs (None when the flavour needs none). Raises

@@ -5,7 +5,7 @@
 
 ``1`` is Flux v1 (fluxd, helm-operator, Tiller with TLS, kubernetes-external-secrets: the install guide's stack,
 :mod:`gitops.flux_v1`); ``2`` the current stack (Flux v2, the External Secrets Operator, cert-manager 1.x,
-:mod:`gitops.flux_v2`; its ``flux_bootstrap`` install is not built yet: ``BOOTSTRAP_PLANNED``).
+:mod:`gitops.flux_v2`).
 A new flavour is one package implementing :class:`gitops.flavour.Flavour` plus one entry in :data:`FLAVOURS`.
 """
 from __future__ import annotations

@@ -25,6 +25,7 @@ class FluxV1(Flavour):
     DEFAULT_IMAGES = bootstrap.DEFAULT_IMAGES
     WORKLOADS = bootstrap.WORKLOADS
     NEEDS_TILLER_TLS = True
+    BOOTSTRAP_REQUIRED = ("tiller_tls_dir", "helm_operator_tls_dir")
     SECRET_MANIFEST_FORMATS = external_secrets.MANIFEST_FORMATS
 
     def deploy_key_secret_ref(self, spec):

@@ -7,8 +7,9 @@ source-controller fetches charts from ``HelmRepository`` / ``GitRepository`` sou
 ``helm.toolkit.fluxcd.io/v2`` HelmReleases with Helm 3, no Tiller (:mod:`.releases`); image-reflector and
 image-automation controllers follow image tags (:mod:`.images`); notification-controller posts to Slack
 (:mod:`.notifications`); the External Secrets Operator writes Secrets through a SecretStore per namespace
-(:mod:`.external_secrets`); cert-manager 1.x serves ``cert-manager.io/v1``. Every Flux v2 API string of the
-collection's plugins lives in this package. The operator's own install (``flux_bootstrap``) is not built yet.
+(:mod:`.external_secrets`); cert-manager 1.x serves ``cert-manager.io/v1``. The operator's own install
+(``flux_bootstrap``: the components, the sync objects and the deploy key) is :mod:`.bootstrap` over
+:mod:`.components`. Every Flux v2 API string of the collection's plugins lives in this package.
 """
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import Flavour
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import external_secrets
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import images
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import notifications
@@ -41,18 +44,33 @@ class FluxV2(Flavour):
         "pkgs.fluxcloud.values": "Flux v2 relays events with a Provider and an Alert, not the fluxcloud chart; "
                                  "remove it (channel, username and secret are read)",
     }
-    BOOTSTRAP_PLANNED = ("Flux v2 bootstrap is not implemented yet in flux_bootstrap; the config repository of a "
-                         "flux_version 2 cluster is rendered, install its controllers with `flux bootstrap`")
+    WORKLOADS = tuple((name, name) for name in components.CONTROLLERS)
+    BOOTSTRAP_REQUIRED = ("components_path",)
 
     def __init__(self):
         self.repositories = {url: name for name, url in catalogue.chart_repositories(self.VERSION)}
 
-    # bootstrap (not built yet)
+    # bootstrap
     def deploy_key_secret_ref(self, spec):
-        return ("flux-system", "flux-system", "identity")
+        return (components.NAMESPACE, bootstrap.NAME, bootstrap.IDENTITY)
 
     def bootstrap_objects(self, spec, private_key, tls):
-        raise FluxBootstrapError(f"flux_version=2: {self.BOOTSTRAP_PLANNED}.")
+        path = spec.get("components_path")
+        if path:
+            install = components.parse(components.read(path, spec.get("components_sha256")), path)
+        elif spec.get("state") == "absent" and not spec.get("remove_crds"):
+            # what to delete: the release's Namespace and controllers (the CRDs stay)
+            install = [components.namespace()] + components.controller_objects()
+        else:
+            raise FluxBootstrapError("components_path is required for flux_version 2 (the Flux components file the "
+                                     "flux role fetches: flux2_components_url).")
+        return bootstrap.objects(spec, private_key, install)
+
+    def before_delete(self, obj):
+        # Suspended, a Kustomization's deletion does not garbage-collect what it applied (the whole cluster).
+        if obj["kind"] == "Kustomization":
+            return {**obj, "spec": {**obj["spec"], "suspend": True}}
+        return None
 
     # rendering
     def chart_sources(self, namespace, repositories):

@@ -45,7 +45,8 @@ def test_defaults_follow_the_guide(pki):
     ({"flux_extra_args": ["connect=ws://x"]}, "flux_extra_args"),
     ({"deploy_key_type": "rsa", "deploy_key_bits": 1024}, "deploy_key_bits=1024"),
     ({"git_email": None}, "git_email is required"),
-    ({"flux_version": 2}, "Flux v2 bootstrap is not implemented yet"),
+    ({"flux_version": 2}, "components_path is required"),
+    ({"flux_version": 2, "namespace": "flux"}, "installs into flux-system"),
     ({"wait_timeout": 0}, "wait_timeout"),
 ])
 def test_bad_input_names_the_option(pki, over, fragment):
@@ -280,6 +281,7 @@ def test_tls_is_required_only_by_a_flavour_that_needs_it(monkeypatch):
     class WithoutTiller(FluxV1):
         VERSION = 9
         NEEDS_TILLER_TLS = False
+        BOOTSTRAP_REQUIRED = ()
 
     monkeypatch.setitem(registry.FLAVOURS, 9, WithoutTiller())
     spec = fb.normalize_params({"cluster": "unit1", "flux_version": 9, "git_url": "file:///x", "git_email": "a@b.c"})

@@ -1,4 +1,4 @@
-"""The flavour registry: flux_version 1 is Flux v1, 2 is Flux v2 (whose bootstrap is refused with the plan)."""
+"""The flavour registry: flux_version 1 is Flux v1, 2 is Flux v2."""
 from __future__ import annotations
 
 import pytest
@@ -17,13 +17,13 @@ def test_version_1_is_flux_v1_and_the_default():
     assert isinstance(registry.flavour(1), Flavour)
 
 
-def test_version_2_is_flux_v2_whose_bootstrap_is_refused_with_the_plan():
+def test_version_2_is_flux_v2_whose_bootstrap_needs_its_components():
     assert isinstance(registry.flavour(2), FluxV2) and registry.flavour("2") is registry.flavour(2)
-    with pytest.raises(TidepoolError) as err:
-        bootstrap.normalize_params({"cluster": "test2", "flux_version": 2, "git_url": "git@github.com:o/r.git"})
-    assert str(err.value).startswith("flux_version=2: Flux v2 bootstrap is not implemented yet")
-    with pytest.raises(TidepoolError, match="Flux v2 bootstrap is not implemented yet"):
-        registry.flavour(2).bootstrap_objects({}, b"", None)
+    with pytest.raises(TidepoolError, match="components_path is required"):
+        bootstrap.normalize_params({"cluster": "test2", "flux_version": 2, "git_url": "git@github.com:o/r.git",
+                                    "git_email": "a@b.c"})
+    with pytest.raises(TidepoolError, match="components_path is required for flux_version 2"):
+        registry.flavour(2).bootstrap_objects({"state": "present"}, b"", None)
 
 
 @pytest.mark.parametrize("version", [0, 3, "x"])

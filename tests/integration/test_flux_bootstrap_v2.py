@@ -1,0 +1,101 @@
+"""tidepool.eks.flux_bootstrap with flux_version 2 through ansible-playbook against the local stack's kube-apiserver.
+
+The components file is the offline assembly (gitops/flux_v2/components.py: the reference CRDs plus the controllers'
+objects), so no network is used. No kubelet runs in the stack: ``wait: false``.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+
+from tests.integration.test_flux_bootstrap import play
+from tests.support.schemas import REF
+
+pytestmark = pytest.mark.integration
+
+NS = "flux-system"
+
+
+def get(kube_stack, *args):
+    proc = kube_stack.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+@pytest.fixture
+def install(kube_stack, tmp_path):
+    path = tmp_path / "install.yaml"
+    path.write_text(components.dump(components.assemble(components.crd_files(str(REF / "crds" / "flux2")))))
+    cluster = "c" + uuid.uuid4().hex[:6]
+    args = {"cluster": cluster, "flux_version": 2, "git_url": "git@github.com:tidepool-org/cluster-itest.git",
+            "git_email": "flux@example.com", "components_path": str(path), "kubeconfig": str(kube_stack.kubeconfig),
+            "wait": False}
+    yield args
+    kube_stack.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
+    kube_stack.kubectl("delete", "clusterrolebinding", f"crd-controller-{NS}", f"cluster-reconciler-{NS}",
+                       "--ignore-not-found", check=False)
+    kube_stack.kubectl("delete", "clusterrole", f"crd-controller-{NS}", "--ignore-not-found", check=False)
+
+
+def test_v2_install_rerun_check_mode_and_removal(kube_stack, install):
+    # check mode on a blank cluster: predicts, creates nothing
+    _, checked = play(install, check=True)
+    assert not checked.get("failed"), checked.get("msg")
+    assert checked["changed"] and checked["deploy_key"]["public_key"] is None
+    assert get(kube_stack, "namespace", NS) is None
+
+    _, first = play(install)
+    assert not first.get("failed"), first.get("msg")
+    assert first["changed"] and first["deploy_key"]["action"] == "create"
+    assert first["deploy_key"]["secret"] == "flux-system/flux-system"
+    git = get(kube_stack, "-n", NS, "gitrepository", "flux-system")
+    assert git["spec"]["url"] == "ssh://git@github.com/tidepool-org/cluster-itest.git"
+    assert git["spec"]["secretRef"] == {"name": "flux-system"}
+    kust = get(kube_stack, "-n", NS, "kustomization.kustomize.toolkit.fluxcd.io", "flux-system")
+    assert kust["spec"]["path"] == f"./clusters/{install['cluster']}/flux" and kust["spec"]["prune"] is True
+    deployments = {d["metadata"]["name"] for d in get(kube_stack, "-n", NS, "deployments")["items"]}
+    assert {"source-controller", "kustomize-controller", "helm-controller", "notification-controller"} <= deployments
+    secret = get(kube_stack, "-n", NS, "secret", "flux-system")
+    assert set(secret["data"]) == {"identity", "identity.pub", "known_hosts"}
+    key = ssh_keys.load_private(base64.b64decode(secret["data"]["identity"]))
+    assert ssh_keys.public_line(key) == first["deploy_key"]["public_key"]
+    assert base64.b64decode(secret["data"]["identity.pub"]).decode().strip() == first["deploy_key"]["public_key"]
+    version = get(kube_stack, "-n", NS, "deployment", "helm-controller")["metadata"]["resourceVersion"]
+
+    # second run: nothing written
+    _, second = play(install)
+    assert not second["changed"], [o for o in second["objects"] if o["action"] != "none"]
+    assert second["deploy_key"]["action"] == "keep"
+    assert get(kube_stack, "-n", NS, "deployment", "helm-controller")["metadata"]["resourceVersion"] == version
+
+    # check mode with another branch: the GitRepository only, nothing changes
+    _, changed = play(dict(install, git_branch="develop"), check=True, diff=True)
+    assert [(o["kind"], o["name"]) for o in changed["objects"] if o["action"] != "none"] == [
+        ("GitRepository", "flux-system")]
+    assert get(kube_stack, "-n", NS, "gitrepository", "flux-system")["spec"]["ref"] == {"branch": "master"}
+
+    # -vvvv --diff with a rotation: the private key appears nowhere in the output
+    proc, _ = play(dict(install, rotate_deploy_key=True), diff=True, verbosity=4, json_out=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    new_secret = get(kube_stack, "-n", NS, "secret", "flux-system")
+    output = proc.stdout + proc.stderr
+    for data in (new_secret["data"]["identity"], secret["data"]["identity"]):
+        body = [line for line in base64.b64decode(data).decode().splitlines() if line and "-----" not in line]
+        assert body and not any(line in output for line in body)
+        assert data not in output
+
+    # absent: sync objects, controllers, key and namespace go; the CRDs stay
+    _, removed = play(dict(install, state="absent"))
+    assert removed["changed"] and removed["deploy_key"]["action"] == "delete"
+    assert [o["kind"] for o in removed["objects"]][:2] == ["Kustomization", "GitRepository"]
+    assert get(kube_stack, "-n", NS, "gitrepository", "flux-system") is None
+    assert get(kube_stack, "-n", NS, "deployment", "source-controller") is None
+    assert get(kube_stack, "clusterrole", f"crd-controller-{NS}") is None
+    assert get(kube_stack, "crd", "gitrepositories.source.toolkit.fluxcd.io")
+    ns_obj = get(kube_stack, "namespace", NS)
+    assert ns_obj is None or ns_obj["metadata"].get("deletionTimestamp")
