@@ -10,7 +10,7 @@ short_description: Render a cluster's inventory values into its config repositor
 description:
   - Filters used by the C(tidepool.eks.config) role. The logic lives in C(plugins/module_utils/config/)
     (C(validation.py), C(tree.py)) and C(plugins/module_utils/repository/commit.py).
-  - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault:
+  - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault,
     first the JSON Schema of C(plugins/module_utils/config/values_schema.py) (unknown keys with "did you mean",
     types, name patterns), then the rules of C(validation.py). Its optional argument is the list of the host's
     variable names, checked for misspelt top-level keys (C(enviroments)).

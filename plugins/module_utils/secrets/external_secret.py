@@ -116,7 +116,8 @@ def external_secret_manifest(doc: SecretDoc, region: str | None = None, manifest
     :data:`MANIFEST_FORMATS`, TidepoolError for an option the flavour has no equivalent for."""
     if manifest_format not in MANIFEST_FORMATS:
         raise InputError(f"Option manifest_format must be one of {', '.join(MANIFEST_FORMATS)}.")
-    return registry.flavour(flux_version).secret_manifest(doc.metadata, doc.secret_id, doc.values or {}, secret_type=doc.secret_type,
+    flavour = registry.flavour(flux_version)
+    return flavour.secret_manifest(doc.metadata, doc.secret_id, doc.values or {}, secret_type=doc.secret_type,
                                    region=region, role_arn=role_arn, manifest_format=manifest_format)
 
 

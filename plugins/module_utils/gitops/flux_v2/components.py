@@ -206,7 +206,7 @@ def parse(text: str, source: str = "the Flux components") -> list[dict]:
     kinds = {(d["kind"], d["metadata"].get("name")) for d in docs}
     has_crd = any(d["kind"] == "CustomResourceDefinition" and (d.get("spec") or {}).get("group") in API_GROUPS
                   for d in docs)
-    if ("Namespace", NAMESPACE) not in kinds or not has_crd or not any(k == "Deployment" for k, _ in kinds):
+    if ("Namespace", NAMESPACE) not in kinds or not has_crd or not any(kind == "Deployment" for kind, _name in kinds):
         raise FluxBootstrapError(f"{source} is not a Flux install (it needs the Namespace {NAMESPACE}, the Flux "
                                  "CustomResourceDefinitions and the controllers' Deployments).")
     return docs
