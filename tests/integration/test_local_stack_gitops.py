@@ -117,7 +117,7 @@ def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, t
     assert get(kube, "configmap", "keep", "-n", ns) is not None
     print(f"push -> pruned: {time.monotonic() - t0:.1f}s")
 
-    kube.kubectl("delete", "-n", "flux-system", "kustomization", name, "gitrepository", name, "--wait=false")
+    kube.kubectl("delete", "-n", "flux-system", f"kustomization/{name}", f"gitrepository/{name}", "--wait=false")
 
 
 def test_external_secret_reads_moto_through_irsa(gitops_stack):
