@@ -3,6 +3,9 @@
 #   kube-apiserver, kube-controller-manager, kubectl  -> <cache>/bin/kubernetes-<v>/
 #   etcd, etcdctl                                      -> <cache>/bin/etcd-<v>/
 #   eksctl                                             -> <cache>/bin/eksctl-<v>/
+#   source-controller, kustomize-controller (Flux v2)  -> <cache>/bin/<controller>-<v>/{<controller>,crds/}
+#   external-secrets (External Secrets Operator)       -> <cache>/bin/external-secrets-<v>/{external-secrets,crds/}
+#   (`gitops` builds those three)
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
 # `k8s.io/<m> => ./staging/src/k8s.io/<m>` of that release's go.mod with `k8s.io/<m> v0.Y.Z`.
 # Idempotent: a component whose binaries are present is not rebuilt (FORCE=1 rebuilds).
@@ -192,6 +195,7 @@ build_copy_module() {
     log "$comp $v already in $out"; return 0
   fi
   ensure_go
+  local t0=$SECONDS
   mkdir -p "$CACHE/build" "$out"
   log "$comp $v: downloading $mod@$v from the module proxy"
   local dir
@@ -208,7 +212,6 @@ build_copy_module() {
   local pkgs=()
   for t in "${targets[@]}"; do pkgs+=("${t#*:}"); done
   log "$comp $v: compiling ${pkgs[*]} (about 5 min cold on 2 cores)"
-  local t0=$SECONDS
   rm -rf "$out/.tmp" && mkdir -p "$out/.tmp"
   for t in "${targets[@]}"; do
     if ! (cd "$w" && GOFLAGS="${GOFLAGS:-} -mod=mod" go_build_progress "$comp $v" "$out/.tmp/${t%%:*}" "-s -w" "${t#*:}"); then
@@ -222,7 +225,7 @@ build_copy_module() {
     if [ -d "$w/$crd" ]; then rm -rf "$out/crds" && mkdir -p "$out/crds" && cp "$w/$crd/"*.yaml "$out/crds/"; fi
   done
   echo "$v" > "$out/VERSION"
-  log "$comp $v: done in $((SECONDS - t0)) s -> $out"
+  log "$comp $v: done in $((SECONDS - t0)) s (download and compile) -> $out"
 }
 
 build_source_controller() {
