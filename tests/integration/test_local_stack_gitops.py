@@ -1,5 +1,6 @@
 """The GitOps controllers of the local stack do their real work: Flux's source-controller fetches a commit
-pushed over smart HTTP, kustomize-controller applies it and prunes what a later commit removed, and the
+pushed over smart HTTP, kustomize-controller applies it and prunes what a later commit removed (and keeps
+doing so after the controllers restart), and the
 External Secrets Operator turns an ExternalSecret into a Secret with the value stored in moto's Secrets
 Manager, authenticated the IRSA way (a service account token from the API server's TokenRequest, exchanged
 by moto's STS AssumeRoleWithWebIdentity)."""
@@ -116,6 +117,21 @@ def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, t
     wait("removed ConfigMap pruned", lambda: get(kube, "configmap", "gone", "-n", ns) is None, 30, report)
     assert get(kube, "configmap", "keep", "-n", ns) is not None
     print(f"push -> pruned: {time.monotonic() - t0:.1f}s")
+
+    # A restart of the controllers and of the git endpoint keeps the loop working (artifact storage and
+    # objects survive; the controllers pick up where they were).
+    stack = gitops_stack.stack
+    stack.down(["source-controller", "kustomize-controller", "git-http"])
+    stack.up(["git-http", "source-controller", "kustomize-controller"])
+    (work / "clusters" / "x" / "again.yaml").write_text(json.dumps(configmap("again", ns)))
+    git_("add", ".")
+    git_("commit", "-q", "-m", "after a restart")
+    git_("push", "-q", "origin", "HEAD:master")
+    third = git_("rev-parse", "HEAD")
+    request_reconcile(kube, "gitrepository", name, "flux-system")
+    request_reconcile(kube, "kustomization", name, "flux-system")
+    wait("commit after a restart applied", lambda: applied(third), 90, report)
+    assert get(kube, "configmap", "again", "-n", ns) is not None
 
     kube.kubectl("delete", "-n", "flux-system", f"kustomization/{name}", f"gitrepository/{name}", "--wait=false")
 
