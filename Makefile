@@ -9,7 +9,8 @@ bootstrap:
 	scripts/bootstrap
 
 ## The local stack (docs/local-stack.md): build the control-plane binaries once (cached outside the
-## repository), start moto, etcd, kube-apiserver, kube-controller-manager, git daemon, fake GitHub.
+## repository), start moto, etcd, kube-apiserver, kube-controller-manager, git daemon + smart HTTP, fake GitHub,
+## Flux source-/kustomize-controller and the External Secrets Operator.
 stack: bootstrap
 	scripts/local-stack build
 	scripts/local-stack up

@@ -5,8 +5,10 @@
 * ``moto_reset``   - function scope: resets moto before the test, yields the endpoint URL.
 * ``kube_stack``   - etcd + kube-apiserver + kube-controller-manager with the reference CRDs installed;
   sets KUBECONFIG / K8S_AUTH_KUBECONFIG.
-* ``git_server``   - git daemon + fake GitHub deploy-key API; sets TIDEPOOL_GIT_URL, GITHUB_API_URL,
-  GITHUB_TOKEN.
+* ``git_server``   - git daemon + smart-HTTP git + fake GitHub deploy-key API; sets TIDEPOOL_GIT_URL,
+  TIDEPOOL_GIT_HTTP_URL, GITHUB_API_URL, GITHUB_TOKEN.
+* ``gitops_stack`` - all of the above plus Flux's source- and kustomize-controller and the External Secrets
+  Operator (their CRDs replace the reference CRDs of the same name for the rest of the session).
 * ``local_stack_env`` - all of the above; the env dict of the whole stack.
 
 The fixtures always start their own servers on free ports, in a temporary directory, and stop them at the
@@ -124,7 +126,7 @@ class KubeStack:
 @pytest.fixture(scope="session")
 def kube_stack(_stack_manager) -> KubeStack:
     """etcd + kube-apiserver + kube-controller-manager, reference CRDs installed; KUBECONFIG set."""
-    missing = _stack_manager.user.missing_binaries()
+    missing = _stack_manager.user.missing_binaries("kube")
     if missing:
         _unavailable("Kubernetes control-plane binaries not built (run `scripts/local-stack build`): "
                      + ", ".join(missing))
@@ -136,6 +138,7 @@ def kube_stack(_stack_manager) -> KubeStack:
 @dataclass
 class GitServer:
     git_url: str          # base URL of the repositories, e.g. git://127.0.0.1:19418/
+    http_url: str         # the same repositories over smart HTTP, e.g. http://127.0.0.1:19419/
     api_url: str          # GitHub-compatible REST API (deploy keys)
     token: str            # accepted by the API as `Authorization: token <t>` or `Bearer <t>`
     root: Path            # directory of the bare repositories
@@ -151,12 +154,31 @@ class GitServer:
 @pytest.fixture(scope="session")
 def git_server(_stack_manager) -> GitServer:
     stack = _stack_manager.ensure("git")
-    return GitServer(git_url=stack.git_url, api_url=stack.github_api_url, token=stack.token,
-                     root=stack.git_root, stack=stack)
+    return GitServer(git_url=stack.git_url, http_url=stack.git_http_url, api_url=stack.github_api_url,
+                     token=stack.token, root=stack.git_root, stack=stack)
+
+
+@dataclass
+class GitOpsStack:
+    kube: KubeStack
+    git: GitServer
+    aws_endpoint: str
+    stack: local_stack.Stack = field(repr=False)
+
+
+@pytest.fixture(scope="session")
+def gitops_stack(_stack_manager, moto_server, kube_stack, git_server) -> GitOpsStack:
+    """source-controller, kustomize-controller and external-secrets running against the session's stack."""
+    missing = _stack_manager.user.missing_binaries("gitops")
+    if missing:
+        _unavailable("GitOps controllers not built (run `scripts/local-stack build gitops`): " + ", ".join(missing))
+    stack = _stack_manager.ensure("gitops")
+    return GitOpsStack(kube=kube_stack, git=git_server, aws_endpoint=moto_server, stack=stack)
 
 
 ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "KUBECONFIG",
-            "K8S_AUTH_KUBECONFIG", "TIDEPOOL_STACK_DIR", "TIDEPOOL_GIT_URL", "GITHUB_API_URL", "GITHUB_TOKEN")
+            "K8S_AUTH_KUBECONFIG", "TIDEPOOL_STACK_DIR", "TIDEPOOL_GIT_URL", "TIDEPOOL_GIT_HTTP_URL", "GITHUB_API_URL",
+            "GITHUB_TOKEN")
 
 
 @pytest.fixture(scope="session")

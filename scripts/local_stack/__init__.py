@@ -1,5 +1,6 @@
 """The local stack: moto (AWS), etcd + kube-apiserver + kube-controller-manager (Kubernetes), a git
-daemon and a fake GitHub deploy-key API, all on 127.0.0.1. See docs/local-stack.md.
+daemon, a smart-HTTP git server and a fake GitHub deploy-key API, Flux's source- and kustomize-controller
+and the External Secrets Operator (GitOps), all on 127.0.0.1. See docs/local-stack.md.
 
 Used by ``scripts/local-stack`` (CLI) and by ``tests/conftest.py`` (pytest fixtures).
 """

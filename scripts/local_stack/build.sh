@@ -3,6 +3,9 @@
 #   kube-apiserver, kube-controller-manager, kubectl  -> <cache>/bin/kubernetes-<v>/
 #   etcd, etcdctl                                      -> <cache>/bin/etcd-<v>/
 #   eksctl                                             -> <cache>/bin/eksctl-<v>/
+#   source-controller, kustomize-controller (Flux v2)  -> <cache>/bin/<controller>-<v>/{<controller>,crds/}
+#   external-secrets (External Secrets Operator)       -> <cache>/bin/external-secrets-<v>/{external-secrets,crds/}
+#   (`gitops` builds those three)
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
 # `k8s.io/<m> => ./staging/src/k8s.io/<m>` of that release's go.mod with `k8s.io/<m> v0.Y.Z`.
 # Idempotent: a component whose binaries are present is not rebuilt (FORCE=1 rebuilds).
@@ -175,11 +178,82 @@ build_eksctl() {
   log "eksctl $v: done in $((SECONDS - t0)) s -> $out/eksctl"
 }
 
+# Copy-module build of a Go module whose main package(s) are in the module itself: download it with
+# `go mod download -json`, copy its directory to a writable build directory, apply the go.mod edits
+# given (each a `go mod edit` argument), build there. Usage:
+#   build_copy_module <component> <module> <version> <binary>:<package> [...] -- [go mod edit args...]
+# Binaries land in <cache>/bin/<component>-<version>/; a failure names the module and exits non-zero.
+build_copy_module() {
+  local comp=$1 mod=$2 v=$3; shift 3
+  local targets=() edits=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do targets+=("$1"); shift; done
+  [ "${1:-}" = "--" ] && shift
+  edits=("$@")
+  local out="$CACHE/bin/$comp-$v" w="$CACHE/build/$comp-$v" present=1 t
+  for t in "${targets[@]}"; do [ -x "$out/${t%%:*}" ] || present=""; done
+  if [ -z "${FORCE:-}" ] && [ -n "$present" ]; then
+    log "$comp $v already in $out"; return 0
+  fi
+  ensure_go
+  local t0=$SECONDS
+  mkdir -p "$CACHE/build" "$out"
+  log "$comp $v: downloading $mod@$v from the module proxy"
+  local dir
+  if ! dir=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "$mod@$v" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])'); then
+    log "FAILED: $comp $v: cannot download the module $mod@$v from $GOPROXY"; return 1
+  fi
+  rm -rf "$w" && mkdir -p "$w"
+  cp -R "$dir/." "$w/" && chmod -R u+w "$w"
+  if [ ${#edits[@]} -gt 0 ]; then
+    log "$comp $v: go mod edit ${edits[*]}"
+    (cd "$w" && "$GO" mod edit "${edits[@]}")
+  fi
+  local pkgs=()
+  for t in "${targets[@]}"; do pkgs+=("${t#*:}"); done
+  log "$comp $v: compiling ${pkgs[*]} (about 5 min cold on 2 cores)"
+  rm -rf "$out/.tmp" && mkdir -p "$out/.tmp"
+  for t in "${targets[@]}"; do
+    if ! (cd "$w" && GOFLAGS="${GOFLAGS:-} -mod=mod" go_build_progress "$comp $v" "$out/.tmp/${t%%:*}" "-s -w" "${t#*:}"); then
+      log "FAILED: $comp $v: building $mod@$v (${t#*:}) failed; see the compiler output above"; return 1
+    fi
+  done
+  mv "$out/.tmp/"* "$out/" && rmdir "$out/.tmp"
+  # The CRDs `up` installs travel with the binary (the module's config/ tree).
+  local crd
+  for crd in config/crd/bases config/crds/bases; do
+    if [ -d "$w/$crd" ]; then rm -rf "$out/crds" && mkdir -p "$out/crds" && cp "$w/$crd/"*.yaml "$out/crds/"; fi
+  done
+  echo "$v" > "$out/VERSION"
+  log "$comp $v: done in $((SECONDS - t0)) s (download and compile) -> $out"
+}
+
+build_source_controller() {
+  local v=$SOURCE_CONTROLLER_VERSION
+  build_copy_module source-controller github.com/fluxcd/source-controller "$v" source-controller:. -- \
+    -dropreplace=github.com/fluxcd/source-controller/api -require="github.com/fluxcd/source-controller/api@$v" \
+    -replace="github.com/fluxcd/pkg/artifact@v0.18.3=github.com/fluxcd/pkg/artifact@$SOURCE_CONTROLLER_ARTIFACT_PKG"
+}
+
+build_kustomize_controller() {
+  local v=$KUSTOMIZE_CONTROLLER_VERSION
+  build_copy_module kustomize-controller github.com/fluxcd/kustomize-controller "$v" kustomize-controller:. -- \
+    -dropreplace=github.com/fluxcd/kustomize-controller/api -require="github.com/fluxcd/kustomize-controller/api@$v"
+}
+
+build_external_secrets() {
+  build_copy_module external-secrets github.com/external-secrets/external-secrets "$EXTERNAL_SECRETS_VERSION" external-secrets:.
+}
+
 case "${1:-all}" in
   etcd) build_etcd ;;
   kubernetes) build_kubernetes ;;
   eksctl) build_eksctl ;;
-  all) build_etcd; build_kubernetes; build_eksctl ;;
+  source-controller) build_source_controller ;;
+  kustomize-controller) build_kustomize_controller ;;
+  external-secrets) build_external_secrets ;;
+  gitops) build_source_controller; build_kustomize_controller; build_external_secrets ;;
+  all) build_etcd; build_kubernetes; build_eksctl; build_source_controller; build_kustomize_controller; build_external_secrets ;;
   go) ensure_go; "$GO" version ;;
-  *) echo "usage: $0 [all|etcd|kubernetes|eksctl|go]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|etcd|kubernetes|eksctl|gitops|source-controller|kustomize-controller|external-secrets|go]" >&2; exit 2 ;;
 esac

@@ -29,10 +29,12 @@ def build(targets: list[str]) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/local-stack", description=(
         "The local stack on 127.0.0.1: moto (AWS), etcd + kube-apiserver + kube-controller-manager, "
-        "git daemon + fake GitHub deploy-key API."))
+        "git daemon + smart-HTTP git + fake GitHub deploy-key API, Flux source- and kustomize-controller + "
+        "External Secrets Operator."))
     sub = parser.add_subparsers(dest="cmd", required=True)
-    p = sub.add_parser("build", help="build the control-plane binaries from the Go module proxy (cached)")
-    p.add_argument("targets", nargs="*", choices=["all", "etcd", "kubernetes"], metavar="all|etcd|kubernetes")
+    p = sub.add_parser("build", help="build the stack's binaries from the Go module proxy (cached)")
+    targets = ["all", "etcd", "kubernetes", "eksctl", "gitops", *GROUPS["gitops"]]
+    p.add_argument("targets", nargs="*", choices=targets, metavar="|".join(targets))
     groups = list(GROUPS) + list(COMPONENTS)
     p = sub.add_parser("up", help="start the stack (builds missing binaries first); idempotent")
     p.add_argument("components", nargs="*", metavar="|".join(GROUPS), help="default: everything")
@@ -58,10 +60,11 @@ def main(argv=None) -> int:
                 if c not in groups:
                     parser.error(f"unknown component {c}; choose from {', '.join(groups)}")
             comps = expand_components(args.components or None)
-            if any(c in comps for c in GROUPS["kube"]) and stack.missing_binaries():
+            if stack.missing_binaries(comps):
                 if args.no_build:
-                    raise StackError("binaries missing: " + ", ".join(stack.missing_binaries()))
-                _log("control-plane binaries missing; building them once (10-30 min on 2 cores)")
+                    raise StackError("binaries missing: " + ", ".join(stack.missing_binaries(comps)))
+                _log("binaries missing; building them once (10-30 min on 2 cores, 15 more for the GitOps "
+                     "controllers)")
                 if build(["all"]):
                     return 1
             t0 = time.monotonic()

@@ -17,11 +17,14 @@ from . import procs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "git-daemon", "fake-github")
+COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "git-daemon", "git-http", "fake-github",
+              "source-controller", "kustomize-controller", "external-secrets")
 GROUPS = {
     "moto": ("moto",),
     "kube": ("etcd", "kube-apiserver", "kube-controller-manager"),
-    "git": ("git-daemon", "fake-github"),
+    "git": ("git-daemon", "git-http", "fake-github"),
+    # The GitOps controllers (gitops.py): they need the kube group, git-http and (ESO) moto running.
+    "gitops": ("source-controller", "kustomize-controller", "external-secrets"),
 }
 # Fixed default ports (override with the environment variable named beside each), 127.0.0.1 only.
 DEFAULT_PORTS = {
@@ -31,7 +34,17 @@ DEFAULT_PORTS = {
     "kube-apiserver": ("TIDEPOOL_STACK_APISERVER_PORT", 16443),
     "kube-controller-manager": ("TIDEPOOL_STACK_KCM_PORT", 20257),
     "git-daemon": ("TIDEPOOL_STACK_GIT_PORT", 19418),
+    "git-http": ("TIDEPOOL_STACK_GIT_HTTP_PORT", 19419),
     "fake-github": ("TIDEPOOL_STACK_GITHUB_PORT", 18080),
+    # GitOps controllers: the port of each component is its health probe (--health-addr / --live-addr);
+    # the others are their metrics endpoints and source-controller's artifact storage server.
+    "source-controller": ("TIDEPOOL_STACK_SOURCE_HEALTH_PORT", 19440),
+    "source-controller-metrics": ("TIDEPOOL_STACK_SOURCE_METRICS_PORT", 19441),
+    "source-controller-storage": ("TIDEPOOL_STACK_SOURCE_STORAGE_PORT", 19442),
+    "kustomize-controller": ("TIDEPOOL_STACK_KUSTOMIZE_HEALTH_PORT", 19443),
+    "kustomize-controller-metrics": ("TIDEPOOL_STACK_KUSTOMIZE_METRICS_PORT", 19444),
+    "external-secrets": ("TIDEPOOL_STACK_ESO_HEALTH_PORT", 19445),
+    "external-secrets-metrics": ("TIDEPOOL_STACK_ESO_METRICS_PORT", 19446),
 }
 HOST = "127.0.0.1"
 DEFAULT_TOKEN = "tidepool-local-token"

@@ -1,5 +1,6 @@
 """Git part of the local stack: ``git daemon`` (push enabled) serving the bare repositories of
-``<state>/git`` on loopback, and the fake GitHub deploy-key API (fake_github.py) beside it."""
+``<state>/git`` on loopback, the same repositories over git's smart HTTP (git_http.py: what Flux's
+source-controller fetches), and the fake GitHub deploy-key API (fake_github.py) beside them."""
 from __future__ import annotations
 
 import os
@@ -27,11 +28,27 @@ def start_daemon(stack, timeout: float) -> None:
     wait_for("git daemon", lambda: port_in_use(stack.ports["git-daemon"]), timeout, pid, stack.run / "git-daemon.log")
 
 
-def start_fake_github(stack, timeout: float) -> None:
-    stack.git_root.mkdir(parents=True, exist_ok=True)
+def _module_env() -> dict:
+    """os.environ with this package importable (``python -m local_stack.<module>``)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parent.parent),
                                                       env.get("PYTHONPATH")]))
+    return env
+
+
+def start_http(stack, timeout: float) -> None:
+    stack.git_root.mkdir(parents=True, exist_ok=True)
+    create_bare_repo(stack.git_root, CONFIG_REPO)
+    argv = [stack.python, "-m", "local_stack.git_http", "--host", HOST, "--port", str(stack.ports["git-http"]),
+            "--root", str(stack.git_root)]
+    pid = stack.spawn("git-http", argv, _module_env())
+    wait_for("git smart-HTTP server", lambda: http_ok(stack.git_http_url + "_health"), timeout, pid,
+             stack.run / "git-http.log")
+
+
+def start_fake_github(stack, timeout: float) -> None:
+    stack.git_root.mkdir(parents=True, exist_ok=True)
+    env = _module_env()
     argv = [stack.python, "-m", "local_stack.fake_github", "--host", HOST, "--port", str(stack.ports["fake-github"]),
             "--root", str(stack.git_root), "--token", stack.token,
             "--state-file", str(stack.state / "fake-github.json")]
@@ -41,4 +58,4 @@ def start_fake_github(stack, timeout: float) -> None:
 
 
 # What Stack.up calls to start each git component: (stack, timeout seconds) -> None.
-STARTERS = {"git-daemon": start_daemon, "fake-github": start_fake_github}
+STARTERS = {"git-daemon": start_daemon, "git-http": start_http, "fake-github": start_fake_github}

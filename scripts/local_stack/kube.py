@@ -337,24 +337,31 @@ def crd_to_v1(crd: dict) -> dict:
             "metadata": meta, "spec": new_spec}
 
 
-def load_crds(crd_dir: Path) -> list[dict]:
-    crds = []
-    for path in sorted(Path(crd_dir).rglob("*.y*ml")):
-        for doc in yaml.load_all(path.read_text(), Loader=_Loader):
-            if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
-                crds.append(crd_to_v1(doc))
-    return crds
+def load_crds(*crd_dirs: Path) -> list[dict]:
+    """The CRDs of every ``*.y*ml`` under ``crd_dirs`` (as apiextensions v1); a CRD of a later directory
+    replaces one of the same name from an earlier one."""
+    crds: dict[str, dict] = {}
+    for crd_dir in crd_dirs:
+        for path in sorted(Path(crd_dir).rglob("*.y*ml")):
+            for doc in yaml.load_all(path.read_text(), Loader=_Loader):
+                if isinstance(doc, dict) and doc.get("kind") == "CustomResourceDefinition":
+                    crd = crd_to_v1(doc)
+                    crds.pop(crd["metadata"]["name"], None)
+                    crds[crd["metadata"]["name"]] = crd
+    return list(crds.values())
 
 
-def install_crds(stack, crd_dir: Path, timeout: float = 60.0) -> int:
-    """Create or update every CRD found under ``crd_dir`` and wait until all are Established."""
-    if not Path(crd_dir).is_dir():
-        raise StackError(f"CRD directory {crd_dir} not found (set TIDEPOOL_EKS_SHARED to the shared/ directory)")
+def install_crds(stack, *crd_dirs: Path, timeout: float = 60.0) -> int:
+    """Create or update every CRD found under ``crd_dirs`` (a later directory's CRD wins over an earlier one
+    of the same name: load_crds) and wait until all are Established. Returns how many."""
+    for crd_dir in crd_dirs:
+        if not Path(crd_dir).is_dir():
+            raise StackError(f"CRD directory {crd_dir} not found (set TIDEPOOL_EKS_SHARED to the shared/ directory)")
     from kubernetes import client, config
     from kubernetes.client.rest import ApiException
     api = client.ApiextensionsV1Api(config.new_client_from_config(config_file=str(stack.kubeconfig)))
     import hashlib
-    crds = load_crds(crd_dir)
+    crds = load_crds(*crd_dirs)
     for crd in crds:
         name = crd["metadata"]["name"]
         digest = hashlib.sha256(json.dumps(crd, sort_keys=True).encode()).hexdigest()[:16]

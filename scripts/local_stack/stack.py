@@ -19,6 +19,7 @@ URLS = {
     "etcd": "http://{host}:{port}",
     "kube-apiserver": "https://{host}:{port}",
     "git-daemon": "git://{host}:{port}/",
+    "git-http": "http://{host}:{port}/",
     "fake-github": "http://{host}:{port}",
 }
 
@@ -80,6 +81,8 @@ class Stack:
     etcd_url = property(lambda self: self.url("etcd"), doc="etcd's client URL")
     apiserver_url = property(lambda self: self.url("kube-apiserver"), doc="the API server (https)")
     git_url = property(lambda self: self.url("git-daemon"), doc="git daemon base URL, ending in /")
+    git_http_url = property(lambda self: self.url("git-http"),
+                            doc="smart-HTTP base URL of the same repositories (what Flux fetches), ending in /")
     github_api_url = property(lambda self: self.url("fake-github"), doc="the fake GitHub REST API")
 
     def bin(self, component: str, name: str) -> Path:
@@ -96,8 +99,20 @@ class Stack:
             "kubectl": self.bin("kubernetes", "kubectl"),
         }
 
-    def missing_binaries(self) -> list[str]:
-        return [str(p) for p in self.binaries().values() if not os.access(p, os.X_OK)]
+    def gitops_bin(self, name: str) -> Path:
+        """The binary of GitOps component ``name`` (gitops.py), e.g. ``<bin>/source-controller-v1.9.6/
+        source-controller``; ``TIDEPOOL_STACK_SOURCE_CONTROLLER`` etc. override it."""
+        from .gitops import VERSION_KEYS
+        return Path(os.environ.get(f"TIDEPOOL_STACK_{name.upper().replace('-', '_')}") or
+                    self.bin_root / f"{name}-{versions()[VERSION_KEYS[name]]}" / name)
+
+    def missing_binaries(self, components="kube") -> list[str]:
+        """The binaries the given components (default: the kube group; None: everything) need and that are
+        not built yet."""
+        comps = expand_components(components)
+        paths = list(self.binaries().values()) if any(c in comps for c in GROUPS["kube"]) else []
+        paths += [self.gitops_bin(c) for c in GROUPS["gitops"] if c in comps]
+        return [str(p) for p in paths if not os.access(p, os.X_OK)]
 
     # ---------------------------------------------------------------- env
     def env(self, components=None) -> dict[str, str]:
@@ -114,6 +129,8 @@ class Stack:
             env.update({"KUBECONFIG": str(self.kubeconfig), "K8S_AUTH_KUBECONFIG": str(self.kubeconfig)})
         # Where this stack lives; inventories/host_vars/local reads its kubeconfig from here.
         env["TIDEPOOL_STACK_DIR"] = str(self.state)
+        if "git-http" in comps:
+            env["TIDEPOOL_GIT_HTTP_URL"] = self.git_http_url
         if "fake-github" in comps:
             env.update({
                 "TIDEPOOL_GIT_URL": self.git_url,
@@ -151,8 +168,12 @@ class Stack:
             "kube-apiserver": lambda: kube().apiserver_ready(self),
             "kube-controller-manager": lambda: kube().kcm_ready(self),
             "git-daemon": lambda: port_in_use(self.ports["git-daemon"]),
+            "git-http": lambda: http_ok(self.git_http_url + "_health"),
             "fake-github": lambda: http_ok(self.github_api_url + "/_fake/health"),
         }
+        if name in GROUPS["gitops"]:
+            from . import gitops
+            return lambda: gitops.healthy(self, name)
         return checks[name]
 
     def up(self, components=None, *, timeout: float = 120.0, log=None) -> "Stack":
@@ -160,12 +181,18 @@ class Stack:
         log = log or (lambda msg: None)
         comps = expand_components(components)
         self.state.mkdir(parents=True, exist_ok=True)
-        if any(c in comps for c in GROUPS["kube"]):
-            missing = self.missing_binaries()
-            if missing:
-                raise StackError("control-plane binaries missing (run `scripts/local-stack build`): "
-                                 + ", ".join(missing))
+        missing = self.missing_binaries(comps)
+        if missing:
+            raise StackError("binaries missing (run `scripts/local-stack build`): " + ", ".join(missing))
+        gitops = [c for c in comps if c in GROUPS["gitops"]]
+        if gitops and not ("kube-apiserver" in comps or self.is_running("kube-apiserver")):
+            raise StackError(f"{', '.join(gitops)} need the API server: start the kube group too "
+                             "(scripts/local-stack up kube git gitops)")
+        crds_done = False
         for name in comps:
+            if name in GROUPS["gitops"] and not crds_done:
+                self._install_crds(comps, log)  # the controllers need their CRDs before they start
+                crds_done = True
             if self.is_running(name):
                 # Never restart a server that runs: a busy one may answer slowly, and a restart loses
                 # what it holds in memory. Wait for it; only one that stays unanswering is restarted.
@@ -185,14 +212,23 @@ class Stack:
                     f"({self.moto_replayed[1]:.1f}s; {self.moto_recording})")
         if "kube-apiserver" in comps:
             self._link_kubectl()
-            # Every time (idempotent): a reference CRD added or changed since the last `up` is applied.
-            from . import kube
-            t0 = time.monotonic()
-            n = kube.install_crds(self, shared_dir() / "reference" / "crds")
-            log(f"CRDs: {n} from {shared_dir() / 'reference' / 'crds'} applied and Established "
-                f"({time.monotonic() - t0:.1f}s)")
+            if not crds_done:
+                self._install_crds(comps, log)
         self.write_stack_json()
         return self
+
+    def _install_crds(self, comps, log) -> None:
+        """Every time (idempotent: unchanged CRDs are skipped): the reference CRDs, then the CRDs of the GitOps
+        controllers that start now or run already, which win over a reference CRD of the same name (a running
+        controller needs the schema and served versions of its own release: the status it writes and the
+        versions it watches). Without the controllers, the reference CRDs are (re)installed."""
+        from . import gitops, kube
+        t0 = time.monotonic()
+        running = [c for c in GROUPS["gitops"] if c in comps or self.is_running(c)]
+        dirs = [shared_dir() / "reference" / "crds", *gitops.crd_dirs(self, running)]
+        n = kube.install_crds(self, *dirs)
+        log(f"CRDs: {n} from {', '.join(str(d) for d in dirs)} applied and Established "
+            f"({time.monotonic() - t0:.1f}s)")
 
     @property
     def bin_dir(self) -> Path:
@@ -288,6 +324,9 @@ class Stack:
         elif name in GROUPS["kube"]:
             from . import kube  # lazy: cryptography/kubernetes are only needed for the Kubernetes part
             kube.STARTERS[name](self, timeout)
+        elif name in GROUPS["gitops"]:
+            from . import gitops
+            gitops.STARTERS[name](self, timeout)
         else:
             from . import git
             git.STARTERS[name](self, timeout)

@@ -53,7 +53,7 @@ def test_up_status_env_reset_down_moto_and_git(cli):
     assert "moto: ready" in res.stderr and "fake-github: ready" in res.stderr
     status = json.loads(cli("status", "--json", check=False).stdout)
     up = {n for n, s in status.items() if s["healthy"]}
-    assert up == {"moto", "git-daemon", "fake-github"}
+    assert up == {"moto", "git-daemon", "git-http", "fake-github"}
     assert all(status[n]["rss_mib"] > 0 for n in up)
     # idempotent
     assert "already running" in cli("up", "moto", "git").stderr
@@ -61,6 +61,7 @@ def test_up_status_env_reset_down_moto_and_git(cli):
     env = dict(line[len("export "):].split("=", 1) for line in cli("env").stdout.splitlines())
     assert env["AWS_ENDPOINT_URL"] == f"http://127.0.0.1:{cli.env['TIDEPOOL_STACK_MOTO_PORT']}"
     assert env["GITHUB_TOKEN"] and env["TIDEPOOL_GIT_URL"].startswith("git://127.0.0.1:")
+    assert env["TIDEPOOL_GIT_HTTP_URL"] == f"http://127.0.0.1:{cli.env['TIDEPOOL_STACK_GIT_HTTP_PORT']}/"
     saved = json.loads((cli.state / "stack.json").read_text())
     assert saved["env"]["AWS_ENDPOINT_URL"] == env["AWS_ENDPOINT_URL"]
     assert set(saved["components"]) == up
@@ -81,7 +82,7 @@ def test_up_status_env_reset_down_moto_and_git(cli):
 
 
 def test_whole_stack_warm_start_and_clean_stop(cli):
-    missing = local_stack.Stack.default().missing_binaries()
+    missing = local_stack.Stack.default().missing_binaries(None)  # the whole stack, GitOps controllers included
     if missing:
         if CI:
             pytest.fail("CI=true: control-plane binaries missing: " + ", ".join(missing))
@@ -98,6 +99,8 @@ def test_whole_stack_warm_start_and_clean_stop(cli):
     out = subprocess.run([str(kubectl), "--kubeconfig", str(cli.state / "kubeconfig"), "get", "crd", "-o", "name"],
                          capture_output=True, text=True, check=True, timeout=60).stdout
     assert "customresourcedefinition.apiextensions.k8s.io/helmreleases.helm.fluxcd.io" in out.splitlines()
+    # The GitOps controllers' own CRDs (ESO's generators are not among the reference ones).
+    assert "customresourcedefinition.apiextensions.k8s.io/passwords.generators.external-secrets.io" in out.splitlines()
     # Data survives a restart (etcd data dir and certificates are kept until `down --purge`).
     subprocess.run([str(kubectl), "--kubeconfig", str(cli.state / "kubeconfig"), "create", "namespace", "survivor"],
                    check=True, capture_output=True, timeout=60)
@@ -124,7 +127,7 @@ def test_fixture_servers_die_with_a_killed_test_session(tmp_path):
     proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         pids = [int(p) for p in proc.stdout.readline().split()]
-        assert len(pids) == 3 + (3 if "kube" in groups else 0)
+        assert len(pids) == 4 + (3 if "kube" in groups else 0)
         assert all(procs.alive(p) for p in pids)
     finally:
         proc.kill()

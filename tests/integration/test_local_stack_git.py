@@ -62,6 +62,31 @@ def test_clone_push_through_git_daemon(git_server, tmp_path):
     assert run("git", "ls-remote", git_server.git_url + "cluster-local.git").returncode == 0
 
 
+def test_smart_http_serves_the_same_repositories_fetch_and_push(git_server, tmp_path):
+    """git's smart HTTP (what Flux's source-controller speaks): clone, push (receive-pack), a push bigger
+    than http.postBuffer (chunked request body), and the result visible through the git daemon."""
+    assert os.environ["TIDEPOOL_GIT_HTTP_URL"] == git_server.http_url
+    assert git_server.http_url.startswith("http://127.0.0.1:")
+    name = f"http-{uuid.uuid4().hex[:6]}"
+    git_server.create_repo(name)
+    url = f"{git_server.http_url}{name}.git"
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@x", GIT_TERMINAL_PROMPT="0")
+    run = lambda *a, cwd=tmp_path: subprocess.run(a, cwd=cwd, env=env, check=True, capture_output=True, text=True)  # noqa: E731
+    run("git", "clone", "-q", url, "work")
+    work = tmp_path / "work"
+    (work / "README").write_text("over http\n")
+    (work / "blob.bin").write_bytes(os.urandom(2 * 1024 * 1024))  # > http.postBuffer (1 MiB): chunked
+    run("git", "add", ".", cwd=work)
+    run("git", "commit", "-q", "-m", "first", cwd=work)
+    run("git", "push", "-q", "origin", "HEAD:master", cwd=work)
+    head = run("git", "rev-parse", "HEAD", cwd=work).stdout.strip()
+    assert f"{head}\trefs/heads/master" in run("git", "ls-remote", git_server.git_url + f"{name}.git").stdout
+    run("git", "clone", "-q", url, "again")
+    assert (tmp_path / "again" / "README").read_text() == "over http\n"
+    assert run("git", "ls-remote", git_server.http_url + "cluster-local.git").returncode == 0
+
+
 def test_deploy_key_api_over_http(git_server):
     repo = f"keys-{uuid.uuid4().hex[:6]}"
     git_server.create_repo(repo)

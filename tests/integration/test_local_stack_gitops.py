@@ -1,0 +1,182 @@
+"""The GitOps controllers of the local stack do their real work: Flux's source-controller fetches a commit
+pushed over smart HTTP, kustomize-controller applies it and prunes what a later commit removed (and keeps
+doing so after the controllers restart), and the
+External Secrets Operator turns an ExternalSecret into a Secret with the value stored in moto's Secrets
+Manager, authenticated the IRSA way (a service account token from the API server's TokenRequest, exchanged
+by moto's STS AssumeRoleWithWebIdentity)."""
+import base64
+import datetime
+import json
+import os
+import subprocess
+import time
+import uuid
+
+import boto3
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def wait(what, check, timeout=60.0, on_timeout=lambda: ""):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s\n{on_timeout()}")
+
+
+def get(kube, *args):
+    res = kube.kubectl("get", *args, "-o", "json", check=False)
+    return json.loads(res.stdout) if res.returncode == 0 else None
+
+
+def apply(kube, doc: dict):
+    kube.kubectl("apply", "-f", "-", input=json.dumps(doc))
+
+
+def request_reconcile(kube, kind, name, namespace):
+    """What `flux reconcile` does: set the reconcile.fluxcd.io/requestedAt annotation."""
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    kube.kubectl("annotate", "--overwrite", "-n", namespace, kind, name, f"reconcile.fluxcd.io/requestedAt={now}")
+
+
+def ensure_namespace(kube, name):
+    if get(kube, "namespace", name) is None:
+        kube.kubectl("create", "namespace", name)
+
+
+def logs(stack, *names):
+    return "\n".join(f"--- {n}.log (tail)\n" + (stack.run / f"{n}.log").read_text(errors="replace")[-3000:]
+                     for n in names if (stack.run / f"{n}.log").exists())
+
+
+def configmap(name, namespace):
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": namespace},
+            "data": {"from": "git"}}
+
+
+def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, tmp_path):
+    kube, git = gitops_stack.kube, gitops_stack.git
+    name = f"loop-{uuid.uuid4().hex[:6]}"
+    ns = name
+    ensure_namespace(kube, ns)
+    ensure_namespace(kube, "flux-system")
+    git.create_repo(name)
+    url = f"{git.http_url}{name}.git"
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@x", GIT_TERMINAL_PROMPT="0")
+    work = tmp_path / "work"
+
+    def git_(*args):
+        return subprocess.run(["git", *args], cwd=work if work.exists() else tmp_path, env=env, check=True,
+                              capture_output=True, text=True, timeout=60).stdout.strip()
+
+    git_("clone", "-q", url, str(work))
+    (work / "clusters" / "x").mkdir(parents=True)
+    (work / "clusters" / "x" / "keep.yaml").write_text(json.dumps(configmap("keep", ns)))
+    (work / "clusters" / "x" / "gone.yaml").write_text(json.dumps(configmap("gone", ns)))
+    git_("add", ".")
+    git_("commit", "-q", "-m", "two configmaps")
+    git_("push", "-q", "origin", "HEAD:master")
+    first = git_("rev-parse", "HEAD")
+
+    apply(kube, {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                 "metadata": {"name": name, "namespace": "flux-system"},
+                 "spec": {"url": url, "interval": "10m", "ref": {"branch": "master"}}})
+    apply(kube, {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                 "metadata": {"name": name, "namespace": "flux-system"},
+                 "spec": {"interval": "10m", "path": "./clusters/x", "prune": True,
+                          "sourceRef": {"kind": "GitRepository", "name": name}}})
+
+    def applied(rev):
+        ks = get(kube, "kustomization", name, "-n", "flux-system") or {}
+        return ks.get("status", {}).get("lastAppliedRevision") == f"master@sha1:{rev}"
+
+    def report():
+        return (json.dumps((get(kube, "kustomization", name, "-n", "flux-system") or {}).get("status"), indent=1)
+                + json.dumps((get(kube, "gitrepository", name, "-n", "flux-system") or {}).get("status"), indent=1)
+                + logs(gitops_stack.stack, "source-controller", "kustomize-controller"))
+
+    t0 = time.monotonic()
+    wait("first commit applied", lambda: applied(first), 90, report)
+    assert get(kube, "configmap", "gone", "-n", ns)["data"] == {"from": "git"}
+    assert get(kube, "configmap", "keep", "-n", ns) is not None
+    print(f"\npush -> applied: {time.monotonic() - t0:.1f}s")
+
+    git_("rm", "-q", "clusters/x/gone.yaml")
+    git_("commit", "-q", "-m", "remove one")
+    git_("push", "-q", "origin", "HEAD:master")
+    second = git_("rev-parse", "HEAD")
+    t0 = time.monotonic()
+    request_reconcile(kube, "gitrepository", name, "flux-system")
+    request_reconcile(kube, "kustomization", name, "flux-system")
+    wait("second commit applied", lambda: applied(second), 90, report)
+    wait("removed ConfigMap pruned", lambda: get(kube, "configmap", "gone", "-n", ns) is None, 30, report)
+    assert get(kube, "configmap", "keep", "-n", ns) is not None
+    print(f"push -> pruned: {time.monotonic() - t0:.1f}s")
+
+    # A restart of the controllers and of the git endpoint keeps the loop working (artifact storage and
+    # objects survive; the controllers pick up where they were).
+    stack = gitops_stack.stack
+    stack.down(["source-controller", "kustomize-controller", "git-http"])
+    stack.up(["git-http", "source-controller", "kustomize-controller"])
+    (work / "clusters" / "x" / "again.yaml").write_text(json.dumps(configmap("again", ns)))
+    git_("add", ".")
+    git_("commit", "-q", "-m", "after a restart")
+    git_("push", "-q", "origin", "HEAD:master")
+    third = git_("rev-parse", "HEAD")
+    request_reconcile(kube, "gitrepository", name, "flux-system")
+    request_reconcile(kube, "kustomization", name, "flux-system")
+    wait("commit after a restart applied", lambda: applied(third), 90, report)
+    assert get(kube, "configmap", "again", "-n", ns) is not None
+
+    kube.kubectl("delete", "-n", "flux-system", f"kustomization/{name}", f"gitrepository/{name}", "--wait=false")
+
+
+def test_external_secret_reads_moto_through_irsa(gitops_stack):
+    """A SecretStore authenticated the IRSA way (auth.jwt.serviceAccountRef to a service account annotated
+    with an IAM role): ESO asks the API server for the account's token, moto's STS exchanges it."""
+    kube = gitops_stack.kube
+    value = f"value-{uuid.uuid4().hex}"
+    sm = boto3.client("secretsmanager", endpoint_url=gitops_stack.aws_endpoint)
+    try:
+        sm.create_secret(Name="c1/a/x", SecretString=value)
+    except sm.exceptions.ResourceExistsException:
+        sm.put_secret_value(SecretId="c1/a/x", SecretString=value)
+    iam = boto3.client("iam", endpoint_url=gitops_stack.aws_endpoint)
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+                                                     "Principal": {"Federated": "local"}}]}
+    try:
+        role = iam.create_role(RoleName="c1-a-eso", AssumeRolePolicyDocument=json.dumps(trust))["Role"]["Arn"]
+    except iam.exceptions.EntityAlreadyExistsException:
+        role = iam.get_role(RoleName="c1-a-eso")["Role"]["Arn"]
+
+    ensure_namespace(kube, "a")
+    apply(kube, {"apiVersion": "v1", "kind": "ServiceAccount",
+                 "metadata": {"name": "eso-a", "namespace": "a", "annotations": {"eks.amazonaws.com/role-arn": role}}})
+    apply(kube, {"apiVersion": "external-secrets.io/v1", "kind": "SecretStore",
+                 "metadata": {"name": "aws", "namespace": "a"},
+                 "spec": {"provider": {"aws": {"service": "SecretsManager", "region": "us-east-1",
+                                               "auth": {"jwt": {"serviceAccountRef": {"name": "eso-a"}}}}}}})
+    name = f"x-{uuid.uuid4().hex[:6]}"
+    apply(kube, {"apiVersion": "external-secrets.io/v1", "kind": "ExternalSecret",
+                 "metadata": {"name": name, "namespace": "a"},
+                 "spec": {"refreshInterval": "1h", "secretStoreRef": {"kind": "SecretStore", "name": "aws"},
+                          "target": {"name": name},
+                          "data": [{"secretKey": "value", "remoteRef": {"key": "c1/a/x"}}]}})
+
+    def report():
+        return (json.dumps((get(kube, "secretstore", "aws", "-n", "a") or {}).get("status"), indent=1)
+                + json.dumps((get(kube, "externalsecret", name, "-n", "a") or {}).get("status"), indent=1)
+                + logs(gitops_stack.stack, "external-secrets"))
+
+    t0 = time.monotonic()
+    secret = wait("Secret synced from moto", lambda: get(kube, "secret", name, "-n", "a"), 60, report)
+    print(f"\nExternalSecret -> Secret: {time.monotonic() - t0:.1f}s")
+    assert base64.b64decode(secret["data"]["value"]).decode() == value
+    es = get(kube, "externalsecret", name, "-n", "a")
+    assert any(c["type"] == "Ready" and c["status"] == "True" for c in es["status"]["conditions"]), es["status"]
+    kube.kubectl("delete", "-n", "a", "externalsecret", name, "--wait=false")
