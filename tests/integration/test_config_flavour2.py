@@ -51,9 +51,13 @@ def run(tmp_path, kube_stack):
     def _run(**extra):
         extra_vars = {"config_repo_url": f"file://{bare}", "config_repo_workdir": str(tmp_path / "checkout"),
                       "flux_v2_components_url": f"file://{mirror}",
-                      "config_validate": "server", "kubeconfig": str(kube_stack.kubeconfig), **extra}
+                      "config_validate": "server", "kubeconfig": str(kube_stack.kubeconfig),
+                      # the local stack stands in for test2's EKS cluster: the objects are checked against it as an
+                      # existing cluster (the preflight would otherwise look for eksctl's context of test2)
+                      "cluster_provider": "existing", "kubernetes_api_server": kube_stack.server, **extra}
+        # the config step only: the later steps would treat the stand-in as test2's cluster and apply to it
         proc = run_playbook("site.yml", limit="test2", extra_vars=extra_vars, env={"HOME": str(home)},
-                            env_remove=AWS_ENV)
+                            env_remove=AWS_ENV, args=["--tags", "config"])
         assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
         return proc, _files(bare)
     _run.bare = bare
@@ -70,7 +74,6 @@ def test_test2_tree_is_rendered_and_every_object_passes_the_server_side_dry_run(
     kinds = {f"{o['apiVersion']}/{o['kind']}" for o in files.values()}
     assert "helm.toolkit.fluxcd.io/v2/HelmRelease" in kinds and "external-secrets.io/v1/SecretStore" in kinds
     assert not [k for k in kinds if k.startswith(("helm.fluxcd.io/", "kubernetes-client.io/"))]
-    assert "No AWS credentials are configured for test2" in proc.stdout + proc.stderr
     flux_system = _flux_system(run.bare)
     assert sorted(flux_system) == ["gotk-components.yaml", "gotk-sync.yaml", "kustomization.yaml"]
     git, kustomization = flux_system["gotk-sync.yaml"]

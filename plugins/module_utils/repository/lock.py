@@ -88,6 +88,8 @@ def _read(path: str) -> Owner | None:
 def _alive(owner: Owner) -> bool:
     if owner.machine != socket.gethostname():
         return True  # another machine's process (a shared disk): never taken over
+    if _ps(owner.pid, "stat").startswith("Z"):
+        return False  # a zombie: the run has ended, its parent has not reaped it yet
     if owner.started:  # the same pid may have been given to a new process since: compare the start time too
         return _ps(owner.pid, "lstart") == owner.started
     try:

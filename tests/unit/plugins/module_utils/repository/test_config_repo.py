@@ -224,3 +224,22 @@ def test_retries_are_bounded(tmp_path, bare, monkeypatch):
     with pytest.raises(push.PushError, match=r"lost the race with other pushes 3 times \(config_repo_push_retries: 2"):
         push.push(str(wd), credentials.split(str(bare)), "master", retries=2, pause=0)
     assert count["n"] == 3
+
+
+
+def test_a_lock_held_by_a_run_that_ended_but_is_not_reaped_yet_is_taken_over():
+    """The holder is a zombie (its ansible-playbook exited, its parent has not waited for it yet): the next run
+    takes the lock over instead of waiting for lock_timeout (a test once waited 10 minutes for a zombie)."""
+    import time
+    child = subprocess.Popen(["true"])
+    try:
+        for _ in range(100):  # until it has exited: a zombie until wait()
+            if lock._ps(child.pid, "stat").startswith("Z"):
+                break
+            time.sleep(0.05)
+        own = lock.owner_of_this_run("beta")
+        holder = lock.Owner(pid=child.pid, started=lock._ps(child.pid, "lstart"), machine=own.machine, host="beta")
+        assert holder.started, "the zombie still has a start time: only its state tells it ended"
+        assert not lock._alive(holder)  # so acquire() breaks its lock at once instead of waiting
+    finally:
+        child.wait()
