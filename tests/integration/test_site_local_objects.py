@@ -111,14 +111,17 @@ def test_config_validate_server_refuses_a_wrong_field(site_local, local_stack_en
     import subprocess
     url = f"{local_stack_env['TIDEPOOL_GIT_URL']}cluster-local.git"
     head = subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True).stdout
+    # A value the inventory's schema accepts but the API server refuses: the shoreline ConfigMap over its 1 MiB limit
+    # (a misspelt field, the earlier case, is now refused by the values schema before anything is written).
     envs = {"qa1": {"gateway": {"default": {"protocol": "http"}, "http": {"enabled": True, "dnsNames": ["localhost"]}},
-                    "chart": {"reff": "k8s"}}}   # a misspelt field of HelmRelease spec.chart
+                    "clinicDemoUserId": "x" * (1024 * 1024 + 1)}}
     workdir = tmp_path / "checkout"
-    proc = run_playbook("playbooks/config.yml", limit="local", env=local_stack_env,
-                        extra_vars={"environments": envs, "config_validate": "server",
-                                    "config_repo_workdir": str(workdir)})
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"environments": envs, "config_validate": "server",
+                                 "config_repo_workdir": str(workdir)}))
+    proc = run_playbook("playbooks/config.yml", limit="local", env=local_stack_env, args=["-e", f"@{extra}"])
     assert proc.returncode != 0
-    assert "HelmRelease qa1/tidepool" in proc.stdout and "reff" in proc.stdout, proc.stdout[-4000:]
+    assert "ConfigMap qa1/shoreline" in proc.stdout, proc.stdout[-4000:]
     assert subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True).stdout == head
     # the manifests were written into the private clone before the check: it is put back to the remote branch
     assert "nothing was committed or pushed, and the private clone is back" in proc.stdout, proc.stdout[-3000:]
