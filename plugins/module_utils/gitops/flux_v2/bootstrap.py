@@ -26,9 +26,9 @@ except ImportError:  # pragma: no cover - Ansible itself needs PyYAML
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.releases import SOURCE_API_VERSION
 
 NAME = "flux-system"
-SOURCE_API_VERSION = "source.toolkit.fluxcd.io/v1"
 KUSTOMIZE_API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
 #: Keys of the deploy key Secret, as ``flux bootstrap`` / ``flux create secret git`` write them.
 IDENTITY, IDENTITY_PUB, KNOWN_HOSTS = "identity", "identity.pub", "known_hosts"
