@@ -25,11 +25,7 @@ import copy
 import hashlib
 import time
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
-    yaml = None
-
+from ansible_collections.tidepool.eks.plugins.module_utils.common.optional_import import optional_import
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import changes
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s.client import (
     DynamicApiError,
@@ -38,6 +34,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.k8s.client import (
     ResourceNotFoundError,
 )
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import FIELD_MANAGER, ref as describe, strip_server_fields
+
+(yaml,), YAML_IMPORT_ERROR = optional_import("yaml")  # Ansible itself needs PyYAML
 
 HIDDEN = "<hidden>"
 HIDDEN_CHANGED = "<hidden, changed>"

@@ -15,10 +15,9 @@ from __future__ import annotations
 import copy
 import os
 
-try:
-    import yaml
-except ImportError:  # pragma: no cover - Ansible itself needs PyYAML
-    yaml = None
+from ansible_collections.tidepool.eks.plugins.module_utils.common.optional_import import optional_import
+
+(yaml,), YAML_IMPORT_ERROR = optional_import("yaml")  # Ansible itself needs PyYAML
 
 #: Field manager of every server-side apply the collection makes (and the ``managed-by`` label value).
 FIELD_MANAGER = "tidepool.eks"
