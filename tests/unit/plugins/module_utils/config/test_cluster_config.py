@@ -115,11 +115,14 @@ def test_named_hosted_zones_and_ses_identity_narrow_the_policies(values):
 
 def test_node_groups_require_imdsv2_and_keep_only_asked_addon_policies(values):
     values["cluster"]["nodeGroups"][0]["iam"]["withAddonPolicies"]["cloudWatch"] = False
-    values["cluster"]["nodeGroups"].append({"name": "ng2", "instanceType": "m5.large", "disablePodIMDS": False})
-    ng, ng2 = cluster_config.cluster_config(values)["nodeGroups"]
-    assert ng["disableIMDSv1"] is True and ng["disablePodIMDS"] is True
+    values["cluster"]["nodeGroups"] += [{"name": "ng2", "instanceType": "m5.large", "disablePodIMDS": False},
+                                        {"name": "ng3", "instanceType": "m5.large"}]
+    ng, ng2, ng3 = cluster_config.cluster_config(values)["nodeGroups"]
+    # addon policies work through the pod's IMDS access: eksctl refuses disablePodIMDS with them
+    assert ng["disableIMDSv1"] is True and "disablePodIMDS" not in ng
     assert ng["iam"]["withAddonPolicies"] == {"autoScaler": True, "certManager": True, "externalDNS": True}
     assert ng2["disableIMDSv1"] is True and ng2["disablePodIMDS"] is False and "iam" not in ng2
+    assert ng3["disableIMDSv1"] is True and ng3["disablePodIMDS"] is True
 
 
 def test_bucket_overrides_reach_policies_and_release(values):
