@@ -58,6 +58,10 @@ class Stack:
         self.kubeconfig = self.state / "kubeconfig"
         self.stack_json = self.state / "stack.json"
         self.moto_replayed: tuple[int, float] | None = None
+        # What runs the moto server (default: moto_eks_shim.py) and extra environment for it; tests set these to
+        # start a moto that enforces IAM (tests/support/iam_moto.py).
+        self.moto_program: Path = Path(__file__).with_name("moto_eks_shim.py")
+        self.moto_env: dict[str, str] = {}
 
     # ---------------------------------------------------------------- construction
     @classmethod
@@ -308,9 +312,10 @@ class Stack:
         env.pop("MOTO_ENABLE_RECORDING", None)  # recording starts after the replay, not before
         env.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         env["LOCAL_STACK_KUBECONFIG"] = str(self.kubeconfig)  # EKS clusters answer the local API server (shim)
+        env.update(self.moto_env)
         # moto.server plus EKS DescribeClusterVersions (eksctl needs it): moto_eks_shim.py
-        shim = str(Path(__file__).with_name("moto_eks_shim.py"))
-        pid = self.spawn("moto", [self.python, shim, "-H", HOST, "-p", str(self.ports["moto"])], env)
+        argv = [self.python, str(self.moto_program), "-H", HOST, "-p", str(self.ports["moto"])]
+        pid = self.spawn("moto", argv, env)
         wait_for("moto server", self._health_check("moto"), timeout, pid, self.run / "moto.log")
         if kept:
             t0 = time.monotonic()

@@ -210,11 +210,25 @@ def client(service: str, params: dict | None = None, *, conn: dict | None = None
     return cli
 
 
+#: Error codes of a request the caller's IAM policies do not allow (EC2 says UnauthorizedOperation).
+ACCESS_DENIED_CODES = ("AccessDeniedException", "AccessDenied", "UnauthorizedOperation")
+#: Operations whose IAM action has another name (``s3.HeadBucket`` is checked as ``s3:ListBucket``).
+_IAM_ACTIONS = {"s3.HeadBucket": "s3:ListBucket", "s3.ListObjectsV2": "s3:ListBucket", "s3.ListObjects": "s3:ListBucket",
+                "s3.HeadObject": "s3:GetObject", "s3.GetBucketEncryption": "s3:GetEncryptionConfiguration",
+                "s3.PutBucketEncryption": "s3:PutEncryptionConfiguration"}
+
+
+def iam_action(operation: str) -> str:
+    """The IAM action AWS checks for ``operation`` (``secretsmanager.GetSecretValue`` ->
+    ``secretsmanager:GetSecretValue``; the few S3 operations with another action name are mapped)."""
+    return _IAM_ACTIONS.get(operation) or operation.replace(".", ":", 1)
+
+
 def describe_error(exc: BaseException, operation: str, resource: str | None = None) -> AwsError:
     """Turn a boto/botocore exception into an :class:`AwsError` with one clear sentence.
 
     The sentence names ``operation`` (``secretsmanager.PutSecretValue``) and ``resource`` (a secret id,
-    a bucket name), never request parameters.
+    a bucket name), never request parameters; an access denial names the IAM action to allow (:func:`iam_action`).
     """
     what = f"{operation}" + (f" on {resource}" if resource else "")
     if isinstance(exc, AwsError):
@@ -236,8 +250,10 @@ def describe_error(exc: BaseException, operation: str, resource: str | None = No
         code = err.get("Code", "Unknown")
         message = (err.get("Message") or "").strip().rstrip(".")
         hint = ""
-        if code in ("AccessDeniedException", "AccessDenied", "UnrecognizedClientException",
-                    "InvalidClientTokenId", "ExpiredTokenException", "SignatureDoesNotMatch"):
+        if code in ACCESS_DENIED_CODES:
+            hint = f"; the IAM policy of these credentials must allow {iam_action(operation)} (docs/iam/)"
+        elif code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException",
+                      "SignatureDoesNotMatch"):
             hint = "; check the credentials and the IAM permissions for this operation"
         elif code in ("ThrottlingException", "TooManyRequestsException", "Throttling", "RequestLimitExceeded"):
             hint = "; AWS kept throttling after all retries, raise option retries or use retry_mode adaptive"

@@ -21,7 +21,8 @@ def cluster_config(values: dict) -> dict:
     """The eksctl ``ClusterConfig`` (``eksctl.io/v1alpha5``) of the cluster.
 
     ``metadata`` = ``cluster.metadata`` with ``version`` defaulted; ``vpc`` = ``cluster.vpc``; every node
-    group gets the two cluster-autoscaler auto-discovery tags; ``iam.withOIDC: true`` and the IRSA
+    group gets the two cluster-autoscaler auto-discovery tags, ``disableIMDSv1`` (unless set), only the addon policies it
+    sets true and, when it has none (eksctl refuses both), ``disablePodIMDS`` (unless set); ``iam.withOIDC: true`` and the IRSA
     service accounts of :func:`irsa.irsa_service_accounts` (after any the inventory lists in
     ``cluster.iam.serviceAccounts``). Other keys of ``cluster`` (``availabilityZones``, ``cloudWatch``,
     ``managedNodeGroups``...) pass through unchanged.
@@ -39,6 +40,14 @@ def cluster_config(values: dict) -> dict:
         tags.setdefault("k8s.io/cluster-autoscaler/enabled", "true")
         tags.setdefault(f"k8s.io/cluster-autoscaler/{name}", "true")
         ng["tags"] = tags
+        # Least privilege on the node: IMDSv2 only, and pods cannot reach the instance's credentials (they use
+        # IRSA); the node role gets no addon policy the node group does not ask for.
+        ng.setdefault("disableIMDSv1", True)
+        if "withAddonPolicies" in (ng.get("iam") or {}):
+            asked = ng["iam"]["withAddonPolicies"] or {}
+            ng["iam"]["withAddonPolicies"] = {k: v for k, v in asked.items() if v}
+        if not (ng.get("iam") or {}).get("withAddonPolicies"):  # eksctl: addon policies need pod IMDS
+            ng.setdefault("disablePodIMDS", True)
         node_groups.append(ng)
     if node_groups:
         cfg["nodeGroups"] = node_groups

@@ -4,8 +4,11 @@
 """IAM roles for service accounts (IRSA) of the eksctl ClusterConfig (``iam.serviceAccounts``) and their policies.
 
 Fixes against the original helpers (research ``tidepool-tools.md`` section 22): ``s3:ListBucket`` names the bucket
-ARN; ARNs use the inventory's account and region; SES is scoped to sending from the account's identities; the
-external-secrets role may not read the Tiller CA key; bucket overrides are honoured.
+ARN; ARNs use the inventory's account and region; the external-secrets role may not read the Tiller CA key; bucket
+overrides are honoured. Least privilege (issue 17): Route53 record changes only in the hosted zones the inventory
+names (``aws.hostedZoneIds``), the autoscaler's writes only on the auto scaling groups tagged for the cluster, logs
+only in the cluster's log groups, SES only from the configured identity (``aws.sesIdentity`` or the domain of
+``email``).
 
 Secrets readers depend on the GitOps flavour of the inventory's ``flux_version``: flavour 1's
 kubernetes-external-secrets reads every secret of the cluster with the role of its own service account; flavour 2
@@ -14,16 +17,17 @@ gives each namespace with secrets (:func:`secret_namespaces`) a SecretStore serv
 """
 from __future__ import annotations
 
-import copy
-
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as secrets_catalogue
 
 
-def _statement(actions, resources, effect="Allow"):
-    return {"Effect": effect, "Action": actions, "Resource": resources}
+def _statement(actions, resources, effect="Allow", condition=None):
+    out = {"Effect": effect, "Action": actions, "Resource": resources}
+    if condition:
+        out["Condition"] = condition
+    return out
 
 
 def _policy(*statements):
@@ -34,11 +38,41 @@ def _irsa(name, ns, usage, policy):
     return {"metadata": {"name": name, "namespace": ns, "labels": {"aws-usage": usage}}, "attachPolicy": policy}
 
 
-ROUTE53_POLICY = _policy(
-    _statement(["route53:ChangeResourceRecordSets"], "arn:aws:route53:::hostedzone/*"),
-    _statement(["route53:GetChange", "route53:ListHostedZones", "route53:ListResourceRecordSets",
-                "route53:ListHostedZonesByName"], "*"),
-)
+def route53_policy(values: dict) -> dict:
+    """cert-manager's and external-dns's policy: record changes in the hosted zones ``aws.hostedZoneIds`` names
+    (every zone of the account when the inventory names none), reads of zones and changes everywhere (Route53
+    has no narrower resource for them)."""
+    zones = (values.get("aws") or {}).get("hostedZoneIds") or []
+    arns = [f"arn:aws:route53:::hostedzone/{z.rsplit('/', 1)[-1]}" for z in zones] or "arn:aws:route53:::hostedzone/*"
+    return _policy(
+        _statement(["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"], arns),
+        _statement(["route53:GetChange"], "arn:aws:route53:::change/*"),
+        _statement(["route53:ListHostedZones", "route53:ListHostedZonesByName"], "*"),
+    )
+
+
+def autoscaler_policy(cluster: str) -> dict:
+    """cluster-autoscaler's policy: describe everything (AWS has no resource scope for Describe*), change only the
+    auto scaling groups tagged for this cluster (the node group tags of :func:`config.cluster_config`)."""
+    return _policy(
+        _statement(["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeTags",
+                    "ec2:DescribeLaunchTemplateVersions"], "*"),
+        _statement(["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], "*",
+                   condition={"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster}": "true",
+                                               "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}}),
+    )
+
+
+def log_groups_arn(cluster: str, region: str, account: str) -> str:
+    """The cluster's CloudWatch log groups (Container Insights: ``/aws/containerinsights/<cluster>/...``)."""
+    return f"arn:aws:logs:{region}:{account}:log-group:/aws/containerinsights/{cluster}/*"
+
+
+def ses_identity(values: dict) -> str:
+    """The SES identity hydrophone sends from: ``aws.sesIdentity`` (a domain or an address), else the domain of
+    the inventory's ``email``."""
+    return (values.get("aws") or {}).get("sesIdentity") or values["email"].rsplit("@", 1)[-1]
 
 
 def secret_namespaces(values: dict) -> list[str]:
@@ -59,18 +93,16 @@ def irsa_service_accounts(values: dict) -> list[dict]:
     enabled = set(inventory.enabled_pkgs(values))
     out = []
     if "cluster-autoscaler" in enabled:
-        out.append(_irsa("cluster-autoscaler", "kube-system", "cluster-ops", _policy(_statement(
-            ["autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-             "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeTags",
-             "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"], "*"))))
+        out.append(_irsa("cluster-autoscaler", "kube-system", "cluster-ops", autoscaler_policy(cluster)))
     if "certmanager" in enabled:
-        out.append(_irsa("certmanager", "certmanager", "certificate-management", copy.deepcopy(ROUTE53_POLICY)))
+        out.append(_irsa("certmanager", "certmanager", "certificate-management", route53_policy(values)))
     if "amazon-cloudwatch" in enabled:
+        groups = log_groups_arn(cluster, region, account)
         out.append(_irsa("cloudwatch", "amazon-cloudwatch", "cloudwatch-logging", _policy(_statement(
             ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-            f"arn:aws:logs:{region}:{account}:*"))))
+            [groups, f"{groups}:log-stream:*"]))))
     if "external-dns" in enabled:
-        out.append(_irsa("external-dns", "external-dns", "DNS-alias-creation", copy.deepcopy(ROUTE53_POLICY)))
+        out.append(_irsa("external-dns", "external-dns", "DNS-alias-creation", route53_policy(values)))
     readers = registry.flavour(inventory.flux_version(values)).secret_reader_accounts(
         cluster, region, account, secret_namespaces(values)) if "external-secrets" in enabled else None
     if readers is not None:
@@ -94,5 +126,6 @@ def irsa_service_accounts(values: dict) -> list[dict]:
         out.append(_irsa("hydrophone", env, "hydrophone-service", _policy(
             _statement("s3:ListBucket", f"arn:aws:s3:::{asset}"),
             _statement(["s3:GetObject"], f"arn:aws:s3:::{asset}/*"),
-            _statement(["ses:SendEmail", "ses:SendRawEmail"], f"arn:aws:ses:{region}:{account}:identity/*"))))
+            _statement(["ses:SendEmail", "ses:SendRawEmail"],
+                       f"arn:aws:ses:{region}:{account}:identity/{ses_identity(values)}"))))
     return out

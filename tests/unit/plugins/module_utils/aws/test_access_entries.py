@@ -211,7 +211,7 @@ def test_access_denied_names_cluster_region_and_operation(eks):
     msg = str(err.value)
     assert msg.startswith(f"EKS access entries of cluster {CLUSTER} in region {REGION}: eks.ListAccessEntries failed: "
                           "AccessDeniedException")
-    assert "check the credentials and the IAM permissions" in msg
+    assert "the IAM policy of these credentials must allow eks:ListAccessEntries (docs/iam/)" in msg
 
 
 def test_entry_created_meanwhile_still_gets_the_association(eks):

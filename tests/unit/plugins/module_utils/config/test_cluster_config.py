@@ -60,20 +60,26 @@ def test_cluster_config_irsa_accounts_in_guide_order(values):
 def test_cluster_config_policies_match_guide_with_bugs_fixed(values):
     cfg = cluster_config.cluster_config(values)
     ca = sa(cfg, "kube-system", "cluster-autoscaler")["attachPolicy"]["Statement"]
-    assert ca == [{"Effect": "Allow", "Resource": "*", "Action": [
-        "autoscaling:DescribeAutoScalingGroups", "autoscaling:DescribeAutoScalingInstances",
-        "autoscaling:DescribeLaunchConfigurations", "autoscaling:DescribeTags",
-        "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"]}]
+    assert ca[0]["Resource"] == "*" and not any(a.startswith(("autoscaling:Set", "autoscaling:Terminate"))
+                                                for a in ca[0]["Action"])
+    # issue 17: the autoscaler changes only the auto scaling groups tagged for this cluster
+    assert ca[1] == {"Effect": "Allow", "Resource": "*", "Action": [
+        "autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+        "Condition": {"StringEquals": {"aws:ResourceTag/k8s.io/cluster-autoscaler/test1": "true",
+                                       "aws:ResourceTag/k8s.io/cluster-autoscaler/enabled": "true"}}}
     for ns, name in (("certmanager", "certmanager"), ("external-dns", "external-dns")):
         st = sa(cfg, ns, name)["attachPolicy"]["Statement"]
-        assert st[0] == {"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets"],
+        assert st[0] == {"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets",
+                                                       "route53:ListResourceRecordSets"],
                          "Resource": "arn:aws:route53:::hostedzone/*"}
-        assert st[1]["Resource"] == "*" and set(st[1]["Action"]) == {
-            "route53:GetChange", "route53:ListHostedZones", "route53:ListResourceRecordSets",
-            "route53:ListHostedZonesByName"}
-    # ARNs from the inventory's account and region, not arn:aws:logs:*:*:*
+        assert st[1] == {"Effect": "Allow", "Action": ["route53:GetChange"], "Resource": "arn:aws:route53:::change/*"}
+        assert st[2]["Resource"] == "*" and set(st[2]["Action"]) == {
+            "route53:ListHostedZones", "route53:ListHostedZonesByName"}
+    # ARNs from the inventory's account and region, only the cluster's log groups (issue 17)
     cw = sa(cfg, "amazon-cloudwatch", "cloudwatch")["attachPolicy"]["Statement"]
-    assert cw[0]["Resource"] == "arn:aws:logs:us-west-2:118346523422:*"
+    assert cw[0]["Resource"] == ["arn:aws:logs:us-west-2:118346523422:log-group:/aws/containerinsights/test1/*",
+                                 "arn:aws:logs:us-west-2:118346523422:log-group:/aws/containerinsights/test1/*"
+                                 ":log-stream:*"]
     assert set(cw[0]["Action"]) == {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
                                     "logs:DescribeLogStreams"}
     es = sa(cfg, "external-secrets", "external-secrets")["attachPolicy"]["Statement"]
@@ -91,8 +97,32 @@ def test_cluster_config_policies_match_guide_with_bugs_fixed(values):
     hy = sa(cfg, "qa2", "hydrophone")["attachPolicy"]["Statement"]
     assert hy[0] == {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tidepool-test1-qa2-asset"}
     assert hy[1] == {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::tidepool-test1-qa2-asset/*"}
-    assert hy[2]["Resource"] == "arn:aws:ses:us-west-2:118346523422:identity/*"
+    # issue 17: SES only from the configured identity (default: the domain of `email`)
+    assert hy[2]["Resource"] == "arn:aws:ses:us-west-2:118346523422:identity/tidepool.org"
     assert "ses:*" not in str(cfg)
+
+
+def test_named_hosted_zones_and_ses_identity_narrow_the_policies(values):
+    values["aws"]["hostedZoneIds"] = ["Z0123456789ABC", "/hostedzone/ZOTHER"]
+    values["aws"]["sesIdentity"] = "noreply@example.org"
+    cfg = cluster_config.cluster_config(values)
+    for ns, name in (("certmanager", "certmanager"), ("external-dns", "external-dns")):
+        assert sa(cfg, ns, name)["attachPolicy"]["Statement"][0]["Resource"] == [
+            "arn:aws:route53:::hostedzone/Z0123456789ABC", "arn:aws:route53:::hostedzone/ZOTHER"]
+    assert sa(cfg, "qa2", "hydrophone")["attachPolicy"]["Statement"][2]["Resource"] == \
+        "arn:aws:ses:us-west-2:118346523422:identity/noreply@example.org"
+
+
+def test_node_groups_require_imdsv2_and_keep_only_asked_addon_policies(values):
+    values["cluster"]["nodeGroups"][0]["iam"]["withAddonPolicies"]["cloudWatch"] = False
+    values["cluster"]["nodeGroups"] += [{"name": "ng2", "instanceType": "m5.large", "disablePodIMDS": False},
+                                        {"name": "ng3", "instanceType": "m5.large"}]
+    ng, ng2, ng3 = cluster_config.cluster_config(values)["nodeGroups"]
+    # addon policies work through the pod's IMDS access: eksctl refuses disablePodIMDS with them
+    assert ng["disableIMDSv1"] is True and "disablePodIMDS" not in ng
+    assert ng["iam"]["withAddonPolicies"] == {"autoScaler": True, "certManager": True, "externalDNS": True}
+    assert ng2["disableIMDSv1"] is True and ng2["disablePodIMDS"] is False and "iam" not in ng2
+    assert ng3["disableIMDSv1"] is True and ng3["disablePodIMDS"] is True
 
 
 def test_bucket_overrides_reach_policies_and_release(values):
