@@ -35,7 +35,8 @@ options:
     description: Also wait for the Secret of every ExternalSecret.
     type: bool
     default: true
-author: tidepool.eks contributors
+author:
+  - Tidepool EKS maintainers (@tidepool-org)
 """
 
 EXAMPLES = r"""

@@ -43,7 +43,8 @@ options:
     description: SHA-1 thumbprint of the issuer's TLS certificate for a new OIDC provider.
     type: str
     default: "0000000000000000000000000000000000000000"
-author: tidepool.eks contributors
+author:
+  - Tidepool EKS maintainers (@tidepool-org)
 """
 
 EXAMPLES = r"""
@@ -51,7 +52,7 @@ EXAMPLES = r"""
   tidepool.eks.irsa_roles:
     values: "{{ inventory_values }}"
     endpoint_url: "{{ aws_endpoint_url }}"
-    kubeconfig: "{{ kubeconfig | expanduser }}"
+    kubeconfig: ~/.kube/config
 """
 
 RETURN = r"""

@@ -142,8 +142,10 @@ def plan(iam, *, cluster: str, account: str, issuer: str, accounts: list, thumbp
                 raise
             live_policy = None
         trust_ok, policy_ok = _doc(live["AssumeRolePolicyDocument"]) == trust, live_policy == policy
-        what = "ok" if trust_ok and policy_ok else ("update-policy" if trust_ok else
-                                                     "update-trust" if policy_ok else "update")
+        if trust_ok and policy_ok:
+            what = "ok"
+        else:
+            what = "update-policy" if trust_ok else ("update-trust" if policy_ok else "update")
         roles.append((f"{ns}/{sa}", name, trust, policy, what))
     return RolesPlan(account, issuer, None if arn in providers else arn, roles, thumbprint)
 
