@@ -18,9 +18,11 @@ stack: bootstrap
 stack-down:
 	scripts/local-stack down
 
-## Main job on the embedded default: host `local` of the inventory, against the local stack.
+## Main job on the embedded default: host `local` of the inventory (Flux v2 + External Secrets Operator), against the
+## local stack; it ends when Flux has applied the pushed commit and every ExternalSecret's Secret exists.
 local: stack
 	eval "$$(scripts/local-stack env)" && ansible-playbook site.yml -l local
+	@echo "make local: Flux (the stack's source- and kustomize-controller) applied the config repository and the External Secrets Operator wrote its Secrets (see 'Flux applied' above); HelmReleases, Alerts and image policies are stored but not reconciled on the local stack (no helm-, notification- or image controllers: docs/local-stack.md)."
 
 ## Molecule scenarios (delegated driver) against the local stack: default (site.yml), config, secrets.
 molecule: stack

@@ -5,7 +5,8 @@
 #   eksctl                                             -> <cache>/bin/eksctl-<v>/
 #   source-controller, kustomize-controller (Flux v2)  -> <cache>/bin/<controller>-<v>/{<controller>,crds/}
 #   external-secrets (External Secrets Operator)       -> <cache>/bin/external-secrets-<v>/{external-secrets,crds/}
-#   (`gitops` builds those three)
+#   (`gitops` builds those three, then the Flux components mirror)
+#   Flux v2 components mirror (install.yaml + .sha256, offline) -> <cache>/mirror/flux2/<release>/ (flux_mirror.py)
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
 # `k8s.io/<m> => ./staging/src/k8s.io/<m>` of that release's go.mod with `k8s.io/<m> v0.Y.Z`.
 # Idempotent: a component whose binaries are present is not rebuilt (FORCE=1 rebuilds).
@@ -245,6 +246,14 @@ build_external_secrets() {
   build_copy_module external-secrets github.com/external-secrets/external-secrets "$EXTERNAL_SECRETS_VERSION" external-secrets:.
 }
 
+# The Flux v2 components (install.yaml) assembled offline from the built controllers' CRDs and the reference CRDs
+# (flux_mirror.py); seconds, no network.
+build_flux_mirror() {
+  local repo py; repo=$(cd "$here/../.." && pwd)
+  py=${TIDEPOOL_STACK_PYTHON:-$repo/.venv/bin/python}
+  PYTHONPATH="$repo/scripts${PYTHONPATH:+:$PYTHONPATH}" "$py" -m local_stack.flux_mirror
+}
+
 case "${1:-all}" in
   etcd) build_etcd ;;
   kubernetes) build_kubernetes ;;
@@ -252,8 +261,10 @@ case "${1:-all}" in
   source-controller) build_source_controller ;;
   kustomize-controller) build_kustomize_controller ;;
   external-secrets) build_external_secrets ;;
-  gitops) build_source_controller; build_kustomize_controller; build_external_secrets ;;
-  all) build_etcd; build_kubernetes; build_eksctl; build_source_controller; build_kustomize_controller; build_external_secrets ;;
+  flux-mirror) build_flux_mirror ;;
+  gitops) build_source_controller; build_kustomize_controller; build_external_secrets; build_flux_mirror ;;
+  all) build_etcd; build_kubernetes; build_eksctl; build_source_controller; build_kustomize_controller; build_external_secrets
+       build_flux_mirror ;;
   go) ensure_go; "$GO" version ;;
-  *) echo "usage: $0 [all|etcd|kubernetes|eksctl|gitops|source-controller|kustomize-controller|external-secrets|go]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|etcd|kubernetes|eksctl|gitops|flux-mirror|source-controller|kustomize-controller|external-secrets|go]" >&2; exit 2 ;;
 esac

@@ -10,7 +10,7 @@ import tarfile
 import pytest
 import yaml
 
-from tests.support.helpers import REPO, VENV_BIN, recap
+from tests.support.helpers import REPO, VENV_BIN, local_flavour_args, recap
 
 pytestmark = pytest.mark.integration
 
@@ -51,7 +51,7 @@ def test_installed_collection_runs_site_local(tarball, tmp_path, local_stack_env
     installed = collections / "ansible_collections" / "tidepool" / "eks"
     assert (installed / "site.yml").is_file() and not (installed / ".collections").exists()
     cmd = [str(VENV_BIN / "ansible-playbook"), str(installed / "site.yml"),
-           "-i", str(installed / "inventories" / "hosts.yml"), "-l", "local"]
+           "-i", str(installed / "inventories" / "hosts.yml"), "-l", "local", *local_flavour_args("local", None, 1)]
     run = subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1200,
                          stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]

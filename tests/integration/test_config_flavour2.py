@@ -4,14 +4,16 @@ CRDs installed in the local stack's API server, CEL rules included; switching te
 renders the matching tree each time."""
 from __future__ import annotations
 
+import hashlib
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
-from tests.support.helpers import AWS_ENV, recap, run_playbook
+from tests.support.helpers import AWS_ENV, REPO, recap, run_playbook
 from tests.support.inventory import load_values
 from tests.support.schemas import REF
 
@@ -100,3 +102,24 @@ def test_the_stack_enforces_the_crds_cel_rules(kube_stack):
     proc = kube_stack.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", check=False,
                               input=yaml.safe_dump(hr))
     assert proc.returncode != 0 and "chartRef" in proc.stderr, proc.stderr
+
+
+def test_test2_renders_offline_from_the_stacks_mirror_without_extra_variables(tmp_path):
+    """ISSUE15 Shows 1: `site.yml -l test2 -e config_repo_url=file://...` and nothing else; the components come from
+    the mirror `scripts/local-stack build flux-mirror` assembles (here into a throw-away cache), checked against the
+    sha256 written beside it."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from local_stack import flux_mirror  # pylint: disable=import-outside-toplevel
+
+    cache = tmp_path / "cache"
+    path, digest, _changed = flux_mirror.build(cache / "mirror", bin_root=cache / "bin")
+    bare = tmp_path / "cluster-test2.git"
+    _git("init", "-q", "--bare", "--initial-branch", "master", str(bare))
+    proc = run_playbook("site.yml", limit="test2", extra_vars={"config_repo_url": f"file://{bare}"},
+                        env={"HOME": str(tmp_path), "TIDEPOOL_EKS_CACHE": str(cache)}, env_remove=AWS_ENV)
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert recap(proc.stdout)["test2"]["failed"] == 0
+    text = _git("--git-dir", str(bare), "show", f"master:{FLUX_SYSTEM}gotk-components.yaml")
+    # the mirror's bytes (the file lookup of the config role drops the final newline)
+    assert text.rstrip("\n") == path.read_text().rstrip("\n")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest

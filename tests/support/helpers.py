@@ -30,16 +30,32 @@ def ansible_env(extra: dict | None = None, remove: tuple | list = ()) -> dict:
     return env
 
 
+#: Extra variables that run the embedded default `local` (Flux v2 since issue 16) as the install guide's flavour 1:
+#: Flux v1 syncing the git daemon's URL. The flavour-1 tests of the local stack keep their coverage with them
+#: (run_playbook adds them for -l local unless local_flavour=None); the flavour-2 tests use the inventory as it is.
+LOCAL_FLAVOUR1_VARS = {"flux_version": 1, "flux_git_url": "{{ config_repo_url }}"}
+
+
+def local_flavour_args(limit: str | None, extra_vars: dict | None, local_flavour: int | None) -> list[str]:
+    """``-e`` arguments pinning host `local` to flavour 1 (:data:`LOCAL_FLAVOUR1_VARS`), or none."""
+    if local_flavour != 1 or limit != "local" or "flux_version" in (extra_vars or {}):
+        return []
+    return ["-e", json.dumps(LOCAL_FLAVOUR1_VARS)]
+
+
 def run_playbook(playbook: str | Path, *, limit: str | None = None, extra_vars: dict | None = None,
                  check: bool = False, diff: bool = False, inventory: str | Path | None = None,
                  verbosity: int = 0, env: dict | None = None, args: list[str] | None = None,
-                 timeout: int = 900, env_remove: tuple | list = ()) -> subprocess.CompletedProcess:
-    """Run ansible-playbook from the repository root and return the completed process (text output)."""
+                 timeout: int = 900, env_remove: tuple | list = (), local_flavour: int | None = 1
+                 ) -> subprocess.CompletedProcess:
+    """Run ansible-playbook from the repository root and return the completed process (text output).
+    ``local_flavour``: 1 runs host `local` as flavour 1 (:func:`local_flavour_args`); None as its inventory says."""
     cmd = [str(VENV_BIN / "ansible-playbook"), str(playbook)]
     if inventory:
         cmd += ["-i", str(inventory)]
     if limit:
         cmd += ["-l", limit]
+    cmd += local_flavour_args(limit, extra_vars, local_flavour)
     if extra_vars:
         cmd += ["-e", json.dumps(extra_vars)]
     if check:

@@ -77,9 +77,31 @@ def known_hosts(spec: dict) -> str:
     return ""
 
 
+_DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+
+
+def go_duration(value: str) -> str:
+    """A duration in Go's canonical form (``time.Duration.String``), as Flux's CLI writes it: ``1m`` -> ``1m0s``,
+    ``90s`` -> ``1m30s``, ``1h`` -> ``1h0m0s``. Both writers of the sync objects (the config repository's
+    ``gotk-sync.yaml`` and ``flux_bootstrap``) use it, so Flux's sync of the file changes nothing. Anything else
+    (``500ms``) is returned unchanged."""
+    match = _DURATION_RE.match(str(value).strip())
+    if not match or not any(match.groups()):
+        return str(value)
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    total = hours * 3600 + minutes * 60 + seconds
+    hours, rest = divmod(total, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes}m{seconds}s"
+    return f"{minutes}m{seconds}s" if minutes else f"{seconds}s"
+
+
 def sync_objects(cluster_path: str, git_url: str, branch: str, interval: str = "1m0s") -> list[dict]:
     """GitRepository and Kustomization ``flux-system`` (``gotk-sync.yaml``): the config repository at
-    ``branch`` polled every ``interval``; the Kustomization applies ``./<cluster_path>`` with ``prune: true``."""
+    ``branch`` polled every ``interval`` (:func:`go_duration`); the Kustomization applies ``./<cluster_path>`` with
+    ``prune: true``."""
+    interval = go_duration(interval)
     return [
         {"apiVersion": SOURCE_API_VERSION, "kind": "GitRepository",
          "metadata": {"name": NAME, "namespace": components.NAMESPACE},

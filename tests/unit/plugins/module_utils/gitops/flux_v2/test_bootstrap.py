@@ -118,3 +118,12 @@ def test_run_applies_crds_before_their_objects_is_idempotent_and_check_mode_writ
     assert fake.writes[n] == ("apply", ("Kustomization", "flux-system", "flux-system"))   # suspended first
     assert ("Namespace", None, "flux-system") not in fake.store
     assert any(k[0] == "CustomResourceDefinition" for k in fake.store)   # the CRDs stay
+
+
+@pytest.mark.parametrize("given, canonical", [("1m", "1m0s"), ("1m0s", "1m0s"), ("90s", "1m30s"), ("10m", "10m0s"),
+                                              ("1h", "1h0m0s"), ("30s", "30s"), ("500ms", "500ms")])
+def test_sync_intervals_in_gos_canonical_form(given, canonical):
+    """flux_bootstrap (flux_git_poll_interval 1m) and the repository's gotk-sync.yaml write the same interval, so
+    Flux's own sync of gotk-sync.yaml does not change what flux_bootstrap applied (second run changed=0)."""
+    assert v2.go_duration(given) == canonical
+    assert v2.sync_objects("clusters/c/flux", "https://h/r.git", "main", given)[0]["spec"]["interval"] == canonical

@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+"""Wait until Flux v2 has applied a commit of the config repository, then until every ExternalSecret's Secret exists.
+
+What ``flux reconcile kustomization flux-system --with-source`` does, without the CLI:
+
+1. when the Kustomization ``flux-system`` has not applied the commit yet, set the annotation
+   ``reconcile.fluxcd.io/requestedAt`` on the GitRepository and the Kustomization (:func:`request_token`: the
+   commit and the time), so the controllers fetch and apply now instead of at their next interval; a Kustomization
+   at the commit already is left alone (nothing is written, the run stays ``changed=0``);
+2. poll (:func:`kustomization_state`) until ``status.lastAppliedRevision`` is the commit; a failed apply of that
+   commit (Ready False once the controller handled the request, or a GitRepository that cannot fetch) is one
+   :class:`FluxWaitError` with Flux's own message (the Ready condition's);
+3. poll (:func:`secrets_state`) until the Secret each ExternalSecret writes exists.
+
+:class:`Waiter` runs one bounded poll of these phases over injected readers, so it is tested without a cluster;
+``plugins/modules/flux_wait.py`` gives it the Kubernetes client and the role repeats the call (progress between
+calls). Times in seconds.
+"""
+from __future__ import annotations
+
+import time
+
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
+
+REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+NAME = NAMESPACE = "flux-system"
+SOURCE = ("source.toolkit.fluxcd.io/v1", "GitRepository")
+KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
+EXTERNAL_SECRET = ("external-secrets.io/v1", "ExternalSecret")
+
+
+class FluxWaitError(FluxBootstrapError):
+    """Flux could not fetch or apply the commit; the message is Flux's own (Ready condition), with the object."""
+
+
+def revision_sha(revision: str | None) -> str:
+    """The commit of a Flux revision: ``master@sha1:<sha>`` (or ``<sha>``, ``master/<sha>``) -> ``<sha>``."""
+    if not revision:
+        return ""
+    return revision.rsplit(":", 1)[-1].rsplit("/", 1)[-1].rsplit("@", 1)[-1]
+
+
+def same_commit(revision: str | None, commit: str) -> bool:
+    sha = revision_sha(revision)
+    return bool(sha) and bool(commit) and (sha.startswith(commit) or commit.startswith(sha))
+
+
+def request_token(commit: str, now: float) -> str:
+    """The ``requestedAt`` value of a request for ``commit``: ``<RFC 3339 UTC time> <commit>``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)) + f" {commit}"
+
+
+def requested_for(obj: dict | None, commit: str) -> str | None:
+    """The ``requestedAt`` annotation of ``obj`` when it was set for ``commit`` (by :func:`request_token`)."""
+    value = (((obj or {}).get("metadata") or {}).get("annotations") or {}).get(REQUESTED_AT) or ""
+    return value if value.endswith(f" {commit}") else None
+
+
+def ready(obj: dict | None) -> dict:
+    """The ``Ready`` condition of a Flux object (``{}`` when it has none yet)."""
+    for cond in ((obj or {}).get("status") or {}).get("conditions") or []:
+        if cond.get("type") == "Ready":
+            return cond
+    return {}
+
+
+def _handled(obj: dict, token: str | None) -> bool:
+    status = obj.get("status") or {}
+    current = status.get("observedGeneration") == (obj.get("metadata") or {}).get("generation")
+    return current and token is not None and status.get("lastHandledReconcileAt") == token
+
+
+def kustomization_state(kustomization: dict | None, source: dict | None, commit: str) -> tuple[str, str]:
+    """``(state, text)``: ``applied`` (lastAppliedRevision is ``commit``), ``failed`` (Flux handled the request for
+    ``commit`` and its Ready condition is False: Flux's message) or ``pending`` (what Flux says meanwhile)."""
+    if kustomization is None:
+        return "failed", f"Kustomization {NAMESPACE}/{NAME} does not exist (is Flux v2 installed? the flux step does it)"
+    status = kustomization.get("status") or {}
+    if same_commit(status.get("lastAppliedRevision"), commit):
+        return "applied", status["lastAppliedRevision"]
+    token = requested_for(kustomization, commit)
+    src_ready = ready(source)
+    if source is not None and src_ready.get("status") == "False" and _handled(source, requested_for(source, commit)):
+        return "failed", f"GitRepository {NAMESPACE}/{NAME}: {src_ready.get('message', '').strip()}"
+    k_ready = ready(kustomization)
+    if k_ready.get("status") == "False" and _handled(kustomization, token) \
+            and same_commit(status.get("lastAttemptedRevision"), commit):
+        return "failed", f"Kustomization {NAMESPACE}/{NAME}: {k_ready.get('message', '').strip()}"
+    text = k_ready.get("message") or src_ready.get("message") or "no status yet"
+    return "pending", f"at {status.get('lastAppliedRevision') or 'no revision'}; {text.strip()}"
+
+
+def secret_name(external_secret: dict) -> tuple[str, str]:
+    """``(namespace, name)`` of the Secret an ExternalSecret writes (``spec.target.name``, else its own name)."""
+    meta = external_secret["metadata"]
+    target = ((external_secret.get("spec") or {}).get("target") or {}).get("name") or meta["name"]
+    return meta.get("namespace", "default"), target
+
+
+def secrets_state(external_secrets: list, secret_exists) -> tuple[int, int, list[str]]:
+    """``(present, total, missing)``: ``missing`` lists ``<namespace>/<secret>`` with the ExternalSecret's Ready
+    message when it has one. ``secret_exists(namespace, name) -> bool``."""
+    missing = []
+    for es in external_secrets:
+        namespace, name = secret_name(es)
+        if not secret_exists(namespace, name):
+            message = ready(es).get("message")
+            missing.append(f"{namespace}/{name}" + (f" ({message})" if message else ""))
+    total = len(external_secrets)
+    return total - len(missing), total, sorted(missing)
+
+
+class Waiter:
+    """One bounded poll (``poll`` seconds) of the phases of the module docstring.
+
+    ``get(api_version, kind, namespace, name) -> dict | None``; ``annotate(api_version, kind, namespace, name,
+    key, value)``; ``list_external_secrets() -> list`` (None when the API is not served); ``secret_exists(ns,
+    name) -> bool``. ``check_mode``: read only, no request.
+    """
+
+    def __init__(self, get, annotate, list_external_secrets, secret_exists, *, check_mode=False,
+                 clock=time.monotonic, now=time.time, sleep=time.sleep, interval=1.0):
+        self.get, self.annotate = get, annotate
+        self.list_external_secrets, self.secret_exists = list_external_secrets, secret_exists
+        self.check_mode, self.clock, self.now, self.sleep, self.interval = check_mode, clock, now, sleep, interval
+
+    def _objects(self):
+        return (self.get(*KUSTOMIZATION, NAMESPACE, NAME), self.get(*SOURCE, NAMESPACE, NAME))
+
+    def request(self, commit: str, kustomization: dict | None, source: dict | None) -> bool:
+        """Set ``requestedAt`` on both objects unless applied or requested for ``commit`` already; True when set."""
+        if kustomization is None or check_applied(kustomization, commit) or self.check_mode:
+            return False
+        if requested_for(kustomization, commit) and requested_for(source, commit):
+            return False
+        token = request_token(commit, self.now())
+        for api_version, kind in (SOURCE, KUSTOMIZATION):
+            self.annotate(api_version, kind, NAMESPACE, NAME, REQUESTED_AT, token)
+        return True
+
+    def poll(self, commit: str, poll: float = 15.0, secrets: bool = True) -> dict:
+        """Result: ``done`` (applied and every Secret present), ``phase`` (``apply`` / ``secrets`` / ``done``),
+        ``requested``, ``applied_revision``, ``secrets_present``, ``secrets_total``, ``missing``, ``msg``.
+        Raises :class:`FluxWaitError` on a failed fetch or apply of ``commit``."""
+        deadline = self.clock() + poll
+        kustomization, source = self._objects()
+        out = {"requested": self.request(commit, kustomization, source), "commit": commit, "done": False,
+               "phase": "apply", "applied_revision": None, "secrets_present": 0, "secrets_total": 0, "missing": []}
+        while True:
+            state, text = kustomization_state(kustomization, source, commit)
+            if state == "failed":
+                raise FluxWaitError(f"Flux did not apply {commit[:12]}: {text}")
+            if state == "applied":
+                out["applied_revision"] = text
+                break
+            if self.check_mode or self.clock() >= deadline:
+                out["msg"] = f"Waiting for Flux to apply {commit[:12]}: {text}"
+                return out
+            self.sleep(self.interval)
+            kustomization, source = self._objects()
+        out["phase"] = "secrets"
+        while True:
+            items = self.list_external_secrets() if secrets else []
+            present, total, missing = secrets_state(items or [], self.secret_exists)
+            out.update(secrets_present=present, secrets_total=total, missing=missing)
+            if not missing:
+                out.update(done=True, phase="done",
+                           msg=f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present")
+                return out
+            if self.check_mode or self.clock() >= deadline:
+                out["msg"] = (f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present, "
+                              f"waiting for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
+                return out
+            self.sleep(self.interval)
+
+
+def check_applied(kustomization: dict | None, commit: str) -> bool:
+    """Whether the Kustomization's lastAppliedRevision is ``commit``."""
+    return same_commit(((kustomization or {}).get("status") or {}).get("lastAppliedRevision"), commit)

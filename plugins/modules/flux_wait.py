@@ -1,0 +1,130 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to tidepool.eks
+# Apache License 2.0
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: flux_wait
+short_description: Wait until Flux v2 has applied a commit of the config repository and every ExternalSecret's Secret exists
+version_added: 0.3.0
+description:
+  - What C(flux reconcile kustomization flux-system --with-source) does, then a check of the Secrets. When the
+    Kustomization C(flux-system/flux-system) has not applied O(revision) yet, sets the annotation
+    C(reconcile.fluxcd.io/requestedAt) on the GitRepository and the Kustomization C(flux-system) (so Flux fetches and
+    applies now, not at its next interval); a Kustomization at O(revision) already is left alone (no write,
+    C(changed=false)).
+  - Waits up to O(poll) seconds for C(status.lastAppliedRevision) to be O(revision), then for the Secret of every
+    ExternalSecret (C(external-secrets.io/v1)) of the cluster to exist, and returns RV(done) false when time ran out
+    (the flux role repeats the call, printing progress, up to its overall timeout).
+  - Fails with Flux's own message (the Ready condition of the GitRepository or the Kustomization) when Flux
+    handled the request and could not fetch or apply O(revision).
+  - Check mode reads only (no annotation, no wait).
+extends_documentation_fragment:
+  - tidepool.eks.kubernetes
+options:
+  revision:
+    description: The commit (full or abbreviated sha) Flux has to apply; the config repository's pushed head.
+    type: str
+    required: true
+  poll:
+    description: Seconds to wait in this call.
+    type: int
+    default: 15
+  secrets:
+    description: Also wait for the Secret of every ExternalSecret.
+    type: bool
+    default: true
+author:
+  - Tidepool EKS maintainers (@tidepool-org)
+"""
+
+EXAMPLES = r"""
+- name: Wait for Flux to apply the pushed commit
+  tidepool.eks.flux_wait:
+    revision: "{{ pushed_commit }}"
+    kubeconfig: ~/.kube/config
+  register: flux_applied
+  until: flux_applied is failed or flux_applied.done
+  retries: 20
+  delay: 0
+"""
+
+RETURN = r"""
+done:
+  description: Flux applied O(revision) and every ExternalSecret's Secret exists.
+  returned: always
+  type: bool
+phase:
+  description: C(apply) (waiting for Flux), C(secrets) (waiting for Secrets) or C(done).
+  returned: always
+  type: str
+requested:
+  description: The reconcile was requested (C(requestedAt) set) in this call.
+  returned: always
+  type: bool
+applied_revision:
+  description: The Kustomization's lastAppliedRevision once it is O(revision), e.g. C(master@sha1:<sha>).
+  returned: always
+  type: str
+secrets_present:
+  description: Secrets of ExternalSecrets that exist.
+  returned: always
+  type: int
+secrets_total:
+  description: ExternalSecrets of the cluster.
+  returned: always
+  type: int
+missing:
+  description: C(<namespace>/<secret>) not yet present, with the ExternalSecret's Ready message.
+  returned: always
+  type: list
+  elements: str
+msg:
+  description: C(Flux applied <revision>; N of N Secrets present), or what is awaited.
+  returned: always
+  type: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import wait
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
+from ansible_collections.tidepool.eks.plugins.module_utils.k8s.apply import Applier
+
+
+def main():
+    module = AnsibleModule(argument_spec=dict(k8s_options.argument_spec(), revision=dict(type="str", required=True),
+                                              poll=dict(type="int", default=15), secrets=dict(type="bool", default=True)),
+                           supports_check_mode=True)
+    p = module.params
+
+    def work():
+        api, _server, _version = k8s_client.check_reachable(p["kubeconfig"], p["context"])
+        dyn = k8s_client.dynamic_client(api)
+        applier = Applier(dyn, field_manager="tidepool.eks-reconcile")
+
+        def ref(api_version, kind, namespace, name):
+            return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}}
+
+        def annotate(api_version, kind, namespace, name, key, value):
+            obj = ref(api_version, kind, namespace, name)
+            obj["metadata"]["annotations"] = {key: value}
+            applier.apply(obj)
+
+        waiter = wait.Waiter(
+            lambda *a: applier.get(ref(*a)), annotate,
+            lambda: k8s_client.list_objects(dyn, *wait.EXTERNAL_SECRET),
+            lambda ns, name: applier.get({"apiVersion": "v1", "kind": "Secret",
+                                          "metadata": {"name": name, "namespace": ns}}) is not None,
+            check_mode=module.check_mode)
+        result = waiter.poll(p["revision"], poll=p["poll"], secrets=p["secrets"])
+        return dict(result, changed=result["requested"])
+
+    runner.run(module, work, requires=(k8s_client,), unexpected="flux_wait")
+
+
+if __name__ == "__main__":
+    main()

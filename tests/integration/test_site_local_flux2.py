@@ -1,0 +1,136 @@
+"""`site.yml -l local` on flavour 2 (the embedded default since issue 16): the GitOps loop closed on the local stack.
+
+The config step pushes the flavour-2 tree to the stack's smart-HTTP git, flux_bootstrap installs the components and
+gotk-sync (GitRepository on the smart-HTTP URL), the secrets step creates the SecretStores' IRSA roles in moto, and
+the flux step waits until the stack's kustomize-controller has applied the pushed commit and the External Secrets
+Operator has written every Secret from moto's Secrets Manager. A rerun changes nothing and requests no reconcile;
+check mode with an environment added changes nothing anywhere; an environment removed is pruned by Flux, its Secrets
+Manager values kept, and restored with the same values when added back.
+
+The flavour-1 tests of the same stack pin `local` to flavour 1 (tests/support/helpers.LOCAL_FLAVOUR1_VARS); at the
+end this module suspends and deletes Flux's sync objects (nothing is pruned) so Flux leaves their runs alone."""
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+
+import boto3
+import pytest
+
+from tests.support.helpers import recap, run_playbook
+from tests.support.inventory import load_values
+
+pytestmark = pytest.mark.integration
+
+
+def site(env, **kw):
+    return run_playbook("site.yml", limit="local", env=env, local_flavour=None, **kw)
+
+
+def kget(kube, *args):
+    proc = kube.kubectl("get", "-o", "json", *args, check=False)
+    return json.loads(proc.stdout) if proc.returncode == 0 else None
+
+
+def head(env):
+    url = f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git"
+    return subprocess.run(["git", "ls-remote", url, "refs/heads/master"], capture_output=True, text=True,
+                          check=True).stdout.split()[0]
+
+
+def secret_values(env, prefix="local/"):
+    sm = boto3.client("secretsmanager", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    names = [s["Name"] for s in sm.list_secrets(MaxResults=100)["SecretList"] if s["Name"].startswith(prefix)]
+    return {n: json.loads(sm.get_secret_value(SecretId=n)["SecretString"]) for n in names}
+
+
+def envs(*names):
+    base = load_values("local")["environments"]["qa1"]
+    return {"environments": {n: base for n in names}}
+
+
+@pytest.fixture(scope="module")
+def converged(gitops_stack, local_stack_env):
+    first = site(local_stack_env)
+    assert first.returncode == 0, first.stdout[-8000:] + first.stderr[-2000:]
+    yield {"env": local_stack_env, "first": first, "kube": gitops_stack.kube}
+    kube = gitops_stack.kube
+    for kind in ("kustomization", "gitrepository"):
+        kube.kubectl("-n", "flux-system", "patch", kind, "flux-system", "--type=merge", "-p",
+                     '{"spec":{"suspend":true}}', check=False)
+        kube.kubectl("-n", "flux-system", "delete", kind, "flux-system", "--wait=false", check=False)
+
+
+def test_flux_applied_the_pushed_commit_and_every_secret_is_moto_s_value(converged):
+    env, kube = converged["env"], converged["kube"]
+    sha = head(env)
+    ks = kget(kube, "kustomization", "flux-system", "-n", "flux-system")
+    assert ks["status"]["lastAppliedRevision"] == f"master@sha1:{sha}"
+    git = kget(kube, "gitrepository", "flux-system", "-n", "flux-system")
+    assert git["spec"]["url"] == f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git"
+    assert set(kget(kube, "secret", "flux-system", "-n", "flux-system")["data"]) == {
+        "identity", "identity.pub", "known_hosts"}
+    externals = kget(kube, "externalsecrets.external-secrets.io", "-A")["items"]
+    assert externals and {e["metadata"]["namespace"] for e in externals} >= {"qa1"}
+    out = " ".join(converged["first"].stdout.split())  # the callback wraps long messages
+    assert f"Flux applied master@sha1:{sha}; {len(externals)} of {len(externals)} Secrets present" in out
+    values = secret_values(env)
+    for es in externals:
+        ns, name = es["metadata"]["namespace"], es["spec"]["target"]["name"]
+        data = kget(kube, "secret", name, "-n", ns)["data"]
+        stored = values[es["spec"]["data"][0]["remoteRef"]["key"]]
+        assert {k: base64.b64decode(v).decode() for k, v in data.items()} == stored, (ns, name)
+    # the SecretStore reads through the IRSA role the secrets step created in moto (as eksctl would)
+    sa = kget(kube, "serviceaccount", "secret-store", "-n", "qa1")
+    arn = sa["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
+    iam = boto3.client("iam", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    role = iam.get_role(RoleName=arn.rsplit("/", 1)[1])["Role"]
+    assert "system:serviceaccount:qa1:secret-store" in json.dumps(role["AssumeRolePolicyDocument"])
+    # Flux v2 only: no Flux v1 or kubernetes-external-secrets object of this run
+    assert "helm.fluxcd.io" not in out and "Tiller" not in ks.get("metadata", {}).get("name", "")
+
+
+def test_second_run_changes_nothing_and_requests_no_reconcile(converged):
+    env, kube = converged["env"], converged["kube"]
+    sha = head(env)
+    before = kget(kube, "kustomization", "flux-system", "-n", "flux-system")
+    again = site(env)
+    assert again.returncode == 0, again.stdout[-6000:]
+    assert recap(again.stdout)["local"]["changed"] == 0, again.stdout[-8000:]
+    assert head(env) == sha
+    after = kget(kube, "kustomization", "flux-system", "-n", "flux-system")
+    annotations = lambda o: (o["metadata"].get("annotations") or {}).get("reconcile.fluxcd.io/requestedAt")  # noqa: E731
+    assert annotations(after) == annotations(before)
+    assert after["status"]["lastAppliedRevision"] == f"master@sha1:{sha}"
+
+
+def test_check_mode_previews_a_new_environment_and_changes_nothing(converged):
+    env, kube = converged["env"], converged["kube"]
+    sha, values = head(env), secret_values(env)
+    res = site(env, extra_vars=envs("qa1", "zz1"), check=True, diff=True)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    assert recap(res.stdout)["local"]["changed"] > 0
+    assert "clusters/local/flux/environments/zz1/" in res.stdout
+    assert kget(kube, "namespace", "zz1") is None
+    assert head(env) == sha and secret_values(env) == values
+
+
+def test_removed_environment_is_pruned_by_flux_and_restored_with_its_values(converged):
+    env, kube = converged["env"], converged["kube"]
+    add = site(env, extra_vars=envs("qa1", "zz2"))
+    assert add.returncode == 0, add.stdout[-6000:]
+    assert kget(kube, "secret", "auth", "-n", "zz2")
+    kept = {k: v for k, v in secret_values(env).items() if k.startswith("local/zz2/")}
+    assert kept
+    remove = site(env)
+    assert remove.returncode == 0, remove.stdout[-6000:]
+    ns = kget(kube, "namespace", "zz2")
+    assert ns is None or ns["status"]["phase"] == "Terminating"  # Flux pruned it (prune: true)
+    assert {k: v for k, v in secret_values(env).items() if k.startswith("local/zz2/")} == kept
+    back = site(env, extra_vars=envs("qa1", "zz2"))
+    assert back.returncode == 0, back.stdout[-6000:]
+    data = kget(kube, "secret", "auth", "-n", "zz2")["data"]
+    assert {k: base64.b64decode(v).decode() for k, v in data.items()} == kept["local/zz2/auth"]
+    final = site(env)
+    assert final.returncode == 0, final.stdout[-6000:]
