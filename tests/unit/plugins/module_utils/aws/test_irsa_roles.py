@@ -12,7 +12,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.aws import irsa_roles
 from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 
 ISSUER = "https://127.0.0.1:16443/"
-VALUES = {"flux_version": 2, "aws": {"accountNumber": "123456789012"},
+VALUES = {"flux_version": 2, "email": "admin@example.com", "aws": {"accountNumber": "123456789012"},
           "cluster": {"metadata": {"name": "local", "region": "us-east-1"}},
           "pkgs": {"external-secrets": {"enabled": True}, "flux": {"enabled": True}},
           "environments": {"qa1": {}, "qa2": {}}}
