@@ -21,7 +21,7 @@ description:
   - A certificate is re-issued only when it is missing or unreadable, does not match its key, is not signed
     by the current CA, has the wrong CN, SANs or key size, expires within O(renew_before_days) (and a new one
     would expire later; a certificate never outlives its CA), or when O(force_renew=true).
-  - Files are written atomically; keys get mode C(0600), certificates C(0644); a wrong mode is corrected.
+  - Files are written atomically; keys and certificates get mode C(0600), every directory created on the way C(0700); a wrong mode is corrected.
     The CA private key is never written next to the Helm client files.
   - Results and diffs show subjects, SANs, issuers, expiry dates, serials and fingerprints, never key material.
 version_added: 0.1.0

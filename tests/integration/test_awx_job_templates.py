@@ -83,3 +83,67 @@ def test_job_template_runs_and_reruns_unchanged(template, stack_env, tmp_path):
 def test_every_present_step_playbook_is_covered():
     covered = {t["playbook"] for t in TEMPLATES} | set(DEFS["awx_playbooks_without_template"])
     assert {str(p.relative_to(REPO)) for p in (REPO / "playbooks").glob("*.yml")} <= covered
+
+
+# ------------------------------------------------------------------------------ credentials: what the playbook needs
+def _reached(path, seen=None):
+    """Every playbook and task file ``path`` runs (import_playbook, roles, include/import_role with tasks_from,
+    include/import_tasks, blocks), as repository paths."""
+    import yaml
+
+    seen = set() if seen is None else seen
+    path = path.resolve()
+    if path in seen or not path.is_file():
+        return seen
+    seen.add(path)
+
+    def role(name, tasks_from="main"):
+        _reached(REPO / "roles" / name.split(".")[-1] / "tasks" / f"{tasks_from}.yml", seen)
+
+    def tasks(items):
+        for item in items or []:
+            if not isinstance(item, dict):
+                continue
+            if "import_playbook" in item or "ansible.builtin.import_playbook" in item:
+                _reached(path.parent / (item.get("import_playbook") or item["ansible.builtin.import_playbook"]), seen)
+            for key in ("pre_tasks", "tasks", "post_tasks", "handlers", "block", "rescue", "always"):
+                tasks(item.get(key))
+            for entry in item.get("roles") or []:
+                role(entry if isinstance(entry, str) else entry["role"])
+            for key in ("include_role", "import_role", "ansible.builtin.include_role", "ansible.builtin.import_role"):
+                if key in item:
+                    role(item[key]["name"], item[key].get("tasks_from", "main"))
+            for key in ("include_tasks", "import_tasks", "ansible.builtin.include_tasks", "ansible.builtin.import_tasks"):
+                if key in item:
+                    target = item[key] if isinstance(item[key], str) else item[key]["file"]
+                    assert "{{" not in target, f"{path}: templated task file {target}: extend this walker"
+                    _reached(path.parent / target, seen)
+
+    tasks(yaml.safe_load(path.read_text()))
+    return seen
+
+
+def needed_credentials(playbook: str) -> set[str]:
+    """The credentials a playbook uses: AWS when it runs the AWS preflight or talks to the cluster (on EKS the
+    kubeconfig authenticates with AWS credentials, and the context check calls eks:DescribeCluster); GitHub when
+    one of its task files uses the GitHub token (github_token, GITHUB_TOKEN)."""
+    files = _reached(REPO / playbook)
+    names = {str(f.relative_to(REPO)) for f in files}
+    out = set()
+    if names & {"playbooks/tasks/aws_preflight.yml", "roles/inventory/tasks/kubernetes.yml"}:
+        out.add("tidepool.eks AWS")
+    if any(("github_token" in f.read_text()) or ("GITHUB_TOKEN" in f.read_text()) for f in files):
+        out.add("tidepool.eks GitHub")
+    return out
+
+
+@pytest.mark.parametrize("template", DEFS["awx_job_templates"], ids=[t["name"].split()[-1] for t in DEFS["awx_job_templates"]])
+def test_each_template_carries_exactly_the_credentials_its_playbook_uses(template):
+    assert set(template.get("credentials", [])) == needed_credentials(template["playbook"]), template["playbook"]
+
+
+def test_the_github_token_is_on_delete_cluster_for_purge_deploy_key_and_not_on_stop_services():
+    by_step = {t["playbook"].rsplit("/", 1)[-1][:-4]: set(t.get("credentials", [])) for t in DEFS["awx_job_templates"]}
+    assert "tidepool.eks GitHub" in by_step["delete_cluster"] and "tidepool.eks GitHub" not in by_step["stop_services"]
+    files = {str(f.relative_to(REPO)) for f in _reached(REPO / "playbooks" / "delete_cluster.yml")}
+    assert "roles/teardown/tasks/purge_deploy_key.yml" in files

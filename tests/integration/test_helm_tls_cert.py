@@ -74,7 +74,7 @@ def test_first_run_second_run_and_files(moto_server, sm, cluster, tmp_path):
 
     cdir = helm / "clusters" / cluster
     for d in (cdir, helm, tmp_path / "tiller"):
-        assert mode(d / "key.pem") == 0o600 and mode(d / "cert.pem") == 0o644 and mode(d / "ca.pem") == 0o644
+        assert mode(d / "key.pem") == 0o600 and mode(d / "cert.pem") == 0o600 and mode(d / "ca.pem") == 0o600
         assert (d / "ca.pem").read_text() == ca_pem
     assert not list(tmp_path.rglob("ca-key.pem")), "the CA key must not be kept on disk"
 

@@ -50,7 +50,7 @@ def test_make_cert(moto_server, extra, tmp_path):
         cert.verify_directly_issued_by(ca)
         assert cert.subject.rfc4514_string() == "CN=helm-client"
         assert stat.S_IMODE(os.stat(d / "key.pem").st_mode) == 0o600
-        assert stat.S_IMODE(os.stat(d / "cert.pem").st_mode) == 0o644
+        assert stat.S_IMODE(os.stat(d / "cert.pem").st_mode) == 0o600
     assert not list(tmp_path.rglob("ca-key.pem"))
 
     proc, stats = play(extra, env={"TILLER_NAMESPACE": "flux", "HELM_TLS_ENABLE": "true"})

@@ -14,6 +14,8 @@ unsigned STS call of IRSA. The server process of this file (``python iam_moto.py
 * S3 requests are named with the IAM action AWS checks (``HeadBucket`` is ``s3:ListBucket``; ``?encryption``,
   ``?publicAccessBlock``, ``?ownershipControls`` have their own actions);
 * JSON-protocol services (Secrets Manager...) answer ``AccessDeniedException`` in JSON (moto answers XML);
+* S3 denials name the caller and the action as AWS's do (``User: <arn> is not authorized to perform: s3:CreateBucket
+  because no identity-based policy allows the s3:CreateBucket action``; moto says ``Access Denied``);
 * every evaluated request is appended to the audit file ``IAM_MOTO_AUDIT`` (``<result> <action> <resource>``), so
   a test sees which action was denied.
 
@@ -93,6 +95,7 @@ def install() -> None:
     from moto.iam import access_control
     from moto.iam.models import iam_backends
     from moto.s3 import responses as s3_responses
+    from moto.s3.exceptions import S3AccessDeniedError
     from moto.secretsmanager.models import secretsmanager_backends
     from moto.secretsmanager.responses import SecretsManagerResponse
 
@@ -117,6 +120,14 @@ def install() -> None:
         return f"arn:aws:secretsmanager:{self.region}:{self.current_account}:secret:{name}"
 
     SecretsManagerResponse._determine_resource = secret_resource
+
+    def s3_denied(self):
+        exc = S3AccessDeniedError()
+        exc.message = (f"User: {self._access_key.arn} is not authorized to perform: {self._action} because no "
+                       f"identity-based policy allows the {self._action} action")
+        raise exc
+
+    access_control.S3IAMRequest._raise_access_denied = s3_denied
 
     check = access_control.IAMRequestBase.check_action_permitted
 
@@ -184,6 +195,18 @@ def irsa_trust_policy(issuer: str, namespace: str, service_account: str, account
                                        f"{issuer}:aud": "sts.amazonaws.com"}}}]}
 
 
+def runner_policies(names, cluster: str, account: str = ACCOUNT, region: str = REGION) -> dict[str, dict]:
+    """The published runner policies ``docs/iam/<name>.json`` of ``names`` for one cluster ({name: document}):
+    the placeholders ``<cluster>``, ``<account>`` and ``<region>`` replaced, as an operator does (docs/iam/README.md)."""
+    out = {}
+    for name in names:
+        text = (REPO / "docs" / "iam" / f"{name}.json").read_text()
+        for key, value in (("<cluster>", cluster), ("<account>", account), ("<region>", region)):
+            text = text.replace(key, value)
+        out[name] = json.loads(text)
+    return out
+
+
 class EnforcedMoto:
     """A moto server enforcing IAM, on a free loopback port (``local_stack.Stack`` with this file as its moto
     program). :meth:`start` creates the ``admin`` user (allowed everything) in the first
@@ -236,6 +259,17 @@ class EnforcedMoto:
             iam.put_user_policy(UserName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
         key = iam.create_access_key(UserName=name)["AccessKey"]
         return {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+
+    def set_user_policies(self, name: str, policies: dict[str, dict]) -> None:
+        """Give user ``name`` exactly the inline ``policies`` ({name: document}; a document without statements is
+        removed): the policies it held before and are not named are deleted."""
+        iam = self.client("iam")
+        for pname in iam.list_user_policies(UserName=name)["PolicyNames"]:
+            if not policies.get(pname, {}).get("Statement"):
+                iam.delete_user_policy(UserName=name, PolicyName=pname)
+        for pname, doc in policies.items():
+            if doc.get("Statement"):
+                iam.put_user_policy(UserName=name, PolicyName=pname, PolicyDocument=json.dumps(doc))
 
     def role(self, name: str, trust: dict, policy: dict) -> str:
         """Create role ``name`` with ``trust`` and the inline ``policy``; return its ARN."""

@@ -109,10 +109,14 @@ def environment(values: dict, env: str, flavour) -> list[dict]:
     """Objects of one Tidepool environment: its Namespace, the tidepool release (:func:`tidepool_release`) with the
     chart source and image automation the flavour renders for it, when ``clinicDemoUserId`` is set the shoreline
     ConfigMap (guide: Post-Installation Configuration), its Certificate, and with ``pkgs.external-secrets`` enabled
-    the flavour's secret-store objects of the namespace."""
+    the flavour's secret-store objects of the namespace and its annotations on the Namespace (flavour 1: KES may
+    read only ``<cluster>/<env>/*``)."""
     conf = inventory.environment_conf(values, env)
+    secrets = "external-secrets" in inventory.enabled_pkgs(values)
+    annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), env) if secrets else {}
     objs = [
-        manifests.namespace(env, labels={"discovery.solo.io/function_discovery": "enabled", "tidepool.org/environment": env}),
+        manifests.namespace(env, labels={"discovery.solo.io/function_discovery": "enabled", "tidepool.org/environment": env},
+                            annotations=annotations or None),
         *flavour.release_sources(naming.ENVIRONMENT_RELEASE, env, tidepool_chart(values, env)),
         tidepool_release(values, env, flavour),
         *flavour.image_automation(env, image_policy(values, env), {
@@ -125,6 +129,6 @@ def environment(values: dict, env: str, flavour) -> list[dict]:
     cert = certificates.for_environment(values, env, flavour.CERT_MANAGER_API_VERSION)
     if cert:
         objs.append(cert)
-    if "external-secrets" in inventory.enabled_pkgs(values):
+    if secrets:
         objs += flavour.secret_store_objects(env, inventory.region(values))
     return objs

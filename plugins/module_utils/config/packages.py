@@ -204,7 +204,8 @@ def _pkg_external_secrets(values, flavour):
                        "serviceAccount": {"create": False, "name": "external-secrets"},
                        "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
                        "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
-                               "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info")},
+                               "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info"),
+                               **flavour.secrets_controller_env()},  # each namespace reads only its own secrets
                        "crds": {"create": True}}),
     ]
 
@@ -330,7 +331,8 @@ if set(PKG_BUILDERS) != set(catalogue.PKGS):
 def shared_services(values: dict, flavour) -> dict:
     """``{pkg: [objects]}`` for every enabled package, releases and chart sources written by ``flavour``
     (:class:`gitops.flavour.Flavour`); with ``pkgs.external-secrets`` enabled, a package whose namespace holds
-    vendor secrets of the secrets catalogue also gets the flavour's secret-store objects of that namespace."""
+    vendor secrets of the secrets catalogue also gets the flavour's secret-store objects of that namespace, and
+    the flavour's annotations on that Namespace where a package renders it."""
     out = {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
     if "external-secrets" in out:
         done = set()
@@ -338,4 +340,8 @@ def shared_services(values: dict, flavour) -> dict:
             if spec["pkg"] in out and ns not in done:
                 done.add(ns)
                 out[spec["pkg"]] += flavour.secret_store_objects(ns, inventory.region(values))
+                annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), ns)
+                for obj in (o for objs in out.values() for o in objs):  # fluxcloud's flux namespace is pkgs.flux's
+                    if obj["kind"] == "Namespace" and obj["metadata"]["name"] == ns and annotations:
+                        obj["metadata"].setdefault("annotations", {}).update(annotations)
     return out

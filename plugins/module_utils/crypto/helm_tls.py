@@ -12,7 +12,7 @@ install guide's ``make_flux`` and ``make_cert``). The shape is plan -> diff -> a
 * :meth:`Plan.diff` gives before/after *metadata* (subject, SANs, issuer, expiry, serial,
   fingerprints, file modes), never key material.
 * :func:`apply_plan` carries the plan out: creates the CA if planned, issues certificates with the
-  ``cryptography`` library and writes files atomically (keys ``0600``, certificates ``0644``).
+  ``cryptography`` library and writes files atomically (keys and certificates ``0600``, new directories ``0700``).
 
 A certificate is re-issued only when it is missing, unreadable, does not match its key, was not
 signed by the current CA, names the wrong subject/SANs/key size, or expires within

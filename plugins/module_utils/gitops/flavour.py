@@ -108,6 +108,16 @@ class Flavour:
         :meth:`notifications`."""
         return None
 
+    def secret_namespace_annotations(self, cluster: str, namespace: str) -> dict:
+        """Annotations of a namespace holding secrets that limit the secrets controller to the namespace's own
+        secrets (``<cluster>/<namespace>/*``). Default: none."""
+        return {}
+
+    def secrets_controller_env(self) -> dict:
+        """Environment variables of the secrets controller's chart (``env``) that turn that limit on. Default:
+        none."""
+        return {}
+
     def secret_store_objects(self, namespace: str, region: str) -> list[dict]:
         """Objects a namespace with secrets needs for the operator's secrets controller to read them. Default:
         none (one controller reads every namespace's secrets)."""

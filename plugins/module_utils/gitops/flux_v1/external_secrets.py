@@ -13,6 +13,18 @@ BACKEND_TYPE = "secretsManager"
 #: ``spec``: the kubernetes-external-secrets CRD schema (KES >= 3, validated by the API server);
 #: ``secretDescriptor``: the legacy field of KES 1.x/2.x that the Tidepool helpers printed.
 MANIFEST_FORMATS = ("spec", "secretDescriptor")
+#: Namespace annotation: the regular expression every Secrets Manager key an ExternalSecret of the namespace
+#: names must match (enforced by KES with ``ENFORCE_NAMESPACE_ANNOTATIONS``, :data:`ENFORCE_ENV`).
+PERMITTED_KEY_ANNOTATION = "externalsecrets.kubernetes-client.io/permitted-key-name"
+#: Environment of the KES controller (chart value ``env``): any value makes it refuse ExternalSecrets of a
+#: namespace without :data:`PERMITTED_KEY_ANNOTATION` and keys that do not match it.
+ENFORCE_ENV = {"ENFORCE_NAMESPACE_ANNOTATIONS": "true"}
+
+
+def namespace_annotations(cluster: str, namespace: str) -> dict:
+    """``{PERMITTED_KEY_ANNOTATION: "^<cluster>/<namespace>/.*"}``: the namespace reads only its own secrets
+    (``<cluster>/<namespace>/<name>``, :func:`common.naming.secret_id`)."""
+    return {PERMITTED_KEY_ANNOTATION: f"^{cluster}/{namespace}/.*"}
 
 
 def manifest(metadata: dict, store_id: str, keys, *, secret_type: str | None = None, region: str | None = None,

@@ -59,6 +59,12 @@ class FluxV1(Flavour):
         return external_secrets.manifest(metadata, store_id, keys, secret_type=secret_type, region=region,
                                          role_arn=role_arn, manifest_format=manifest_format or "spec")
 
+    def secret_namespace_annotations(self, cluster, namespace):
+        return external_secrets.namespace_annotations(cluster, namespace)
+
+    def secrets_controller_env(self):
+        return dict(external_secrets.ENFORCE_ENV)
+
     def release_kind(self):
         return {"api_version": releases.HELM_RELEASE_API_VERSION, "kind": releases.HELM_RELEASE_KIND}
 

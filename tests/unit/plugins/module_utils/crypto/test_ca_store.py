@@ -61,7 +61,7 @@ def test_file_store_round_trip_and_modes(tmp_path):
     store.save(b"CERT", b"KEY")
     assert store.load() == (b"CERT", b"KEY")
     assert stat.S_IMODE(os.stat(store.key_ref).st_mode) == 0o600
-    assert stat.S_IMODE(os.stat(store.cert_ref).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(store.cert_ref).st_mode) == 0o600
     with pytest.raises(pki.HelmTLSError, match="Refusing to overwrite"):
         store.save(b"OTHER", b"OTHER")
 

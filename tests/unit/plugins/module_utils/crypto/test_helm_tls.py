@@ -84,8 +84,8 @@ def test_create_ca_and_client_cert_in_secretsmanager(tmp_path, secretsmanager):
     cdir = tmp_path / "helm" / "clusters" / "test1"
     for d in (cdir, tmp_path / "helm", tmp_path / "tiller"):
         assert mode(d / "key.pem") == 0o600
-        assert mode(d / "cert.pem") == 0o644
-        assert mode(d / "ca.pem") == 0o644
+        assert mode(d / "cert.pem") == 0o600
+        assert mode(d / "ca.pem") == 0o600
         assert (d / "ca.pem").read_bytes() == sm.secrets["test1/flux/ca.pem"].encode()
     # the CA key is never written next to the Helm files
     assert not list(tmp_path.rglob("ca-key.pem"))
@@ -191,7 +191,7 @@ def test_files_ca_source(tmp_path):
     _, res = run(p, store)
     assert res["ca"]["created"] and res["ca"]["source"] == "files"
     assert mode(tmp_path / "pki" / "ca-key.pem") == 0o600
-    assert mode(tmp_path / "pki" / "ca.pem") == 0o644
+    assert mode(tmp_path / "pki" / "ca.pem") == 0o600
     _, res = run(p, store)
     assert not res["changed"]
 
