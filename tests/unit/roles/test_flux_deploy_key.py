@@ -17,7 +17,7 @@ ENVS = {"qa1": {"gitops": {"branch": "develop"}}}
 
 def read_only(flux_version, environments) -> bool:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    variables = {"flux_version": flux_version, "inventory_values": {"environments": environments}}
+    variables = {"inventory_values": {"flux_version": flux_version, "environments": environments}}
     templar = Templar(loader=DataLoader(), variables=variables)
     return templar.template(trust_as_template(defaults["flux_deploy_key_read_only"])) is True
 
