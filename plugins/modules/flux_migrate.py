@@ -64,6 +64,14 @@ options:
     description: V(remove) only. Delete the CustomResourceDefinitions of flavour 1 once none of their objects remain.
     type: bool
     default: true
+  expect_secrets:
+    description:
+      - V(adopt_secrets) only. Secrets (C(<namespace>/<name>)) that must end up owned by an External Secrets Operator
+        ExternalSecret: what kubernetes-external-secrets wrote (RV(kes_secrets) of V(preflight)). The step waits
+        until each one has its ExternalSecret, so it does not finish before Flux v2 has applied them.
+    type: list
+    elements: str
+    default: []
   wait_timeout:
     description: Seconds each wait of a step may take.
     type: int
@@ -108,16 +116,26 @@ deploy_key_v1:
   description: V(preflight) only. C(public_key) and C(fingerprint) of the Flux v1 deploy key; null when it is gone.
   returned: success and step is preflight
   type: dict
+kes_secrets:
+  description: V(preflight) only. The Secrets kubernetes-external-secrets ExternalSecrets write (C(<namespace>/<name>)).
+  returned: success and step is preflight
+  type: list
+  elements: str
 workloads:
   description: V(stop) and V(resume). One entry per Deployment (C(name), C(from), C(to), C(action)).
   returned: success and step is stop or resume
   type: list
   elements: dict
 external_secrets:
-  description: V(release_secrets) and V(adopt_secrets). The ExternalSecrets acted on and their Secrets.
-  returned: success and step is release_secrets or adopt_secrets
+  description: V(release_secrets). The ExternalSecrets acted on and their Secrets.
+  returned: success and step is release_secrets
   type: list
   elements: dict
+secrets:
+  description: V(adopt_secrets). The Secrets (C(<namespace>/<name>)) that were not taken over when the step started.
+  returned: success and step is adopt_secrets
+  type: list
+  elements: str
 helmreleases:
   description: V(releases). Each v1 HelmRelease, its release (C(<namespace>/<name>)) and its v2 counterpart.
   returned: success and step is releases
@@ -138,7 +156,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops.migrate import
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
-CORE_OPTIONS = ("cluster", "namespace", "helm2_converted", "keep_namespace", "remove_crds", "wait_timeout")
+CORE_OPTIONS = ("cluster", "namespace", "helm2_converted", "keep_namespace", "remove_crds", "expect_secrets",
+                "wait_timeout")
 
 
 def argument_spec() -> dict:
@@ -149,6 +168,7 @@ def argument_spec() -> dict:
         helm2_converted=dict(type="bool", default=False),
         keep_namespace=dict(type="bool", default=False),
         remove_crds=dict(type="bool", default=True),
+        expect_secrets=dict(type="list", elements="str", default=[]),
         wait_timeout=dict(type="int", default=300),
     )
     spec.update(k8s_options.argument_spec())

@@ -14,8 +14,8 @@
   names the same release, so helm-controller upgrades it to the External Secrets Operator chart; nothing is left
   to delete here.
 
-Preconditions (checked before any write): no ``helm.fluxcd.io/v1`` HelmRelease and no kubernetes-external-secrets
-ExternalSecret left (steps 5 and 6 done).
+Preconditions (checked before any write; in check mode a warning, since the earlier steps only planned): no
+``helm.fluxcd.io/v1`` HelmRelease and no kubernetes-external-secrets ExternalSecret left (steps 5 and 6 done).
 """
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def remove(kube, params: dict, check_mode: bool, **_kw) -> dict:
         k = kind()
         left[k["kind"] + " " + k["api_version"]] = kube.list(k["api_version"], k["kind"])
     remaining = [f"{what} {o['metadata']['namespace']}/{o['metadata']['name']}" for what, objs in left.items() for o in objs]
-    if remaining:
+    if remaining and not check_mode:
         raise MigrationError("Objects of flavour 1 are still present (" + ", ".join(remaining[:10])
                              + (f" and {len(remaining) - 10} more" if len(remaining) > 10 else "")
                              + "): run the release_secrets and releases steps first; removing their definitions now "
@@ -68,7 +68,7 @@ def remove(kube, params: dict, check_mode: bool, **_kw) -> dict:
             diff.append(k8s_apply.diff_entry(live, None))
             if not check_mode:
                 kube.delete(obj)
-    warnings = []
+    warnings = [f"Check mode: {len(remaining)} object(s) of flavour 1 are removed by the earlier steps first."] if remaining else []
     records = 0
     if params.get("keep_namespace"):
         records = len(kube.list("v1", "ConfigMap", namespace=ns, label_selector=tiller.TILLER_SELECTOR))

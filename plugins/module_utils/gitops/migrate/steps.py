@@ -15,7 +15,8 @@ migrate-flux-v2.md``; the render, push and Flux v2 install of steps 3 and 4 are 
 * ``remove`` (7): :mod:`.removal`.
 
 Every function takes ``kube`` (:class:`.kube.Kube` or a stand-in), ``params`` (the module options: ``cluster``,
-``namespace``, ``helm2_converted``, ``keep_namespace``, ``remove_crds``, ``wait_timeout`` in seconds) and
+``namespace``, ``helm2_converted``, ``keep_namespace``, ``remove_crds``, ``expect_secrets``, ``wait_timeout`` in
+seconds) and
 ``check_mode``; it returns the module result: ``changed``, ``step``, ``diff`` (entries, Secret values hidden),
 ``warnings`` and what the step found. Errors: :class:`.errors.MigrationError`, :class:`k8s.client.KubeError`
 (a timeout names what was awaited and its last state).
@@ -59,7 +60,8 @@ def preflight(kube, params: dict, check_mode: bool = False, **_kw) -> dict:
                        "helmreleases_v2": len(found["helmreleases_v2"]),
                        "external_secrets_kes": len(found["external_secrets_kes"]),
                        "external_secrets_eso": len(found["external_secrets_eso"])},
-            "deploy_key_v1": found["deploy_key_v1"]}
+            "deploy_key_v1": found["deploy_key_v1"],
+            "kes_secrets": sorted(_name(secrets.target_of(dict(es, spec={}))) for es in found["external_secrets_kes"])}
 
 
 def scale(kube, params: dict, check_mode: bool, count: int, step: str, sleep=None) -> dict:
@@ -132,44 +134,59 @@ def release_secrets(kube, params: dict, check_mode: bool, sleep=None, **_kw) -> 
 
 def adopt_secrets(kube, params: dict, check_mode: bool, sleep=None, **_kw) -> dict:
     """Step 5, second half: wait until every External Secrets Operator ExternalSecret is Ready and controls its
-    Secret; a Secret ESO does not watch yet gets ESO's managed label, so that ESO reconciles it at once."""
+    Secret, and every Secret of ``params["expect_secrets"]`` (``namespace/name``: what kubernetes-external-secrets
+    wrote, from the preflight) has one. A Secret ESO does not watch yet gets ESO's managed label, so that ESO
+    reconciles it at once."""
     kind = secrets.eso_kind()
     leftovers = kube.list(secrets.kes_kind()["api_version"], secrets.kes_kind()["kind"])
     if leftovers and not check_mode:
         raise MigrationError("kubernetes-external-secrets ExternalSecrets are still present ("
                              + ", ".join(_name(o) for o in leftovers[:10]) + "): run the release_secrets step first "
                              "(ESO cannot own a Secret another controller owns). Nothing was changed.")
-    objects = kube.list(kind["api_version"], kind["kind"])
-    diff, pending = [], []
-    for es in sorted(objects, key=_name):
-        target = secrets.target_of(es)
-        live = kube.get(target)
-        done, _status = secrets.adoption(es, live)
-        if done:
-            continue
-        pending.append((es, target))
-        if secrets.needs_nudge(live):
-            diff.append(_text_diff(f"Secret {_name(target)}", "labels: (no " + secrets.MANAGED_LABEL + ")",
-                                   f"labels: {{{secrets.MANAGED_LABEL}: \"{secrets.MANAGED_VALUE}\"}} "
-                                   f"(then owned by ExternalSecret {_name(es)})"))
-            if not check_mode:
-                kube.merge_patch(target, {"metadata": {"labels": {secrets.MANAGED_LABEL: secrets.MANAGED_VALUE}}})
-        elif live is None:
-            diff.append(_text_diff(f"Secret {_name(target)}", "(absent)", f"created by ExternalSecret {_name(es)}"))
-    if not check_mode and pending:
+    expected = set(params.get("expect_secrets") or [])
+    diff, nudged, pending = [], set(), {}
+
+    def survey(write: bool):
+        """Nudge what needs it; return {secret name: what is missing} of the Secrets not taken over yet."""
+        missing, covered = {}, set()
+        for es in sorted(kube.list(kind["api_version"], kind["kind"]), key=_name):
+            target = secrets.target_of(es)
+            name = _name(target)
+            covered.add(name)
+            live = kube.get(target)
+            done, status = secrets.adoption(es, live)
+            if done:
+                continue
+            missing[name] = f"ExternalSecret {_name(es)}: {status}"
+            if name in nudged:
+                continue
+            nudged.add(name)
+            if secrets.needs_nudge(live):
+                diff.append(_text_diff(f"Secret {name}", f"labels: (no {secrets.MANAGED_LABEL})",
+                                       f"labels: {{{secrets.MANAGED_LABEL}: \"{secrets.MANAGED_VALUE}\"}} "
+                                       f"(then owned by ExternalSecret {_name(es)})"))
+                if write:
+                    kube.merge_patch(target, {"metadata": {"labels": {secrets.MANAGED_LABEL: secrets.MANAGED_VALUE}}})
+            elif live is None:
+                diff.append(_text_diff(f"Secret {name}", "(absent)", f"created by ExternalSecret {_name(es)}"))
+        for name in sorted(expected - covered):
+            missing[name] = "no external-secrets.io ExternalSecret writes it yet (has Flux v2 applied the tree?)"
+        return missing
+
+    first = survey(not check_mode)
+    pending.update(first)
+    if not check_mode and first:
         kwargs = {"sleep": sleep} if sleep else {}
 
         def adopted():
-            missing = []
-            for es, target in pending:
-                done, status = secrets.adoption(kube.get(es) or es, kube.get(target))
-                if not done:
-                    missing.append(f"{_name(es)}: {status}")
-            return not missing, "; ".join(missing[:5]) + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
+            missing = survey(True)
+            pending.update(missing)
+            text = "; ".join(f"{k}: {v}" for k, v in list(missing.items())[:5])
+            return not missing, text + (f" (and {len(missing) - 5} more)" if len(missing) > 5 else "")
         k8s_apply.wait_for(adopted, params["wait_timeout"],
-                           f"the External Secrets Operator to take over {len(pending)} Secret(s)", **kwargs)
-    return {"changed": bool(pending), "step": "adopt_secrets", "diff": diff,
-            "external_secrets": [{"external_secret": _name(es), "secret": _name(t)} for es, t in pending]}
+                           f"the External Secrets Operator to take over {len(first)} Secret(s)", **kwargs)
+    return {"changed": bool(first), "step": "adopt_secrets", "diff": diff,
+            "secrets": sorted(pending)}
 
 
 def replace_releases(kube, params: dict, check_mode: bool, **_kw) -> dict:
@@ -179,12 +196,14 @@ def replace_releases(kube, params: dict, check_mode: bool, **_kw) -> dict:
     operator = kube.get(workloads.deployment(ns, workloads.HELM_OPERATOR))
     kind1, kind2 = releases.v1_kind(), releases.v2_kind()
     plan = releases.plan(kube.list(kind1["api_version"], kind1["kind"]), kube.list(kind2["api_version"], kind2["kind"]))
+    diff, warnings = [], []
     if plan and not workloads.is_stopped(operator):
         want, running = workloads.replicas(operator)
-        raise MigrationError(f"helm-operator (Deployment {ns}/{workloads.HELM_OPERATOR}) wants {want} replica(s) and "
-                             f"runs {running}: deleting a helm.fluxcd.io/v1 HelmRelease now would uninstall its "
-                             "release. Run the stop step first. Nothing was changed.")
-    diff, warnings = [], []
+        msg = (f"helm-operator (Deployment {ns}/{workloads.HELM_OPERATOR}) wants {want} replica(s) and runs {running}: "
+               "deleting a helm.fluxcd.io/v1 HelmRelease now would uninstall its release. Run the stop step first.")
+        if not check_mode:
+            raise MigrationError(msg + " Nothing was changed.")
+        warnings.append("Check mode: " + msg)
     for entry in plan:
         hr = entry["object"]
         diff.append(k8s_apply.diff_entry(hr, None))

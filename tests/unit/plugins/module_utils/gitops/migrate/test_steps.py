@@ -231,7 +231,7 @@ def test_adopt_secrets_waits_for_eso_to_own_each_secret_without_a_gap(private_ke
     checked = steps.run("adopt_secrets", kube, PARAMS, check_mode=True)
     assert checked["changed"] and len(checked["diff"]) == 4 and all(("Secret", e, n) in kube.store for e in ENVS for n in ("auth",))
     res = steps.adopt_secrets(kube, PARAMS, False, sleep=sleep)
-    assert res["changed"] and len(res["external_secrets"]) == 4
+    assert res["changed"] and len(res["secrets"]) == 4
     for env in ENVS:
         for name in ("auth", "blob"):
             done, status = secrets.adoption(kube.store[("ExternalSecret.external-secrets.io", env, name)], kube.store[("Secret", env, name)])
@@ -269,6 +269,7 @@ def test_releases_refuses_while_helm_operator_runs_then_deletes_the_v1_objects_o
               "metadata": {"name": "fluxcloud", "namespace": "flux"}, "spec": {"releaseName": "fluxcloud"}})
     with pytest.raises(MigrationError, match="would uninstall its release"):
         steps.run("releases", kube, PARAMS, check_mode=False)
+    assert "Check mode" in steps.run("releases", kube, PARAMS, check_mode=True)["warnings"][0]
     assert kube.writes == []
     for name in ("flux", "flux-helm-operator"):
         kube.store[("Deployment", "flux", name)]["spec"]["replicas"] = 0
@@ -289,6 +290,8 @@ def test_remove_refuses_while_objects_of_flavour1_remain(private_key):
     kube = flavour1_cluster(private_key)
     with pytest.raises(MigrationError, match="HelmRelease helm.fluxcd.io/v1 gloo-system/gloo"):
         steps.run("remove", kube, PARAMS, check_mode=False)
+    checked = steps.run("remove", kube, PARAMS, check_mode=True)  # check mode: the earlier steps only planned
+    assert checked["changed"] and "removed by the earlier steps first" in checked["warnings"][0]
     assert kube.writes == []
 
 
@@ -335,3 +338,19 @@ def test_remove_keeps_the_namespace_flavour2_uses_but_not_the_v1_deploy_key(priv
 def test_unknown_step_is_refused():
     with pytest.raises(MigrationError, match="step='x'"):
         steps.run("x", FakeKube(), PARAMS, check_mode=False)
+
+
+def test_adopt_secrets_waits_for_the_external_secret_of_each_secret_kes_wrote(private_key):
+    kube = flavour1_cluster(private_key)
+    expect = steps.run("preflight", kube, PARAMS, check_mode=False)["kes_secrets"]
+    assert expect == ["qa1/auth", "qa1/blob", "qa2/auth", "qa2/blob"]
+    steps.run("release_secrets", kube, PARAMS, check_mode=False)
+    with pytest.raises(KubeError, match="qa1/auth: no external-secrets.io ExternalSecret writes it yet"):
+        steps.adopt_secrets(kube, dict(PARAMS, wait_timeout=0, expect_secrets=expect), False, sleep=lambda _s: None)
+
+    def flux_applies(_s):  # Flux v2 applies the tree while the step waits; ESO reconciles the new ExternalSecrets
+        if not kube.list(*secrets.eso_kind().values()):
+            add_flavour2(kube)
+        eso_reconcile(kube)
+    res = steps.adopt_secrets(kube, dict(PARAMS, expect_secrets=expect), False, sleep=flux_applies)
+    assert res["secrets"] == expect
