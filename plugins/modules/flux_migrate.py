@@ -61,13 +61,13 @@ options:
     type: bool
     default: false
   remove_crds:
-    description: V(remove) only. Delete the CustomResourceDefinitions of flavour 1 once none of their objects remain.
+    description: V(remove) only. Delete the CustomResourceDefinitions of flavour 1 once none of their objects is left.
     type: bool
     default: true
   expect_secrets:
     description:
       - V(adopt_secrets) only. Secrets (C(<namespace>/<name>)) that must end up owned by an External Secrets Operator
-        ExternalSecret: what kubernetes-external-secrets wrote (RV(kes_secrets) of V(preflight)). The step waits
+        ExternalSecret, the ones kubernetes-external-secrets wrote (RV(kes_secrets) of V(preflight)). The step waits
         until each one has its ExternalSecret, so it does not finish before Flux v2 has applied them.
     type: list
     elements: str
