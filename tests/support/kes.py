@@ -61,16 +61,22 @@ def secret_data(api_client, keys) -> dict:
     return out
 
 
-def irsa_for_secret_stores(api_client, endpoint: str, cluster: str, account: str = "123456789012") -> list:
-    """What eksctl does on EKS for the flavour-2 SecretStores, where the local stack does not yet: for every
-    service account ``secret-store`` without an ``eks.amazonaws.com/role-arn`` annotation, an IAM role in moto
-    (web identity trust, read access to ``<cluster>/<namespace>/*``) and the annotation. Returns the namespaces."""
+def irsa_for_secret_stores(api_client, endpoint: str, cluster: str, namespaces, account: str = "123456789012") -> list:
+    """What eksctl does on EKS for the flavour-2 SecretStores (the IRSA service accounts of the ClusterConfig), where
+    the local stack does not: in each of ``namespaces``, the service account ``secret-store`` (created when missing)
+    annotated ``eks.amazonaws.com/role-arn`` with an IAM role in moto (web identity trust, read access to
+    ``<cluster>/<namespace>/*``). A service account already annotated is left alone. Returns the namespaces done."""
     from kubernetes import client as k8s
     core = k8s.CoreV1Api(api_client)
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
     done = []
-    for sa in core.list_service_account_for_all_namespaces(field_selector="metadata.name=secret-store").items:
-        ns = sa.metadata.namespace
+    for ns in sorted(set(namespaces)):
+        try:
+            sa = core.read_namespaced_service_account("secret-store", ns)
+        except k8s.ApiException as exc:
+            if exc.status != 404:
+                raise
+            sa = core.create_namespaced_service_account(ns, {"metadata": {"name": "secret-store"}})
         if (sa.metadata.annotations or {}).get("eks.amazonaws.com/role-arn"):
             continue
         name = f"{cluster}-{ns}-secret-store"
