@@ -4,7 +4,7 @@ then moved to flavour 2 with its GitOps controllers (source- and kustomize-contr
 running. Shown: Tiller records stop it before anything changes; --check --diff changes nothing in the API server, git,
 GitHub or AWS; a run stopped after step 5a completes when run again, the Secret values byte-equal before, during
 (polled while the playbook runs) and after; the next run changes nothing; the end state equals a fresh flavour-2
-converge of the same inventory (config repository tree and objects)."""
+converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
 from __future__ import annotations
 
 import json
@@ -33,6 +33,10 @@ FLAVOUR2 = ("helmreleases.helm.toolkit.fluxcd.io", "externalsecrets.external-sec
             "kustomizations.kustomize.toolkit.fluxcd.io", "imagerepositories.image.toolkit.fluxcd.io",
             "imagepolicies.image.toolkit.fluxcd.io", "imageupdateautomations.image.toolkit.fluxcd.io",
             "serviceaccounts", "deployments", "namespaces")
+#: Marks of who applied an object (the apply role's labels on existing clusters, Flux v1's GC mark): an object
+#: flavour 1 applied keeps them under Flux v2, which does not own them; they say nothing about the object.
+APPLIER_LABELS = ("app.kubernetes.io/managed-by", "tidepool.org/cluster", "tidepool.org/config-part",
+                  "fluxcd.io/sync-gc-mark")
 VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "ownerReferences",
                  "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers")
 
@@ -74,14 +78,24 @@ def normalized(kube, namespaces):
                 continue
             meta = {k: v for k, v in meta.items() if k not in VOLATILE_META}
             meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items()
-                                   if not k.startswith(("reconcile.fluxcd.io/", "deployment.kubernetes.io/"))}
+                                   if not k.startswith(("reconcile.fluxcd.io/", "deployment.kubernetes.io/",
+                                                        "fluxcd.io/sync-checksum"))}
+            meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if k not in APPLIER_LABELS}
             if kind == "secrets":
-                if o.get("type") == "kubernetes.io/service-account-token":
+                if o.get("type") == "kubernetes.io/service-account-token" or (ns, meta["name"]) == (
+                        "flux-system", "flux-system"):  # a fresh install generates its own deploy key
                     continue
                 out[(kind, meta.get("namespace"), meta["name"])] = {"type": o.get("type"), "data": o.get("data")}
             else:
                 out[(kind, meta.get("namespace"), meta["name"])] = {"metadata": meta, "spec": o.get("spec")}
     return out
+
+
+def delta(a, b, path=""):
+    """Where two JSON values differ: ``[(path, a, b)]``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in delta(a.get(k), b.get(k), f"{path}.{k}")]
+    return [] if a == b else [(path, a, b)]
 
 
 def head(env):
@@ -163,13 +177,22 @@ def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factor
     yield {"env": local_stack_env, "api": api, "secrets": secrets, "v2": v2, "kube": kube_stack, "git": git_server}
     # Leave the session's stack as the other tests expect it: Flux v2 no longer syncing `local`, the flavour-1 CRDs
     # (part of the stack's reference set) back.
-    kube_stack.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system",
-                       "--wait=true", "--timeout=120s", check=False)
-    kube_stack.kubectl("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system", check=False)
+    stop_flux(kube_stack)
     kube_stack.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=120s", check=False)
     from local_stack import kube as stack_kube
     stack_kube.install_crds(kube_stack.stack, SHARED / "reference" / "crds" / "helm-operator",
                             SHARED / "reference" / "crds" / "kubernetes-external-secrets")
+
+
+def stop_flux(kube):
+    """Flux v2 stops syncing `local` without pruning what it applied (suspended first: a Kustomization deleted while
+    suspended garbage-collects nothing, so the stack's Flux CRDs stay)."""
+    kube.kubectl("patch", "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "-n", "flux-system", "--type",
+                 "merge", "-p", '{"spec": {"suspend": true}}', check=False)
+    kube.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
+                 "--timeout=120s", check=False)
+    kube.kubectl("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
+                 "--timeout=120s", check=False)
 
 
 def migrate(stack, **kw):
@@ -232,7 +255,7 @@ def test_migration_stopped_after_step_5a_completes_when_rerun_without_a_secret_g
         assert [(o["apiVersion"], o["kind"], o["name"], o.get("controller")) for o in owner] == [
             ("external-secrets.io/v1", "ExternalSecret", name, True)]
     # flavour 1 is gone; the v2 releases have the same release names
-    assert kget(kube, "namespace", "flux") is None or kget(kube, "namespace", "flux")["metadata"].get("deletionTimestamp")
+    kube.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=180s")
     assert kget(kube, "crd", "helmreleases.helm.fluxcd.io") is None
     assert kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")["spec"]["releaseName"] == "qa1-tidepool"
     assert "Applied revision" in json.dumps(kget(kube, "kustomization", "flux-system", "-n", "flux-system")["status"])
@@ -260,26 +283,31 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
     migrated_tree = tree(env["TIDEPOOL_GIT_URL"] + "cluster-local.git", tmp_path, "migrated")
     migrated = normalized(kube, namespaces)
     assert any(k[0] == "externalsecrets.external-secrets.io" for k in migrated)
-    # A fresh cluster: Flux v2 prunes what it applied when its Kustomization goes; then the namespaces go.
-    kube.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
-                 "--timeout=180s")
+    # A fresh cluster: Flux v2 stopped, then every namespace of `local` deleted (the CRDs stay: the stack's)
+    stop_flux(kube)
     kube.kubectl("delete", "namespace", *sorted(n for n in namespaces if kget(kube, "namespace", n)), "--wait=true",
                  "--timeout=300s")
     # The fresh converge renders into a repository of its own (Flux keeps syncing the same URL, so that
-    # gotk-sync.yaml, which names it, is part of the comparison).
+    # gotk-sync.yaml, which names it, is part of the comparison); Flux v2 applies the tree, as on EKS.
     fresh_repo = stack["git"].create_repo("cluster-local-fresh")
     res = run_playbook("site.yml", limit="local", env=env,
                        extra_vars=dict(stack["v2"], config_repo_url=fresh_repo,
-                                       config_repo_workdir=str(tmp_path / "fresh-checkout")))
+                                       config_repo_workdir=str(tmp_path / "fresh-checkout"),
+                                       flux_git_poll_interval="1m0s", shared_services_apply=False,
+                                       environments_apply=False, secrets_apply=False))
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     irsa_for_secret_stores(stack["api"], env["AWS_ENDPOINT_URL"], "local", {ns for ns, _ in stack["secrets"]})
+    sha = head(env)  # Flux v2 syncs cluster-local.git, whose tree the fresh repository equals
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
         fresh = normalized(kube, namespaces)
-        if all(fresh.get(k) for k in migrated if k[0] == "secrets"):
+        ks = kget(kube, "kustomization", "flux-system", "-n", "flux-system") or {}
+        applied = sha in ((ks.get("status") or {}).get("lastAppliedRevision") or "")
+        if applied and all(fresh.get(k) for k in migrated if k[0] == "secrets"):
             break
         time.sleep(2)
     fresh = normalized(kube, namespaces)
     assert tree(fresh_repo, tmp_path, "fresh") == migrated_tree
     differ = sorted(k for k in set(migrated) | set(fresh) if migrated.get(k) != fresh.get(k))
-    assert differ == [], [(k, migrated.get(k), fresh.get(k)) for k in differ[:3]]
+    assert differ == [], [(k, delta(migrated.get(k), fresh.get(k)) if k[0] != "secrets" else "data differs")
+                          for k in differ[:8]]

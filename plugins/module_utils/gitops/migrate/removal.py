@@ -10,6 +10,10 @@
 * The CustomResourceDefinitions of flavour 1 (``helmreleases.helm.fluxcd.io``,
   ``externalsecrets.kubernetes-client.io``) go when ``remove_crds`` and no object of theirs is left: deleting a CRD
   deletes its objects, which steps 5 and 6 already removed the safe way.
+* kubernetes-external-secrets' IRSA service account (``external-secrets/external-secrets``, label ``aws-usage:
+  secrets-management``, :mod:`config.irsa`; flavour 2 has none) is deleted when the collection's cluster step created it
+  (``cluster_provider: existing``); one eksctl created (EKS) is named in a warning with the ``eksctl delete
+  iamserviceaccount`` command that also removes its IAM role.
 * kubernetes-external-secrets itself is a Helm release of the ``external-secrets`` package: its flavour-2 HelmRelease
   names the same release, so helm-controller upgrades it to the External Secrets Operator chart; nothing is left
   to delete here.
@@ -27,6 +31,12 @@ from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k
 #: The CustomResourceDefinitions of flavour 1, with the kind each one serves.
 FLAVOUR1_CRDS = (("helmreleases.helm.fluxcd.io", releases.v1_kind), ("externalsecrets.kubernetes-client.io",
                                                                      secrets.kes_kind))
+
+
+#: kubernetes-external-secrets' IRSA service account (namespace, name) and the label config.irsa gives it.
+KES_ACCOUNT = ("external-secrets", "external-secrets")
+KES_ACCOUNT_LABEL = ("aws-usage", "secrets-management")
+MANAGED_BY = "app.kubernetes.io/managed-by"
 
 
 def crd_identity(name: str) -> dict:
@@ -69,6 +79,22 @@ def remove(kube, params: dict, check_mode: bool, **_kw) -> dict:
             if not check_mode:
                 kube.delete(obj)
     warnings = [f"Check mode: {len(remaining)} object(s) of flavour 1 are removed by the earlier steps first."] if remaining else []
+    account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": KES_ACCOUNT[1],
+                                                                          "namespace": KES_ACCOUNT[0]}}
+    live = kube.get(account)
+    labels = ((live or {}).get("metadata") or {}).get("labels") or {}
+    if live and labels.get(KES_ACCOUNT_LABEL[0]) == KES_ACCOUNT_LABEL[1]:
+        if labels.get(MANAGED_BY) == "tidepool.eks":
+            objects.append({"kind": "ServiceAccount", "name": KES_ACCOUNT[1], "namespace": KES_ACCOUNT[0],
+                            "action": "delete"})
+            diff.append(k8s_apply.diff_entry(live, None))
+            if not check_mode:
+                kube.delete(account)
+        else:
+            warnings.append(f"ServiceAccount {KES_ACCOUNT[0]}/{KES_ACCOUNT[1]} (kubernetes-external-secrets' IRSA role, "
+                            f"managed by {labels.get(MANAGED_BY, 'another tool')}) is left; with eksctl: `eksctl delete "
+                            f"iamserviceaccount --cluster {params['cluster']} --namespace {KES_ACCOUNT[0]} --name "
+                            f"{KES_ACCOUNT[1]}` removes it and its IAM role.")
     records = 0
     if params.get("keep_namespace"):
         records = len(kube.list("v1", "ConfigMap", namespace=ns, label_selector=tiller.TILLER_SELECTOR))

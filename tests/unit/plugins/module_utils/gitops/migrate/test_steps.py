@@ -354,3 +354,18 @@ def test_adopt_secrets_waits_for_the_external_secret_of_each_secret_kes_wrote(pr
         eso_reconcile(kube)
     res = steps.adopt_secrets(kube, dict(PARAMS, expect_secrets=expect), False, sleep=flux_applies)
     assert res["secrets"] == expect
+
+
+def test_remove_deletes_the_kes_irsa_account_the_cluster_step_made_and_names_eksctl_s(private_key):
+    kube = migrated_to_step7(private_key)
+    sa = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {
+        "name": "external-secrets", "namespace": "external-secrets",
+        "labels": {"aws-usage": "secrets-management", "app.kubernetes.io/managed-by": "tidepool.eks"}}}
+    kube.add(sa)
+    steps.run("remove", kube, PARAMS, check_mode=False)
+    assert ("ServiceAccount", "external-secrets", "external-secrets") not in kube.store
+    sa["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "eksctl"
+    kube.add(sa)
+    res = steps.run("remove", kube, PARAMS, check_mode=False)
+    assert ("ServiceAccount", "external-secrets", "external-secrets") in kube.store
+    assert any("eksctl delete iamserviceaccount --cluster unit1 --namespace external-secrets" in w for w in res["warnings"])
