@@ -26,19 +26,8 @@ class Kube(k8s_apply.Applier):
              label_selector: str | None = None) -> list:
         """Objects of a kind (all namespaces unless ``namespace``), as plain dicts with ``apiVersion``/``kind``;
         [] when the kind is not served (its CRD is not installed)."""
-        res = k8s_client.resource(self.client, api_version, kind)
-        if res is None:
-            return []
-        try:
-            items = res.get(label_selector=label_selector, namespace=namespace).to_dict().get("items") or []
-        except NotFoundError:  # the CRD was deleted since the client's discovery cache was written
-            return []
-        except DynamicApiError as exc:
-            raise KubeError(f"Listing {kind} ({api_version}) failed: {k8s_apply._reason(exc)}") from None
-        for item in items:  # items of a List carry no apiVersion/kind of their own
-            item.setdefault("apiVersion", api_version)
-            item.setdefault("kind", kind)
-        return items
+        return k8s_client.list_objects(self.client, api_version, kind, label_selector=label_selector,
+                                       namespace=namespace)
 
     def delete_with(self, obj: dict, propagation: str) -> bool:
         """Delete ``obj`` with ``propagation`` (one of :data:`PROPAGATION`); False when it was already gone."""
