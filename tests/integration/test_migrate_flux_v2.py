@@ -178,7 +178,7 @@ def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factor
     # Leave the session's stack as the other tests expect it: Flux v2 no longer syncing `local`, the flavour-1 CRDs
     # (part of the stack's reference set) back.
     stop_flux(kube_stack)
-    kube_stack.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=120s", check=False)
+    kube_stack.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s", check=False)
     from local_stack import kube as stack_kube
     stack_kube.install_crds(kube_stack.stack, SHARED / "reference" / "crds" / "helm-operator",
                             SHARED / "reference" / "crds" / "kubernetes-external-secrets")
@@ -190,9 +190,9 @@ def stop_flux(kube):
     kube.kubectl("patch", "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "-n", "flux-system", "--type",
                  "merge", "-p", '{"spec": {"suspend": true}}', check=False)
     kube.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
-                 "--timeout=120s", check=False)
+                 "--timeout=100s", check=False)
     kube.kubectl("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
-                 "--timeout=120s", check=False)
+                 "--timeout=100s", check=False)
 
 
 def migrate(stack, **kw):
@@ -245,7 +245,8 @@ def test_migration_stopped_after_step_5a_completes_when_rerun_without_a_secret_g
         assert items(kube, "externalsecrets.kubernetes-client.io") == []
         assert kget(kube, "namespace", "flux-system") is None
         ns, name = next(iter(expected))
-        assert not kget(kube, "secret", name, "-n", ns)["metadata"].get("ownerReferences")
+        secret = kget(kube, "secret", name, "-n", ns)
+        assert secret is not None and not secret["metadata"].get("ownerReferences"), secret
         res = migrate(stack)
         assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     assert poll.reads > 20 and poll.bad == [], poll.bad[:5]
@@ -255,7 +256,7 @@ def test_migration_stopped_after_step_5a_completes_when_rerun_without_a_secret_g
         assert [(o["apiVersion"], o["kind"], o["name"], o.get("controller")) for o in owner] == [
             ("external-secrets.io/v1", "ExternalSecret", name, True)]
     # flavour 1 is gone; the v2 releases have the same release names
-    kube.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=180s")
+    kube.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s")
     assert kget(kube, "crd", "helmreleases.helm.fluxcd.io") is None
     assert kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")["spec"]["releaseName"] == "qa1-tidepool"
     assert "Applied revision" in json.dumps(kget(kube, "kustomization", "flux-system", "-n", "flux-system")["status"])
@@ -285,8 +286,10 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
     assert any(k[0] == "externalsecrets.external-secrets.io" for k in migrated)
     # A fresh cluster: Flux v2 stopped, then every namespace of `local` deleted (the CRDs stay: the stack's)
     stop_flux(kube)
-    kube.kubectl("delete", "namespace", *sorted(n for n in namespaces if kget(kube, "namespace", n)), "--wait=true",
-                 "--timeout=300s")
+    kube.kubectl("delete", "namespace", *sorted(n for n in namespaces if kget(kube, "namespace", n)), "--wait=false")
+    deadline = time.monotonic() + 300
+    while any(kget(kube, "namespace", n) for n in namespaces) and time.monotonic() < deadline:
+        time.sleep(2)
     # The fresh converge renders into a repository of its own (Flux keeps syncing the same URL, so that
     # gotk-sync.yaml, which names it, is part of the comparison); Flux v2 applies the tree, as on EKS.
     fresh_repo = stack["git"].create_repo("cluster-local-fresh")
