@@ -228,7 +228,7 @@ def test_check_diff_changes_nothing_in_the_api_server_git_github_or_aws(stack):
     for needle in ("Step 2: stop Flux v1", "replicas: 0", "Step 5a: release the Secrets", "propagationPolicy: Orphan",
                    "apiVersion: external-secrets.io/v1", "Remove Flux v1, helm-operator, Tiller"):
         assert needle in out, needle
-    values = {v for data in stack["secrets"].values() for v in data.values()}
+    values = {v for data in stack["secrets"].values() for v in data.values() if len(v) >= 8}
     assert not [v for v in values if v in out]  # no Secret value (base64, as stored) in the plan or the diff
     after = (snapshot(kube), head(env), deploy_keys(stack["git"]), aws_state(env["AWS_ENDPOINT_URL"]))
     assert after == before
