@@ -153,13 +153,17 @@ def resource(dyn, api_version: str, kind: str):
         return None
 
 
-def list_objects(dyn, api_version: str, kind: str, *, label_selector: str | None = None) -> list:
-    """Every object of a kind across namespaces (one LIST), as plain dicts; [] when the kind is not served."""
+def list_objects(dyn, api_version: str, kind: str, *, label_selector: str | None = None,
+                 namespace: str | None = None) -> list:
+    """Every object of a kind across namespaces (or in ``namespace``; one LIST), as plain dicts; [] when the kind is
+    not served (also when its CRD was deleted after the client's discovery cache was written: the LIST answers 404)."""
     res = resource(dyn, api_version, kind)
     if res is None:
         return []
     try:
-        items = res.get(label_selector=label_selector).to_dict().get("items") or []
+        items = res.get(label_selector=label_selector, namespace=namespace).to_dict().get("items") or []
+    except NotFoundError:
+        return []
     except DynamicApiError as exc:
         raise KubeError(f"listing {kind} ({api_version}) failed: HTTP {exc.status} {exc.reason}") from None
     for item in items:  # items of a List carry no apiVersion/kind of their own

@@ -1,0 +1,317 @@
+"""playbooks/migrate_flux_v2.yml on the local stack: `local` converged with flavour 1 (Flux v1 objects, v1 HelmReleases,
+kubernetes-external-secrets ExternalSecrets and the Secrets KES would have written, owner reference controller: true),
+then moved to flavour 2 with its GitOps controllers (source- and kustomize-controller, the External Secrets Operator)
+running. Shown: Tiller records stop it before anything changes; --check --diff changes nothing in the API server, git,
+GitHub or AWS; a run stopped after step 5a completes when run again, the Secret values byte-equal before, during
+(polled while the playbook runs) and after; the next run changes nothing; the end state equals a fresh flavour-2
+converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+import time
+
+import boto3
+import pytest
+
+from tests.support.helpers import REPO, SHARED, github_api, recap, run_playbook
+from tests.support.kes import irsa_for_secret_stores, secret_data, write_kes_secrets
+
+pytestmark = pytest.mark.integration
+
+PLAYBOOK = "playbooks/migrate_flux_v2.yml"
+FLUX_V1 = ("flux", "flux-helm-operator")
+#: Kinds whose objects the check-mode run must leave untouched (resourceVersion) in the cluster's namespaces.
+WATCHED = ("namespaces", "deployments", "secrets", "serviceaccounts", "configmaps",
+           "externalsecrets.kubernetes-client.io", "externalsecrets.external-secrets.io",
+           "helmreleases.helm.fluxcd.io", "helmreleases.helm.toolkit.fluxcd.io", "customresourcedefinitions",
+           "kustomizations.kustomize.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io")
+#: Kinds of flavour 2 compared between the migrated cluster and a fresh flavour-2 converge.
+FLAVOUR2 = ("helmreleases.helm.toolkit.fluxcd.io", "externalsecrets.external-secrets.io", "secretstores.external-secrets.io",
+            "helmrepositories.source.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io",
+            "kustomizations.kustomize.toolkit.fluxcd.io", "imagerepositories.image.toolkit.fluxcd.io",
+            "imagepolicies.image.toolkit.fluxcd.io", "imageupdateautomations.image.toolkit.fluxcd.io",
+            "serviceaccounts", "deployments", "namespaces")
+#: Marks of who applied an object (the apply role's labels on existing clusters, Flux v1's GC mark): an object
+#: flavour 1 applied keeps them under Flux v2, which does not own them; they say nothing about the object.
+APPLIER_LABELS = ("app.kubernetes.io/managed-by", "tidepool.org/cluster", "tidepool.org/config-part",
+                  "fluxcd.io/sync-gc-mark")
+VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "managedFields", "ownerReferences",
+                 "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers")
+
+
+def kget(kube, *args):
+    res = kube.kubectl("get", "-o", "json", *args, check=False)
+    return json.loads(res.stdout) if res.returncode == 0 else None
+
+
+def items(kube, kind):
+    return (kget(kube, kind, "-A") or {"items": []})["items"]
+
+
+def local_namespaces(kube):
+    return {n["metadata"]["name"] for n in items(kube, "namespaces")
+            if (n["metadata"].get("labels") or {}).get("tidepool.org/cluster") == "local"} | {"flux", "flux-system"}
+
+
+def snapshot(kube):
+    """{(kind, namespace, name): resourceVersion} of the WATCHED kinds, in the cluster's namespaces."""
+    keep = local_namespaces(kube)
+    out = {}
+    for kind in WATCHED:
+        for o in items(kube, kind):
+            ns = o["metadata"].get("namespace")
+            if ns is None or ns in keep:
+                out[(kind, ns, o["metadata"]["name"])] = o["metadata"]["resourceVersion"]
+    return out
+
+
+def normalized(kube, namespaces):
+    """The FLAVOUR2 objects of ``namespaces`` without server-written metadata and status, plus every Secret's data."""
+    out = {}
+    for kind in FLAVOUR2 + ("secrets",):
+        for o in items(kube, kind):
+            meta = o["metadata"]
+            ns = meta.get("namespace") or meta["name"]
+            if ns not in namespaces:
+                continue
+            meta = {k: v for k, v in meta.items() if k not in VOLATILE_META}
+            meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items()
+                                   if not k.startswith(("reconcile.fluxcd.io/", "deployment.kubernetes.io/",
+                                                        "fluxcd.io/sync-checksum"))}
+            meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if k not in APPLIER_LABELS}
+            if kind == "secrets":
+                if o.get("type") == "kubernetes.io/service-account-token" or (ns, meta["name"]) == (
+                        "flux-system", "flux-system"):  # a fresh install generates its own deploy key
+                    continue
+                out[(kind, meta.get("namespace"), meta["name"])] = {"type": o.get("type"), "data": o.get("data")}
+            else:
+                out[(kind, meta.get("namespace"), meta["name"])] = {"metadata": meta, "spec": o.get("spec")}
+    return out
+
+
+def delta(a, b, path=""):
+    """Where two JSON values differ: ``[(path, a, b)]``."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [d for k in sorted(set(a) | set(b)) for d in delta(a.get(k), b.get(k), f"{path}.{k}")]
+    return [] if a == b else [(path, a, b)]
+
+
+def head(env):
+    out = subprocess.run(["git", "ls-remote", env["TIDEPOOL_GIT_URL"] + "cluster-local.git", "refs/heads/master"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split()[0]
+
+
+def tree(url, tmp_path, name):
+    clone = tmp_path / name
+    subprocess.run(["git", "clone", "-q", url, str(clone)], check=True)
+    out = subprocess.run(["git", "-C", str(clone), "ls-tree", "-r", "HEAD", "clusters/local"],
+                         capture_output=True, text=True, check=True).stdout
+    return {line.split("\t")[1]: line.split()[2] for line in out.splitlines()}
+
+
+def aws_state(endpoint):
+    sm = boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+    iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1")
+    names = sorted(s["Name"] for p in sm.get_paginator("list_secrets").paginate() for s in p["SecretList"])
+    return ({n: sm.get_secret_value(SecretId=n)["SecretString"] for n in names if n.startswith("local/")},
+            sorted(r["RoleName"] for r in iam.list_roles()["Roles"]))
+
+
+def deploy_keys(git_server):
+    return sorted(k["key"] for k in github_api(git_server, "GET", "/repos/tidepool/cluster-local/keys"))
+
+
+def changed_tasks(out):
+    """The TASK lines followed by a `changed:` result."""
+    task, found = None, []
+    for line in out.splitlines():
+        if line.startswith("TASK ["):
+            task = line
+        elif line.startswith("changed:") and task:
+            found.append(task)
+    return found
+
+
+class Poller(threading.Thread):
+    """Reads every Secret KES wrote every 0.2 s while a playbook runs; records any absence or changed value."""
+
+    def __init__(self, api, expected):
+        super().__init__(daemon=True)
+        self.api, self.expected, self.stop, self.reads, self.bad = api, expected, threading.Event(), 0, []
+
+    def run(self):
+        while not self.stop.is_set():
+            now = secret_data(self.api, self.expected)
+            self.reads += 1
+            self.bad += [(k, "absent" if v is None else "changed") for k, v in now.items() if v != self.expected[k]]
+            time.sleep(0.2)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.join()
+
+
+@pytest.fixture(scope="module")
+def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factory):
+    """`local` converged with flavour 1 and the Secrets KES would have written; restores the flavour-1 CRDs after."""
+    res = run_playbook("site.yml", limit="local", env=local_stack_env, extra_vars={"flux_version": 1})
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    api = kube_stack.api_client()
+    secrets = write_kes_secrets(api, local_stack_env["AWS_ENDPOINT_URL"])
+    assert secrets, "the flavour-1 converge wrote no kubernetes-external-secrets ExternalSecret"
+    # eksctl creates the SecretStores' IRSA roles and service accounts on EKS; the test does it for the local stack
+    irsa_for_secret_stores(api, local_stack_env["AWS_ENDPOINT_URL"], "local", {ns for ns, _ in secrets})
+    mirror = tmp_path_factory.mktemp("flux2") / "install.yaml"
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+    mirror.write_text(components.dump(components.assemble(components.crd_files(str(SHARED / "reference" / "crds" / "flux2")))))
+    v2 = {"flux_version": 2, "confirm_migrate": "local", "flux_v2_components_url": f"file://{mirror}",
+          "flux_git_url": local_stack_env["TIDEPOOL_GIT_HTTP_URL"] + "cluster-local.git",
+          "migrate_flux_v2_wait_timeout": 240}
+    yield {"env": local_stack_env, "api": api, "secrets": secrets, "v2": v2, "kube": kube_stack, "git": git_server}
+    # Leave the session's stack as the other tests expect it: Flux v2 no longer syncing `local`, the flavour-1 CRDs
+    # (part of the stack's reference set) back.
+    stop_flux(kube_stack)
+    kube_stack.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s", check=False)
+    from local_stack import kube as stack_kube
+    stack_kube.install_crds(kube_stack.stack, SHARED / "reference" / "crds" / "helm-operator",
+                            SHARED / "reference" / "crds" / "kubernetes-external-secrets")
+
+
+def stop_flux(kube):
+    """Flux v2 stops syncing `local` without pruning what it applied (suspended first: a Kustomization deleted while
+    suspended garbage-collects nothing, so the stack's Flux CRDs stay)."""
+    kube.kubectl("patch", "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "-n", "flux-system", "--type",
+                 "merge", "-p", '{"spec": {"suspend": true}}', check=False)
+    kube.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
+                 "--timeout=100s", check=False)
+    kube.kubectl("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
+                 "--timeout=100s", check=False)
+
+
+def migrate(stack, **kw):
+    extra = dict(stack["v2"], **kw.pop("extra_vars", {}))
+    return run_playbook(PLAYBOOK, limit="local", env=stack["env"], extra_vars=extra, **kw)
+
+
+def test_tiller_records_stop_the_migration_before_anything_changes(stack):
+    kube = stack["kube"]
+    for rev in (1, 2):
+        kube.kubectl("create", "configmap", f"qa1-tidepool.v{rev}", "-n", "flux")
+        kube.kubectl("label", "configmap", f"qa1-tidepool.v{rev}", "-n", "flux", "OWNER=TILLER", "NAME=qa1-tidepool",
+                     f"VERSION={rev}")
+    try:
+        before, sha = snapshot(kube), head(stack["env"])
+        res = migrate(stack)
+        assert res.returncode != 0
+        out = res.stdout
+        assert "qa1-tidepool" in out and "helm 2to3 convert qa1-tidepool --tiller-ns flux" in out, out[-3000:]
+        assert "Nothing was changed" in out
+        assert recap(out)["local"]["changed"] == 0
+        assert snapshot(kube) == before and head(stack["env"]) == sha
+    finally:
+        kube.kubectl("delete", "configmap", "-n", "flux", "-l", "OWNER=TILLER")
+
+
+def test_check_diff_changes_nothing_in_the_api_server_git_github_or_aws(stack):
+    kube, env = stack["kube"], stack["env"]
+    before = (snapshot(kube), head(env), deploy_keys(stack["git"]), aws_state(env["AWS_ENDPOINT_URL"]))
+    res = migrate(stack, check=True, diff=True)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    out = res.stdout
+    for needle in ("Step 2: stop Flux v1", "replicas: 0", "Step 5a: release the Secrets", "propagationPolicy: Orphan",
+                   "apiVersion: external-secrets.io/v1", "Remove Flux v1, helm-operator, Tiller"):
+        assert needle in out, needle
+    values = {v for data in stack["secrets"].values() for v in data.values() if len(v) >= 8}
+    assert not [v for v in values if v in out]  # no Secret value (base64, as stored) in the plan or the diff
+    after = (snapshot(kube), head(env), deploy_keys(stack["git"]), aws_state(env["AWS_ENDPOINT_URL"]))
+    assert after == before
+
+
+def test_migration_stopped_after_step_5a_completes_when_rerun_without_a_secret_gap(stack):
+    kube, env, api, expected = stack["kube"], stack["env"], stack["api"], stack["secrets"]
+    v1_key = next(iter(deploy_keys(stack["git"])))
+    with Poller(api, expected) as poll:
+        res = migrate(stack, extra_vars={"migrate_flux_v2_stop_after": "release_secrets"})
+        assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+        # stopped after step 5a: Flux v1 stopped, the KES ExternalSecrets gone, their Secrets kept and released
+        for name in FLUX_V1:
+            assert kget(kube, "deployment", name, "-n", "flux")["spec"]["replicas"] == 0
+        assert items(kube, "externalsecrets.kubernetes-client.io") == []
+        assert kget(kube, "namespace", "flux-system") is None
+        ns, name = next(iter(expected))
+        secret = kget(kube, "secret", name, "-n", ns)
+        assert secret is not None and not secret["metadata"].get("ownerReferences"), secret
+        res = migrate(stack)
+        assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    assert poll.reads > 20 and poll.bad == [], poll.bad[:5]
+    assert secret_data(api, expected) == expected
+    for ns, name in expected:
+        owner = kget(kube, "secret", name, "-n", ns)["metadata"]["ownerReferences"]
+        assert [(o["apiVersion"], o["kind"], o["name"], o.get("controller")) for o in owner] == [
+            ("external-secrets.io/v1", "ExternalSecret", name, True)]
+    # flavour 1 is gone; the v2 releases have the same release names
+    kube.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s")
+    assert kget(kube, "crd", "helmreleases.helm.fluxcd.io") is None
+    assert kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")["spec"]["releaseName"] == "qa1-tidepool"
+    assert "Applied revision" in json.dumps(kget(kube, "kustomization", "flux-system", "-n", "flux-system")["status"])
+    # the v1 deploy key left GitHub, Flux v2's came; Tiller's certificates left the runner, its CA stays in AWS
+    keys = deploy_keys(stack["git"])
+    assert v1_key not in keys and len(keys) == 1
+    assert not (kube.stack.state / "helm" / "flux-pki").exists()
+    assert "local/flux/ca.pem" in aws_state(env["AWS_ENDPOINT_URL"])[0]
+
+
+def test_second_migration_run_changes_nothing(stack):
+    before, sha = snapshot(stack["kube"]), head(stack["env"])
+    res = migrate(stack)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    assert recap(res.stdout)["local"]["changed"] == 0, changed_tasks(res.stdout)
+    assert head(stack["env"]) == sha
+    status_only = ("kustomizations.kustomize.toolkit.fluxcd.io", "gitrepositories.source.toolkit.fluxcd.io")
+    assert {k: v for k, v in snapshot(stack["kube"]).items() if k[0] not in status_only} == {
+        k: v for k, v in before.items() if k[0] not in status_only}
+
+
+def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
+    kube, env = stack["kube"], stack["env"]
+    namespaces = local_namespaces(kube) - {"flux"}
+    migrated_tree = tree(env["TIDEPOOL_GIT_URL"] + "cluster-local.git", tmp_path, "migrated")
+    migrated = normalized(kube, namespaces)
+    assert any(k[0] == "externalsecrets.external-secrets.io" for k in migrated)
+    # A fresh cluster: Flux v2 stopped, then every namespace of `local` deleted (the CRDs stay: the stack's)
+    stop_flux(kube)
+    kube.kubectl("delete", "namespace", *sorted(n for n in namespaces if kget(kube, "namespace", n)), "--wait=false")
+    deadline = time.monotonic() + 300
+    while any(kget(kube, "namespace", n) for n in namespaces) and time.monotonic() < deadline:
+        time.sleep(2)
+    # The fresh converge renders into a repository of its own (Flux keeps syncing the same URL, so that
+    # gotk-sync.yaml, which names it, is part of the comparison); Flux v2 applies the tree, as on EKS.
+    fresh_repo = stack["git"].create_repo("cluster-local-fresh")
+    res = run_playbook("site.yml", limit="local", env=env,
+                       extra_vars=dict(stack["v2"], config_repo_url=fresh_repo,
+                                       config_repo_workdir=str(tmp_path / "fresh-checkout"),
+                                       flux_git_poll_interval="1m0s", shared_services_apply=False,
+                                       environments_apply=False, secrets_apply=False))
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    irsa_for_secret_stores(stack["api"], env["AWS_ENDPOINT_URL"], "local", {ns for ns, _ in stack["secrets"]})
+    sha = head(env)  # Flux v2 syncs cluster-local.git, whose tree the fresh repository equals
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        fresh = normalized(kube, namespaces)
+        ks = kget(kube, "kustomization", "flux-system", "-n", "flux-system") or {}
+        applied = sha in ((ks.get("status") or {}).get("lastAppliedRevision") or "")
+        if applied and all(fresh.get(k) for k in migrated if k[0] == "secrets"):
+            break
+        time.sleep(2)
+    fresh = normalized(kube, namespaces)
+    assert tree(fresh_repo, tmp_path, "fresh") == migrated_tree
+    differ = sorted(k for k in set(migrated) | set(fresh) if migrated.get(k) != fresh.get(k))
+    assert differ == [], [(k, delta(migrated.get(k), fresh.get(k)) if k[0] != "secrets" else "data differs")
+                          for k in differ[:8]]
