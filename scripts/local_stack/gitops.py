@@ -28,6 +28,9 @@ VERSION_KEYS = {
 }
 # Flux's own namespace: the controllers read it from RUNTIME_NAMESPACE (events, leader-election lease).
 RUNTIME_NAMESPACE = "flux-system"
+#: ``--concurrent`` of the External Secrets Operator: the value the flavour-2 render gives its chart
+#: (plugins/module_utils/config/packages.py ESO_CONCURRENT; tests/unit/scripts/local_stack/test_gitops_args.py).
+ESO_CONCURRENT = 4
 
 
 def addr(stack, port_name: str) -> str:
@@ -96,6 +99,7 @@ def start_external_secrets(stack, timeout: float) -> None:
         raise StackError("external-secrets: the stack has no moto port")
     argv = [str(stack.gitops_bin("external-secrets")),
             f"--metrics-addr={addr(stack, 'external-secrets')}", "--enable-leader-election=false",
+            f"--concurrent={ESO_CONCURRENT}",
             "--loglevel=info", "--zap-time-encoding=iso8601"]
     env = _env(stack, AWS_SECRETSMANAGER_ENDPOINT=stack.aws_endpoint, AWS_STS_ENDPOINT=stack.aws_endpoint,
                AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)

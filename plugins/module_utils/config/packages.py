@@ -188,13 +188,20 @@ def _pkg_external_dns(values, flavour):
             *_pkg_release(values, flavour, "external-dns", "external-dns", chart_values)]
 
 
+#: ExternalSecrets the External Secrets Operator reconciles at once (its chart's ``concurrent``, default 1).
+ESO_CONCURRENT = 4
+
+
 def _pkg_external_secrets(values, flavour):
     if flavour.SECRETS_OPERATOR == "external-secrets-operator":
         # The External Secrets Operator: its controller holds no AWS permission (each namespace's SecretStore reads
-        # with its own IRSA role, config.irsa), so the chart creates a plain service account.
+        # with its own IRSA role, config.irsa), so the chart creates a plain service account. ``concurrent``: ESO
+        # reconciles one ExternalSecret at a time by default; an environment has about 16 (benchmarks/gitops_loop.py:
+        # 321 Secrets of 20 environments took 33 s with 1, the local stack runs ESO with the same value).
         return [manifests.namespace("external-secrets"),
                 *_pkg_release(values, flavour, "external-secrets", "external-secrets",
                               {"fullnameOverride": "external-secrets", "installCRDs": True,
+                               "concurrent": ESO_CONCURRENT,
                                "serviceAccount": {"create": True, "name": "external-secrets"},
                                "log": {"level": values.get("logLevel", "info")}})]
     return [
