@@ -168,7 +168,7 @@ def argument_spec() -> dict:
         helm2_converted=dict(type="bool", default=False),
         keep_namespace=dict(type="bool", default=False),
         remove_crds=dict(type="bool", default=True),
-        expect_secrets=dict(type="list", elements="str", default=[]),
+        expect_secrets=dict(type="list", elements="str", default=[], no_log=False),
         wait_timeout=dict(type="int", default=300),
     )
     spec.update(k8s_options.argument_spec())

@@ -43,7 +43,7 @@ def inspect(kube, namespace: str) -> dict:
     None}), ``helmreleases_v1``, ``helmreleases_v2``, ``external_secrets_kes``, ``external_secrets_eso`` (live
     objects), ``tiller_records``, ``helm3_records``, ``flux_v2`` (Flux v2's namespace exists) and ``deploy_key_v1``."""
     return {
-        "deployments": {name: kube.get(workloads.deployment(namespace, name)) for name, _ in workloads.STOPPED},
+        "deployments": {name: kube.get(workloads.deployment(namespace, name)) for name, _what in workloads.STOPPED},
         "helmreleases_v1": _kind_list(kube, releases.v1_kind()),
         "helmreleases_v2": _kind_list(kube, releases.v2_kind()),
         "external_secrets_kes": _kind_list(kube, secrets.kes_kind()),
@@ -67,7 +67,7 @@ def phase(found: dict) -> str:
         return "migrating"
     if found["flux_v2"]:
         return "done"
-    raise MigrationError("Neither Flux v1 (Deployments " + ", ".join(n for n, _ in workloads.STOPPED)
+    raise MigrationError("Neither Flux v1 (Deployments " + ", ".join(n for n, _what in workloads.STOPPED)
                          + ") nor Flux v2 (namespace " + flux_v2_components.NAMESPACE + ") was found: this cluster "
                          "runs neither flavour; check the kubeconfig context and migrate_flux_namespace. Nothing "
                          "was changed.")

@@ -64,11 +64,19 @@ def preflight(kube, params: dict, check_mode: bool = False, **_kw) -> dict:
             "kes_secrets": sorted(_name(secrets.target_of(dict(es, spec={}))) for es in found["external_secrets_kes"])}
 
 
+def _stopped_check(kube, dep):
+    """A :func:`k8s.apply.wait_for` check: the Deployment ``dep`` runs no pod."""
+    def stopped():
+        cur = kube.get(dep)
+        return workloads.is_stopped(cur), f"{workloads.replicas(cur)[1]} pod(s) running"
+    return stopped
+
+
 def scale(kube, params: dict, check_mode: bool, count: int, step: str, sleep=None) -> dict:
     """Steps ``stop`` (count 0) and ``resume`` (count 1): scale Flux v1 and helm-operator; ``stop`` waits until
     their pods are gone (helm-operator must see no HelmRelease deletion)."""
     ns = params["namespace"]
-    live = {name: kube.get(workloads.deployment(ns, name)) for name, _ in workloads.STOPPED}
+    live = {name: kube.get(workloads.deployment(ns, name)) for name, _what in workloads.STOPPED}
     plan = workloads.scale_plan(live, count)
     diff = []
     for entry in plan:
@@ -83,10 +91,7 @@ def scale(kube, params: dict, check_mode: bool, count: int, step: str, sleep=Non
         for entry in plan:
             dep = workloads.deployment(ns, entry["name"])
 
-            def stopped(dep=dep):
-                cur = kube.get(dep)
-                return workloads.is_stopped(cur), f"{workloads.replicas(cur)[1]} pod(s) running"
-            k8s_apply.wait_for(stopped, params["wait_timeout"],
+            k8s_apply.wait_for(_stopped_check(kube, dep), params["wait_timeout"],
                                f"Deployment {ns}/{entry['name']} ({entry['what']}) to run no pod", **kwargs)
     return {"changed": bool(diff), "step": step, "diff": diff,
             "workloads": [{k: e[k] for k in ("name", "from", "to", "action")} for e in plan]}
