@@ -152,3 +152,9 @@ def test_check_mode_reads_only():
     cluster = Cluster(flux_obj("Kustomization", applied=OLD, ready="True"), flux_obj("GitRepository", ready="True"))
     out = cluster.waiter(check_mode=True).poll(SHA)
     assert cluster.annotations == [] and out["done"] is False and cluster.t == 0
+
+
+def test_check_mode_before_the_first_install_predicts_instead_of_failing():
+    # site.yml / migrate_flux_v2.yml --check on a cluster without Flux v2: the flux step only predicted the install
+    out = Cluster(None, None).waiter(check_mode=True).poll(SHA)
+    assert out["done"] is False and "not installed yet (check mode)" in out["msg"]
