@@ -298,7 +298,10 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
                        extra_vars=dict(stack["v2"], config_repo_url=fresh_repo,
                                        config_repo_workdir=str(tmp_path / "fresh-checkout"),
                                        flux_git_poll_interval="1m0s", shared_services_apply=False,
-                                       environments_apply=False, secrets_apply=False))
+                                       environments_apply=False, secrets_apply=False,
+                                       # Flux syncs cluster-local.git, not the fresh repository: the playbook's own
+                                       # wait would wait for the fresh head forever; the loop below waits instead
+                                       flux_wait_applied=False))
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     irsa_for_secret_stores(stack["api"], env["AWS_ENDPOINT_URL"], "local", {ns for ns, _ in stack["secrets"]})
     sha = head(env)  # Flux v2 syncs cluster-local.git, whose tree the fresh repository equals
