@@ -63,7 +63,9 @@ def launch(template: dict, tmp_path, stack_env: dict, run: int):
 
 
 @pytest.fixture(scope="module")
-def stack_env(local_stack_env):
+def stack_env(gitops_stack, local_stack_env):  # pylint: disable=unused-argument
+    """The templates run `local` as its inventory says (flavour 2): Flux's and ESO's stand-ins must run, since
+    the flux step waits until Flux applied the pushed commit and ESO wrote every Secret."""
     return local_stack_env
 
 
