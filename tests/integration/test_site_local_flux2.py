@@ -18,7 +18,7 @@ import subprocess
 import boto3
 import pytest
 
-from tests.support.helpers import recap, run_playbook
+from tests.support.helpers import recap, run_playbook, stop_flux_v2
 from tests.support.inventory import load_values
 
 pytestmark = pytest.mark.integration
@@ -55,15 +55,8 @@ def converged(gitops_stack, local_stack_env):
     first = site(local_stack_env)
     assert first.returncode == 0, first.stdout[-8000:] + first.stderr[-2000:]
     yield {"env": local_stack_env, "first": first, "kube": gitops_stack.kube}
-    # Suspend first (a suspended Kustomization's finalizer prunes nothing), then delete and wait until both are
-    # gone: a Kustomization still reconciling would apply and prune the flavour-1 trees the later test modules
-    # push to the same repository (seen once under load).
-    kube = gitops_stack.kube
-    for kind in ("kustomization", "gitrepository"):
-        kube.kubectl("-n", "flux-system", "patch", kind, "flux-system", "--type=merge", "-p",
-                     '{"spec":{"suspend":true}}', check=False)
-    for kind in ("kustomization", "gitrepository"):
-        kube.kubectl("-n", "flux-system", "delete", kind, "flux-system", "--ignore-not-found", "--wait=true", "--timeout=100s")
+    # Flux must not apply or prune the flavour-1 trees later modules push to the same repository
+    stop_flux_v2(gitops_stack.kube)
 
 
 def test_flux_applied_the_pushed_commit_and_every_secret_is_moto_s_value(converged):

@@ -105,3 +105,16 @@ def moto_aws(host: str = "test1") -> dict:
 
     values = yaml.safe_load((REPO / "inventories" / "host_vars" / host / "values.yml").read_text())
     return dict(values["aws"], accountNumber=MOTO_ACCOUNT)
+
+
+def stop_flux_v2(kube) -> None:
+    """Stop the Flux v2 sync of the session's stack after a flavour-2 run of `local` (``kube``: the conftest
+    KubeStack), so later modules that push to the same repository are left alone: suspend the Kustomization and
+    GitRepository ``flux-system`` (a suspended Kustomization's deletion prunes nothing), delete both and wait until
+    they are gone."""
+    for kind in ("kustomization", "gitrepository"):
+        kube.kubectl("-n", "flux-system", "patch", kind, "flux-system", "--type=merge", "-p",
+                     '{"spec":{"suspend":true}}', check=False)
+    for kind in ("kustomization", "gitrepository"):
+        kube.kubectl("-n", "flux-system", "delete", kind, "flux-system", "--ignore-not-found", "--wait=true",
+                     "--timeout=100s")
