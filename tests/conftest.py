@@ -186,3 +186,11 @@ def local_stack_env(moto_server, kube_stack, git_server) -> dict[str, str]:
     """The whole stack; the environment a user gets from `eval "$(scripts/local-stack env)"`
     (already exported to os.environ, so ansible-playbook subprocesses see it)."""
     return {k: os.environ[k] for k in ENV_KEYS}
+
+
+def pytest_collection_modifyitems(session, config, items):  # pylint: disable=unused-argument
+    """Tests that use the GitOps controllers (``gitops_stack``) run last, in their usual order: once started, Flux and
+    the External Secrets Operator keep reconciling the session's stack (a Flux v2 install, ESO-owned Secrets, the
+    controllers' CRDs), which the flavour-1 modules of `local` that push to the same config repository must not
+    meet."""
+    items.sort(key=lambda item: "gitops_stack" in getattr(item, "fixturenames", ()))
