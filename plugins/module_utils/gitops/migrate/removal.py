@@ -24,13 +24,14 @@ Preconditions (checked before any write; in check mode a warning, since the earl
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import external_secrets as kes, helm_operator_crd
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.migrate import releases, secrets, state, tiller
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.migrate.errors import MigrationError
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 
 #: The CustomResourceDefinitions of flavour 1, with the kind each one serves.
-FLAVOUR1_CRDS = (("helmreleases.helm.fluxcd.io", releases.v1_kind), ("externalsecrets.kubernetes-client.io",
-                                                                     secrets.kes_kind))
+FLAVOUR1_CRDS = ((helm_operator_crd.NAME, releases.v1_kind),
+                 (f"externalsecrets.{kes.API_VERSION.split('/')[0]}", secrets.kes_kind))
 
 
 #: kubernetes-external-secrets' IRSA service account (namespace, name) and the label config.irsa gives it.
