@@ -31,7 +31,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k
 
 #: The CustomResourceDefinitions of flavour 1, with the kind each one serves.
 FLAVOUR1_CRDS = ((helm_operator_crd.NAME, releases.v1_kind),
-                 (f"externalsecrets.{kes.API_VERSION.split('/')[0]}", secrets.kes_kind))
+                 (f"externalsecrets.{kes.API_VERSION.split('/', maxsplit=1)[0]}", secrets.kes_kind))
 
 
 #: kubernetes-external-secrets' IRSA service account (namespace, name) and the label config.irsa gives it.
