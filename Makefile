@@ -12,7 +12,7 @@ bootstrap:
 ## repository), start moto, etcd, kube-apiserver, kube-controller-manager, git daemon + smart HTTP, fake GitHub,
 ## Flux source-/kustomize-controller and the External Secrets Operator.
 stack: bootstrap
-	scripts/local-stack build
+	scripts/local-stack build local
 	scripts/local-stack up
 
 stack-down:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -253,11 +254,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-n", type=int, default=20, help="environments of the large run (default 20)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON too")
+    parser.add_argument("--logs", type=Path, help="copy the stack's logs (controllers included) into this directory")
+    parser.add_argument("--large-only", action="store_true", help="skip the 1-environment run")
     args = parser.parse_args()
     if local_stack.Stack.default().missing_binaries(None):
         sys.exit("local stack binaries missing: run `scripts/local-stack build` first")
     results = []
-    for n in (1, args.n):
+    for n in ((args.n,) if args.large_only else (1, args.n)):
         with tempfile.TemporaryDirectory(prefix="gitops-loop-") as tmp:
             stack = local_stack.Stack.ephemeral(Path(tmp) / "stack")
             print(f"starting a local stack of its own in {tmp} ({n} environment(s))", flush=True)
@@ -266,6 +269,10 @@ def main() -> int:
                 results.append(measure(n, dict(os.environ, **stack.env()), Path(tmp)))
             finally:
                 stack.down()
+                if args.logs:
+                    dest = args.logs / f"{n}-environments"
+                    shutil.copytree(stack.run, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("*.sock"))
+                    print(f"stack logs copied to {dest}", flush=True)
     print(f"\nGitOps loop on the local stack ({os.cpu_count()} CPUs; reconcile requested with requestedAt):")
     for r in results:
         print("  " + describe(r))

@@ -17,6 +17,9 @@ description:
   - Waits up to O(poll) seconds for C(status.lastAppliedRevision) to be O(revision), then for the Secret of every
     ExternalSecret (C(external-secrets.io/v1)) of the cluster to exist, and returns RV(done) false when time ran out
     (the flux role repeats the call, printing progress, up to its overall timeout).
+  - An ExternalSecret whose Secret is missing and whose last sync failed (Ready C(False), e.g. Flux applied it
+    before its SecretStore) gets ESO's C(force-sync) annotation (the current time in epoch seconds), at most once per
+    call, so ESO syncs it now instead of after its back-off; RV(nudged) counts them (and the call reports C(changed)).
   - Fails with Flux's own message (the Ready condition of the GitRepository or the Kustomization) when Flux
     handled the request and could not fetch or apply O(revision).
   - Check mode reads only (no annotation, no wait).
@@ -63,6 +66,10 @@ requested:
   description: The reconcile was requested (C(requestedAt) set) in this call.
   returned: always
   type: bool
+nudged:
+  description: ExternalSecrets given the C(force-sync) annotation in this call.
+  returned: always
+  type: int
 applied_revision:
   description: The Kustomization's lastAppliedRevision once it is O(revision), e.g. C(master@sha1:<sha>).
   returned: always
@@ -121,7 +128,7 @@ def main():
                                           "metadata": {"name": name, "namespace": ns}}) is not None,
             check_mode=module.check_mode)
         result = waiter.poll(p["revision"], poll=p["poll"], secrets=p["secrets"])
-        return dict(result, changed=result["requested"])
+        return dict(result, changed=result["requested"] or result["nudged"] > 0)
 
     runner.run(module, work, requires=(k8s_client,), unexpected="flux_wait")
 

@@ -5,7 +5,7 @@
 #   eksctl                                             -> <cache>/bin/eksctl-<v>/
 #   source-controller, kustomize-controller (Flux v2)  -> <cache>/bin/<controller>-<v>/{<controller>,crds/}
 #   external-secrets (External Secrets Operator)       -> <cache>/bin/external-secrets-<v>/{external-secrets,crds/}
-#   (`gitops` builds those three, then the Flux components mirror)
+#   (`gitops` builds those three, then the Flux components mirror; `local` = all but eksctl, what `up` needs)
 #   Flux v2 components mirror (install.yaml + .sha256, offline) -> <cache>/mirror/flux2/<release>/ (flux_mirror.py)
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
 # `k8s.io/<m> => ./staging/src/k8s.io/<m>` of that release's go.mod with `k8s.io/<m> v0.Y.Z`.
@@ -263,8 +263,11 @@ case "${1:-all}" in
   external-secrets) build_external_secrets ;;
   flux-mirror) build_flux_mirror ;;
   gitops) build_source_controller; build_kustomize_controller; build_external_secrets; build_flux_mirror ;;
+  # What `make local` / `up` need: everything but eksctl (only the EKS path and its tests run eksctl).
+  local) build_etcd; build_kubernetes; build_source_controller; build_kustomize_controller; build_external_secrets
+         build_flux_mirror ;;
   all) build_etcd; build_kubernetes; build_eksctl; build_source_controller; build_kustomize_controller; build_external_secrets
        build_flux_mirror ;;
   go) ensure_go; "$GO" version ;;
-  *) echo "usage: $0 [all|etcd|kubernetes|eksctl|gitops|flux-mirror|source-controller|kustomize-controller|external-secrets|go]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|local|etcd|kubernetes|eksctl|gitops|flux-mirror|source-controller|kustomize-controller|external-secrets|go]" >&2; exit 2 ;;
 esac

@@ -30,7 +30,11 @@ VERSION_KEYS = {
 RUNTIME_NAMESPACE = "flux-system"
 #: ``--concurrent`` of the External Secrets Operator: the value the flavour-2 render gives its chart
 #: (plugins/module_utils/config/packages.py ESO_CONCURRENT; tests/unit/scripts/local_stack/test_gitops_args.py).
-ESO_CONCURRENT = 4
+ESO_CONCURRENT = 8
+#: ``--client-qps`` / ``--client-burst`` of the operator: the chart's ``extraArgs`` in the render (ESO_CLIENT_QPS /
+#: ESO_CLIENT_BURST there).
+ESO_CLIENT_QPS = 150
+ESO_CLIENT_BURST = 300
 
 
 def addr(stack, port_name: str) -> str:
@@ -99,7 +103,8 @@ def start_external_secrets(stack, timeout: float) -> None:
         raise StackError("external-secrets: the stack has no moto port")
     argv = [str(stack.gitops_bin("external-secrets")),
             f"--metrics-addr={addr(stack, 'external-secrets')}", "--enable-leader-election=false",
-            f"--concurrent={ESO_CONCURRENT}",
+            f"--concurrent={ESO_CONCURRENT}", f"--client-qps={ESO_CLIENT_QPS}",
+            f"--client-burst={ESO_CLIENT_BURST}",
             "--loglevel=info", "--zap-time-encoding=iso8601"]
     env = _env(stack, AWS_SECRETSMANAGER_ENDPOINT=stack.aws_endpoint, AWS_STS_ENDPOINT=stack.aws_endpoint,
                AWS_REGION=REGION, AWS_DEFAULT_REGION=REGION)

@@ -2,7 +2,7 @@
 kubernetes-external-secrets ExternalSecrets and the Secrets KES would have written, owner reference controller: true),
 then moved to flavour 2 with its GitOps controllers (source- and kustomize-controller, the External Secrets Operator)
 running. Shown: Tiller records stop it before anything changes; --check --diff changes nothing in the API server, git,
-GitHub or AWS; a run stopped after step 5a completes when run again, the Secret values byte-equal before, during
+GitHub or AWS; a run stopped after each step in turn (1, 2, 3, 5a, 4, 5b, 6), each stop run again, completes, the Secret values byte-equal before, during
 (polled while the playbook runs) and after; the next run changes nothing; the end state equals a fresh flavour-2
 converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
 from __future__ import annotations
@@ -234,30 +234,63 @@ def test_check_diff_changes_nothing_in_the_api_server_git_github_or_aws(stack):
     assert after == before
 
 
-def test_migration_stopped_after_step_5a_completes_when_rerun_without_a_secret_gap(stack):
+#: The steps a run can stop after (migrate_flux_v2_stop_after), in the playbook's order.
+STEPS = ("preflight", "stop", "push", "release_secrets", "flux", "adopt_secrets", "releases")
+
+
+def replicas(kube):
+    return {name: kget(kube, "deployment", name, "-n", "flux")["spec"]["replicas"] for name in FLUX_V1}
+
+
+def owners(kube, expected):
+    return {(ns, name): [(o["apiVersion"], o["kind"], o["name"], o.get("controller"))
+                         for o in kget(kube, "secret", name, "-n", ns)["metadata"].get("ownerReferences") or []]
+            for ns, name in expected}
+
+
+def check_stopped_after(step, stack, sha0):
+    """What a run stopped after ``step`` leaves (docs/howto/migrate-flux-v2.md, "Stopping and resuming")."""
+    kube, env, expected = stack["kube"], stack["env"], stack["secrets"]
+    kes = ("kubernetes-client.io/v1", "ExternalSecret")
+    eso = ("external-secrets.io/v1", "ExternalSecret")
+    done = STEPS[:STEPS.index(step) + 1]
+    if step == "preflight":  # read only
+        assert all(n >= 1 for n in replicas(kube).values()) and head(env) == sha0
+    else:
+        assert replicas(kube) == {name: 0 for name in FLUX_V1}  # stopped, objects kept (a stop here is recoverable)
+    assert (head(env) != sha0) == ("push" in done)
+    assert (items(kube, "externalsecrets.kubernetes-client.io") == []) == ("release_secrets" in done)
+    kustomization = kget(kube, "kustomization.kustomize.toolkit.fluxcd.io", "flux-system", "-n", "flux-system")
+    assert (kustomization is not None) == ("flux" in done)
+    if "flux" in done:
+        assert "Applied revision" in json.dumps(kustomization["status"]), kustomization["status"]
+    # KES owns each Secret (controller: true) until step 5a releases it; ESO's ExternalSecret owns it from step 5b
+    owner = [eso] if "adopt_secrets" in done else [] if "release_secrets" in done else [kes]
+    assert owners(kube, expected) == {(ns, name): [(*o, name, True) for o in owner] for ns, name in expected}, step
+    v2_release = kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")
+    if "releases" in done:
+        assert v2_release["spec"]["releaseName"] == "qa1-tidepool"
+    assert kget(kube, "deployment", FLUX_V1[0], "-n", "flux") is not None  # step 7 (remove) not run yet
+
+
+def test_migration_interrupted_after_each_step_in_turn_completes_without_a_secret_gap(stack):
+    # Stopped after step 1, run again and stopped after step 2, ... after step 6, then run to the end: every run
+    # resumes from the state the previous one left. The Secrets are read every 0.2 s all along.
     kube, env, api, expected = stack["kube"], stack["env"], stack["api"], stack["secrets"]
     v1_key = next(iter(deploy_keys(stack["git"])))
+    sha0 = head(env)
     with Poller(api, expected) as poll:
-        res = migrate(stack, extra_vars={"migrate_flux_v2_stop_after": "release_secrets"})
-        assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
-        # stopped after step 5a: Flux v1 stopped, the KES ExternalSecrets gone, their Secrets kept and released
-        for name in FLUX_V1:
-            assert kget(kube, "deployment", name, "-n", "flux")["spec"]["replicas"] == 0
-        assert items(kube, "externalsecrets.kubernetes-client.io") == []
-        # Flux v2 not installed yet (the namespace itself may exist: test_local_stack_gitops creates it)
-        assert kget(kube, "kustomization.kustomize.toolkit.fluxcd.io", "flux-system", "-n", "flux-system") is None
-        assert kget(kube, "secret", "flux-system", "-n", "flux-system") is None
-        ns, name = next(iter(expected))
-        secret = kget(kube, "secret", name, "-n", ns)
-        assert secret is not None and not secret["metadata"].get("ownerReferences"), secret
+        for step in STEPS:
+            res = migrate(stack, extra_vars={"migrate_flux_v2_stop_after": step})
+            assert res.returncode == 0, (step, res.stdout[-6000:] + res.stderr[-2000:])
+            check_stopped_after(step, stack, sha0)
+            assert secret_data(api, expected) == expected, step
         res = migrate(stack)
         assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     assert poll.reads > 20 and poll.bad == [], poll.bad[:5]
     assert secret_data(api, expected) == expected
-    for ns, name in expected:
-        owner = kget(kube, "secret", name, "-n", ns)["metadata"]["ownerReferences"]
-        assert [(o["apiVersion"], o["kind"], o["name"], o.get("controller")) for o in owner] == [
-            ("external-secrets.io/v1", "ExternalSecret", name, True)]
+    assert owners(kube, expected) == {(ns, name): [("external-secrets.io/v1", "ExternalSecret", name, True)]
+                                      for ns, name in expected}
     # flavour 1 is gone; the v2 releases have the same release names
     kube.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s")
     assert kget(kube, "crd", "helmreleases.helm.fluxcd.io") is None

@@ -12,7 +12,11 @@ What ``flux reconcile kustomization flux-system --with-source`` does, without th
 2. poll (:func:`kustomization_state`) until ``status.lastAppliedRevision`` is the commit; a failed apply of that
    commit (Ready False once the controller handled the request, or a GitRepository that cannot fetch) is one
    :class:`FluxWaitError` with Flux's own message (the Ready condition's);
-3. poll (:func:`secrets_state`) until the Secret each ExternalSecret writes exists.
+3. poll (:func:`secrets_state`) until the Secret each ExternalSecret writes exists. An ExternalSecret whose Secret is
+   missing and whose last sync failed (Ready False: typically applied by Flux before its SecretStore, or before the
+   store's IRSA role existed) is asked to sync again with ESO's own ``force-sync`` annotation (what ESO's docs give:
+   ``kubectl annotate es <name> force-sync=$(date +%s) --overwrite``), at most once per poll, instead of waiting out
+   the controller's back-off (after many failures at once, ESO's work queue retries about 10 a second).
 
 :class:`Waiter` runs one bounded poll of these phases over injected readers, so it is tested without a cluster;
 ``plugins/modules/flux_wait.py`` gives it the Kubernetes client and the role repeats the call (progress between
@@ -25,6 +29,8 @@ import time
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
+#: ESO re-syncs an ExternalSecret when this annotation changes (docs/api/externalsecret.md of ESO v0.16).
+FORCE_SYNC = "force-sync"
 NAME = NAMESPACE = "flux-system"
 SOURCE = ("source.toolkit.fluxcd.io/v1", "GitRepository")
 KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
@@ -147,7 +153,7 @@ class Waiter:
         deadline = self.clock() + poll
         kustomization, source = self._objects()
         out = {"requested": self.request(commit, kustomization, source), "commit": commit, "done": False,
-               "phase": "apply", "applied_revision": None, "secrets_present": 0, "secrets_total": 0, "missing": []}
+               "nudged": 0, "phase": "apply", "applied_revision": None, "secrets_present": 0, "secrets_total": 0, "missing": []}
         if kustomization is None and self.check_mode:  # check mode of a first install: the flux step only predicted it
             out["msg"] = (f"Flux v2 is not installed yet (check mode): a real run installs it and waits until Flux "
                           f"applies {commit[:12]}")
@@ -165,10 +171,13 @@ class Waiter:
             self.sleep(self.interval)
             kustomization, source = self._objects()
         out["phase"] = "secrets"
+        nudged: set = set()
         while True:
             items = self.list_external_secrets() if secrets else []
             present, total, missing = secrets_state(items or [], self.secret_exists)
             out.update(secrets_present=present, secrets_total=total, missing=missing)
+            if missing and not self.check_mode:
+                out["nudged"] += self.nudge(items or [], nudged)
             if not missing:
                 out.update(done=True, phase="done",
                            msg=f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present")
@@ -178,6 +187,23 @@ class Waiter:
                               f"waiting for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
                 return out
             self.sleep(self.interval)
+
+
+    def nudge(self, external_secrets: list, done: set) -> int:
+        """Set ``force-sync`` on each ExternalSecret whose Secret is missing and whose Ready condition is False, once
+        per key of ``done`` (the ``(namespace, name)`` already nudged in this poll); the number set."""
+        count = 0
+        token = None
+        for es in external_secrets:
+            meta = es["metadata"]
+            key = (meta.get("namespace", "default"), meta["name"])
+            if key in done or ready(es).get("status") != "False" or self.secret_exists(*secret_name(es)):
+                continue
+            token = token or f"{self.now():.0f}"
+            self.annotate(*EXTERNAL_SECRET, key[0], key[1], FORCE_SYNC, token)
+            done.add(key)
+            count += 1
+        return count
 
 
 def check_applied(kustomization: dict | None, commit: str) -> bool:

@@ -7,10 +7,30 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops.registry impor
 from local_stack import gitops
 
 
-def test_eso_concurrency_matches_the_rendered_chart_value():
+def test_eso_concurrency_and_client_rate_match_the_rendered_chart_values():
     values = {"email": "a@example.com", "flux_version": 2, "aws": {"accountNumber": "123456789012"},
               "cluster": {"metadata": {"name": "c1", "region": "us-east-1"}},
               "pkgs": {"external-secrets": {"enabled": True}}}
     release = [o for o in packages._pkg_external_secrets(values, flavour(2))
                if o["kind"] == "HelmRelease"][0]
     assert release["spec"]["values"]["concurrent"] == gitops.ESO_CONCURRENT == packages.ESO_CONCURRENT
+    assert release["spec"]["values"]["extraArgs"] == {"client-qps": gitops.ESO_CLIENT_QPS,
+                                                      "client-burst": gitops.ESO_CLIENT_BURST}
+    assert (gitops.ESO_CLIENT_QPS, gitops.ESO_CLIENT_BURST) == (packages.ESO_CLIENT_QPS, packages.ESO_CLIENT_BURST)
+
+
+def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
+    started = {}
+    monkeypatch.setattr(gitops, "_start", lambda stack, name, argv, env, timeout: started.update({name: argv}))
+
+    class Stack:
+        ports = {"moto": 1, "external-secrets": 2, "external-secrets-metrics": 3}
+        aws_endpoint = "http://127.0.0.1:1"
+        kubeconfig = tmp_path / "kubeconfig"
+
+        def gitops_bin(self, name):
+            return tmp_path / name
+    gitops.start_external_secrets(Stack(), 5)
+    argv = started["external-secrets"]
+    assert f"--concurrent={packages.ESO_CONCURRENT}" in argv
+    assert f"--client-qps={packages.ESO_CLIENT_QPS}" in argv and f"--client-burst={packages.ESO_CLIENT_BURST}" in argv

@@ -39,7 +39,12 @@ class Cluster:
             self.step(self)
         return self.objs[kind]
 
-    def annotate(self, _api, kind, _ns, _name, key, value):
+    def annotate(self, _api, kind, ns, name, key, value):
+        if kind == "ExternalSecret":
+            self.annotations.append((kind, f"{ns}/{name}", key, value))
+            obj = next(e for e in self.external_secrets if (e["metadata"]["namespace"], e["metadata"]["name"]) == (ns, name))
+            obj["metadata"].setdefault("annotations", {})[key] = value
+            return
         self.annotations.append((kind, key, value))
         self.objs[kind].setdefault("metadata", {}).setdefault("annotations", {})[key] = value
 
@@ -146,6 +151,42 @@ def test_missing_secrets_are_named_with_the_external_secrets_message():
     assert (out["secrets_present"], out["secrets_total"]) == (1, 2)
     assert out["missing"] == ["qa1/blob (could not get secret data from provider)"]
     assert "1 of 2 Secrets present, waiting for qa1/blob" in out["msg"]
+
+
+def test_a_failed_external_secret_is_nudged_once_per_poll_with_force_sync():
+    # Flux applied the ExternalSecret before its SecretStore: ESO failed it (Ready False) and backs off; the wait asks
+    # ESO to sync it again (force-sync), once per poll; one ESO has not looked at yet (no status) is left alone
+    failed = es("qa1", "blob", message='could not get SecretStore "aws-secrets-manager"')
+    cluster = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"),
+                      [es("qa1", "auth"), failed, es("qa2", "auth")], {("qa1", "auth")})
+    out = cluster.waiter().poll(SHA, poll=3)
+    assert cluster.annotations == [("ExternalSecret", "qa1/blob", wait.FORCE_SYNC, "1764528000")]
+    assert out["nudged"] == 1 and out["done"] is False
+    assert failed["metadata"]["annotations"] == {wait.FORCE_SYNC: "1764528000"}
+    cluster.waiter().poll(SHA, poll=3)  # the next poll nudges again (ESO may have failed again meanwhile)
+    assert len(cluster.annotations) == 2
+
+
+def test_the_nudged_external_secret_syncs_and_the_wait_ends():
+    failed = es("qa1", "blob", message="SecretStore is not ready")
+
+    def eso(cluster):  # ESO writes the Secret once the ExternalSecret carries force-sync
+        if wait.FORCE_SYNC in failed["metadata"].get("annotations", {}):
+            cluster.secrets.add(("qa1", "blob"))
+    cluster = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"),
+                      [failed], step=eso)
+    cluster.secret_exists = lambda ns, name: (eso(cluster), (ns, name) in cluster.secrets)[1]
+    waiter = wait.Waiter(cluster.get, cluster.annotate, lambda: cluster.external_secrets, cluster.secret_exists,
+                         clock=lambda: cluster.t, now=lambda: 1764528000.0, sleep=lambda s: None)
+    out = waiter.poll(SHA, poll=5)
+    assert out["done"] is True and out["nudged"] == 1 and out["msg"].endswith("1 of 1 Secrets present")
+
+
+def test_check_mode_does_not_nudge():
+    cluster = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"),
+                      [es("qa1", "blob", message="failed")])
+    out = cluster.waiter(check_mode=True).poll(SHA)
+    assert cluster.annotations == [] and out["nudged"] == 0
 
 
 def test_check_mode_reads_only():
