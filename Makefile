@@ -24,9 +24,10 @@ local: stack
 	eval "$$(scripts/local-stack env)" && ansible-playbook site.yml -l local
 	@echo "make local: Flux (the stack's source- and kustomize-controller) applied the config repository and the External Secrets Operator wrote its Secrets (see 'Flux applied' above); HelmReleases, Alerts and image policies are stored but not reconciled on the local stack (no helm-, notification- or image controllers: docs/local-stack.md)."
 
-## Molecule scenarios (delegated driver) against the local stack: default (site.yml), config, secrets.
+## Molecule scenarios (delegated driver) against the local stack: default (site.yml), config, secrets; with the
+## stack's environment exported, so ports moved with TIDEPOOL_STACK_*_PORT reach every scenario.
 molecule: stack
-	molecule test --all
+	eval "$$(scripts/local-stack env)" && molecule test --all
 
 ## The test suite (unit + integration). CI runs this through .ci/run.
 test: bootstrap

@@ -5,7 +5,8 @@ gotk-sync (GitRepository on the smart-HTTP URL), the secrets step creates the Se
 the flux step waits until the stack's kustomize-controller has applied the pushed commit and the External Secrets
 Operator has written every Secret from moto's Secrets Manager. A rerun changes nothing and requests no reconcile;
 check mode with an environment added changes nothing anywhere; an environment removed is pruned by Flux, its Secrets
-Manager values kept, and restored with the same values when added back.
+Manager values kept, and restored with the same values when added back; a bad manifest committed by hand stops the
+flux step's wait with Flux's own message.
 
 The flavour-1 tests of the same stack pin `local` to flavour 1 (tests/support/helpers.LOCAL_FLAVOUR1_VARS); at the
 end this module suspends and deletes Flux's sync objects (nothing is pruned) so Flux leaves their runs alone."""
@@ -137,3 +138,32 @@ def test_removed_environment_is_pruned_by_flux_and_restored_with_its_values(conv
     assert {k: base64.b64decode(v).decode() for k, v in data.items()} == kept["local/zz2/auth"]
     final = site(env)
     assert final.returncode == 0, final.stdout[-6000:]
+
+
+def test_a_bad_manifest_committed_by_hand_is_reported_by_the_wait_with_fluxs_message(converged, tmp_path):
+    env, kube = converged["env"], converged["kube"]
+    clone = tmp_path / "clone"
+    git = lambda *a: subprocess.run(["git", "-C", str(clone), *a], check=True, capture_output=True, text=True)  # noqa: E731
+    subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
+    git("config", "user.name", "someone"), git("config", "user.email", "someone@example.com")
+    flux = clone / "clusters" / "local" / "flux"
+    # well-formed YAML the API server refuses: Flux's server-side dry run fails and names the object
+    (flux / "by-hand.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_By_Hand\n"
+                                       "  namespace: qa1\ndata:\n  a: b\n")
+    assert not (flux / "kustomization.yaml").exists()  # Flux generates one: every manifest under the path is applied
+    git("add", "-A"), git("commit", "-q", "-m", "a bad manifest, by hand"), git("push", "-q", "origin", "HEAD:master")
+    bad = head(env)
+    try:
+        res = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None,
+                           extra_vars={"flux_wait_applied_timeout": 150})
+        assert res.returncode != 0, res.stdout[-4000:]
+        out = res.stdout
+        assert f"Flux did not apply {bad[:12]}: Kustomization flux-system/flux-system:" in out, out[-4000:]
+        assert "Bad_By_Hand" in out and "dry-run failed" in out, out[-4000:]
+        ks = kget(kube, "kustomization", "flux-system", "-n", "flux-system")
+        assert ks["status"]["lastAttemptedRevision"] == f"master@sha1:{bad}"
+    finally:
+        git("revert", "--no-edit", "HEAD"), git("push", "-q", "origin", "HEAD:master")
+    fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")

@@ -188,7 +188,6 @@ class Waiter:
                 return out
             self.sleep(self.interval)
 
-
     def nudge(self, external_secrets: list, done: set) -> int:
         """Set ``force-sync`` on each ExternalSecret whose Secret is missing and whose Ready condition is False, once
         per key of ``done`` (the ``(namespace, name)`` already nudged in this poll); the number set."""
