@@ -25,6 +25,7 @@ description:
   - Check mode reads only (no annotation, no wait).
 extends_documentation_fragment:
   - tidepool.eks.kubernetes
+  - tidepool.eks.aws
 options:
   revision:
     description: The commit (full or abbreviated sha) Flux has to apply; the config repository's pushed head.
@@ -38,6 +39,16 @@ options:
     description: Also wait for the Secret of every ExternalSecret.
     type: bool
     default: true
+  compare_values:
+    description:
+      - Once every Secret is present, read each ExternalSecret's values from AWS Secrets Manager (the runner's
+        credentials and the AWS options; C(secretsmanager:GetSecretValue) on C(<cluster>/*)) and report how many
+        Secrets hold them byte for byte (RV(values)). Values are compared in memory and never returned or logged.
+      - Secrets that differ are reported, not a failure (after a rotation ESO catches up at its refreshInterval).
+      - Only plain references are compared (C(data[].remoteRef) with C(key) and C(property), C(dataFrom[].extract)
+        with C(key), a template with C(type) only, what the flavour-2 render writes); others count as not compared.
+    type: bool
+    default: false
 author:
   - Tidepool EKS maintainers (@tidepool-org)
 """
@@ -70,6 +81,11 @@ nudged:
   description: ExternalSecrets given the C(force-sync) annotation in this call.
   returned: always
   type: int
+values:
+  description: With O(compare_values), the C(<namespace>/<secret>) names that are C(equal) to Secrets Manager, that
+    C(differ), and that were C(not_compared).
+  returned: when compare_values and every Secret is present
+  type: dict
 applied_revision:
   description: The Kustomization's lastAppliedRevision once it is O(revision), e.g. C(master@sha1:<sha>).
   returned: always
@@ -93,19 +109,24 @@ msg:
   type: str
 """
 
+import base64
+
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import wait
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import secret_values, wait
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s.apply import Applier
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(k8s_options.argument_spec(), revision=dict(type="str", required=True),
-                                              poll=dict(type="int", default=15), secrets=dict(type="bool", default=True)),
-                           supports_check_mode=True)
+    spec = aws.aws_argument_spec()
+    spec.update(k8s_options.argument_spec(), revision=dict(type="str", required=True), poll=dict(type="int", default=15),
+                secrets=dict(type="bool", default=True), compare_values=dict(type="bool", default=False))
+    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
     p = module.params
 
     def work():
@@ -121,16 +142,38 @@ def main():
             obj["metadata"]["annotations"] = {key: value}
             applier.apply(obj)
 
+        check_values = None
+        if p["compare_values"]:
+            sm = aws.client("secretsmanager", p)
+
+            def remote(key):
+                try:
+                    return aws.call(sm, "get_secret_value", key, SecretId=key).get("SecretString")
+                except aws.AwsError as exc:
+                    if exc.code == "ResourceNotFoundException":
+                        return None
+                    raise
+
+            def secret_data(namespace, name):
+                obj = applier.get({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}})
+                if obj is None:
+                    return None
+                return {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
+
+            def check_values(items):
+                return secret_values.compare(items, secret_data, remote)
+
         waiter = wait.Waiter(
             lambda *a: applier.get(ref(*a)), annotate,
             lambda: k8s_client.list_objects(dyn, *wait.EXTERNAL_SECRET),
             lambda ns, name: applier.get({"apiVersion": "v1", "kind": "Secret",
                                           "metadata": {"name": name, "namespace": ns}}) is not None,
-            check_mode=module.check_mode)
+            check_mode=module.check_mode, check_values=check_values)
         result = waiter.poll(p["revision"], poll=p["poll"], secrets=p["secrets"])
         return dict(result, changed=result["requested"] or result["nudged"] > 0)
 
-    runner.run(module, work, requires=(k8s_client,), unexpected="flux_wait")
+    runner.run(module, work, requires=(k8s_client, aws) if p["compare_values"] else (k8s_client,),
+               errors=(aws.AwsError,), unexpected="flux_wait")
 
 
 if __name__ == "__main__":

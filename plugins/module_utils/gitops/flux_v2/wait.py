@@ -123,11 +123,14 @@ class Waiter:
 
     ``get(api_version, kind, namespace, name) -> dict | None``; ``annotate(api_version, kind, namespace, name,
     key, value)``; ``list_external_secrets() -> list`` (None when the API is not served); ``secret_exists(ns,
-    name) -> bool``. ``check_mode``: read only, no request.
+    name) -> bool``. ``check_mode``: read only, no request. ``check_values(external_secrets) -> dict``
+    (``secret_values.compare``), when given, runs once every Secret is present: its counts join the message and
+    ``values`` of the result.
     """
 
     def __init__(self, get, annotate, list_external_secrets, secret_exists, *, check_mode=False,
-                 clock=time.monotonic, now=time.time, sleep=time.sleep, interval=1.0):
+                 clock=time.monotonic, now=time.time, sleep=time.sleep, interval=1.0, check_values=None):
+        self.check_values = check_values
         self.get, self.annotate = get, annotate
         self.list_external_secrets, self.secret_exists = list_external_secrets, secret_exists
         self.check_mode, self.clock, self.now, self.sleep, self.interval = check_mode, clock, now, sleep, interval
@@ -181,6 +184,9 @@ class Waiter:
             if not missing:
                 out.update(done=True, phase="done",
                            msg=f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present")
+                if self.check_values is not None:
+                    out["values"] = values = self.check_values(items or [])
+                    out["msg"] += values_text(values, total)
                 return out
             if self.check_mode or self.clock() >= deadline:
                 out["msg"] = (f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present, "
@@ -203,6 +209,17 @@ class Waiter:
             done.add(key)
             count += 1
         return count
+
+
+def values_text(values: dict, total: int) -> str:
+    """The message's part on values: ``, N byte-equal to Secrets Manager`` and what differs or was not compared."""
+    text = f", {len(values['equal'])} of {total} byte-equal to their values in Secrets Manager"
+    if values["differ"]:
+        text += (f"; {len(values['differ'])} differ (ESO syncs them at its refreshInterval, or now with the "
+                 f"force-sync annotation): {', '.join(values['differ'][:5])}{' ...' if len(values['differ']) > 5 else ''}")
+    if values["not_compared"]:
+        text += f"; {len(values['not_compared'])} not compared (templated or not a plain key/property reference)"
+    return text
 
 
 def check_applied(kustomization: dict | None, commit: str) -> bool:
