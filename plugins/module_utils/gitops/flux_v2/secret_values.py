@@ -10,7 +10,9 @@ Secrets Manager values, the way ESO maps them for the forms the flavour-2 render
 * ``spec.data[]``: ``secretKey`` <- the secret ``remoteRef.key`` (its ``SecretString``), or, with
   ``remoteRef.property``, that key of the JSON object it holds (a string value; ESO writes it as is);
 * ``spec.dataFrom[].extract.key``: every key of the JSON object, each a string value;
-* ``spec.target.template`` only with ``type``, ``engineVersion`` or ``metadata`` (they do not change ``data``).
+* ``spec.target.template`` only with ``type``, ``engineVersion``, ``metadata`` or ``mergePolicy: Replace`` (they do
+  not change ``data``); the fields the CRD defaults (``conversionStrategy: Default``, ``decodingStrategy: None``,
+  ``metadataPolicy: None``) at those defaults.
 
 Anything else (another template, ``find``, generators, versions, a non-string JSON value, a conversion or decoding
 strategy) is *not compared* rather than guessed. :func:`compare` checks every ExternalSecret and returns names only:
@@ -25,9 +27,16 @@ import json
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.wait import secret_name
 
-#: Template keys that leave the Secret's data as ESO fetched it.
-PLAIN_TEMPLATE_KEYS = frozenset({"type", "engineVersion", "metadata"})
+#: Template keys that leave the Secret's data as ESO fetched it (``mergePolicy`` only at its default).
+PLAIN_TEMPLATE_KEYS = frozenset({"type", "engineVersion", "metadata", "mergePolicy"})
+#: Reference fields the API server fills in from the CRD's defaults; at these values they change nothing.
+REF_DEFAULTS = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
 _REF_KEYS = frozenset({"key", "property"})
+
+
+def _plain_ref(ref: dict) -> bool:
+    """A reference by ``key`` (and ``property``) only, the defaulted fields at their defaults."""
+    return all(k in _REF_KEYS or REF_DEFAULTS.get(k) == v for k, v in ref.items())
 
 
 def _string(value):
@@ -39,7 +48,7 @@ def expected_data(external_secret: dict, remote) -> dict | None:
     docstring). A key missing from Secrets Manager gives None too: ESO would not have written the Secret."""
     spec = external_secret.get("spec") or {}
     template = (spec.get("target") or {}).get("template")
-    if template and set(template) - PLAIN_TEMPLATE_KEYS:
+    if template and (set(template) - PLAIN_TEMPLATE_KEYS or template.get("mergePolicy", "Replace") != "Replace"):
         return None
     cache: dict = {}
 
@@ -55,7 +64,7 @@ def expected_data(external_secret: dict, remote) -> dict | None:
     out = {}
     for item in spec.get("dataFrom") or []:
         extract = item.get("extract") if set(item) == {"extract"} else None
-        if not extract or set(extract) - _REF_KEYS or extract.get("property"):
+        if not extract or not _plain_ref(extract) or extract.get("property"):
             return None
         _text, obj = document(extract.get("key"))
         if not isinstance(obj, dict) or any(_string(v) is None for v in obj.values()):
@@ -63,7 +72,7 @@ def expected_data(external_secret: dict, remote) -> dict | None:
         out.update({k: v.encode("utf-8") for k, v in obj.items()})
     for item in spec.get("data") or []:
         ref = item.get("remoteRef") or {}
-        if set(ref) - _REF_KEYS or not item.get("secretKey"):
+        if not _plain_ref(ref) or not item.get("secretKey"):
             return None
         text, obj = document(ref.get("key"))
         if text is None:

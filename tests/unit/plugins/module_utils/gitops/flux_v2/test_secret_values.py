@@ -25,6 +25,18 @@ def test_the_rendered_external_secret_is_predicted_key_by_key():
     assert secret_values.expected_data(rendered("auth", ["user"], "kubernetes.io/tls"), remote) == {"user": b"u"}
 
 
+def test_the_fields_the_api_server_defaults_change_nothing():
+    # what the API server stores: the CRD's defaults filled in (kubectl get externalsecret -o yaml)
+    es = rendered("auth", ["password", "user"], "kubernetes.io/tls")
+    es["spec"]["target"].update(deletionPolicy="Retain")
+    es["spec"]["target"]["template"].update(engineVersion="v2", mergePolicy="Replace")
+    for item in es["spec"]["data"]:
+        item["remoteRef"].update(conversionStrategy="Default", decodingStrategy="None", metadataPolicy="None")
+    assert secret_values.expected_data(es, remote) == {"password": "p\u00e4ss".encode(), "user": b"u"}
+    es["spec"]["data"][0]["remoteRef"]["decodingStrategy"] = "Base64"  # ESO would decode: not predicted here
+    assert secret_values.expected_data(es, remote) is None
+
+
 def test_extract_and_a_whole_secret_string():
     es = {"metadata": {"name": "x", "namespace": "qa1"},
           "spec": {"dataFrom": [{"extract": {"key": "c1/qa1/auth"}}],
