@@ -63,8 +63,8 @@ def main(argv=None) -> int:
             if stack.missing_binaries(comps):
                 if args.no_build:
                     raise StackError("binaries missing: " + ", ".join(stack.missing_binaries(comps)))
-                _log("binaries missing; building them once (10-30 min on 2 cores, 15 more for the GitOps "
-                     "controllers)")
+                _log("binaries missing; building them once (about 12 min cold on 2 cores: etcd, Kubernetes, "
+                     "the Flux controllers, ESO; progress every minute)")
                 if build(["local"]):
                     return 1
             t0 = time.monotonic()
