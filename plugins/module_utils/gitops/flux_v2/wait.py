@@ -105,17 +105,28 @@ def secret_name(external_secret: dict) -> tuple[str, str]:
     return meta.get("namespace", "default"), target
 
 
-def secrets_state(external_secrets: list, secret_exists) -> tuple[int, int, list[str]]:
-    """``(present, total, missing)``: ``missing`` lists ``<namespace>/<secret>`` with the ExternalSecret's Ready
-    message when it has one. ``secret_exists(namespace, name) -> bool``."""
-    missing = []
-    for es in external_secrets:
+def absent(external_secrets: list, secret_exists) -> list:
+    """The ExternalSecrets whose Secret does not exist; ``secret_exists(namespace, name) -> bool`` (one call each)."""
+    return [es for es in external_secrets if not secret_exists(*secret_name(es))]
+
+
+def missing_labels(without_secret: list) -> list[str]:
+    """``<namespace>/<secret>`` of each ExternalSecret of ``without_secret`` (:func:`absent`), with its Ready message
+    when it has one; sorted."""
+    labels = []
+    for es in without_secret:
         namespace, name = secret_name(es)
-        if not secret_exists(namespace, name):
-            message = ready(es).get("message")
-            missing.append(f"{namespace}/{name}" + (f" ({message})" if message else ""))
+        message = ready(es).get("message")
+        labels.append(f"{namespace}/{name}" + (f" ({message})" if message else ""))
+    return sorted(labels)
+
+
+def secrets_state(external_secrets: list, secret_exists) -> tuple[int, int, list[str]]:
+    """``(present, total, missing)``: ``missing`` as :func:`missing_labels` gives it. ``secret_exists(namespace,
+    name) -> bool``."""
+    missing = missing_labels(absent(external_secrets, secret_exists))
     total = len(external_secrets)
-    return total - len(missing), total, sorted(missing)
+    return total - len(missing), total, missing
 
 
 class Waiter:
@@ -176,16 +187,19 @@ class Waiter:
         out["phase"] = "secrets"
         nudged: set = set()
         while True:
-            items = self.list_external_secrets() if secrets else []
-            present, total, missing = secrets_state(items or [], self.secret_exists)
+            items = (self.list_external_secrets() if secrets else []) or []
+            without = absent(items, self.secret_exists)  # each Secret read once per round
+            missing = missing_labels(without)
+            total = len(items)
+            present = total - len(missing)
             out.update(secrets_present=present, secrets_total=total, missing=missing)
             if missing and not self.check_mode:
-                out["nudged"] += self.nudge(items or [], nudged)
+                out["nudged"] += self.nudge(without, nudged)
             if not missing:
                 out.update(done=True, phase="done",
                            msg=f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present")
                 if self.check_values is not None:
-                    out["values"] = values = self.check_values(items or [])
+                    out["values"] = values = self.check_values(items)
                     out["msg"] += values_text(values, total)
                 return out
             if self.check_mode or self.clock() >= deadline:
@@ -194,15 +208,15 @@ class Waiter:
                 return out
             self.sleep(self.interval)
 
-    def nudge(self, external_secrets: list, done: set) -> int:
-        """Set ``force-sync`` on each ExternalSecret whose Secret is missing and whose Ready condition is False, once
-        per key of ``done`` (the ``(namespace, name)`` already nudged in this poll); the number set."""
+    def nudge(self, without_secret: list, done: set) -> int:
+        """Set ``force-sync`` on each ExternalSecret of ``without_secret`` (:func:`absent`) whose Ready condition is
+        False, once per key of ``done`` (the ``(namespace, name)`` already nudged in this poll); the number set."""
         count = 0
         token = None
-        for es in external_secrets:
+        for es in without_secret:
             meta = es["metadata"]
             key = (meta.get("namespace", "default"), meta["name"])
-            if key in done or ready(es).get("status") != "False" or self.secret_exists(*secret_name(es)):
+            if key in done or ready(es).get("status") != "False":
                 continue
             token = token or f"{self.now():.0f}"
             self.annotate(*EXTERNAL_SECRET, key[0], key[1], FORCE_SYNC, token)

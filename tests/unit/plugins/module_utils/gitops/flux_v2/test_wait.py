@@ -199,3 +199,15 @@ def test_check_mode_before_the_first_install_predicts_instead_of_failing():
     # site.yml / migrate_flux_v2.yml --check on a cluster without Flux v2: the flux step only predicted the install
     out = Cluster(None, None).waiter(check_mode=True).poll(SHA)
     assert out["done"] is False and "not installed yet (check mode)" in out["msg"]
+
+
+def test_each_secret_is_read_once_per_round_nudge_included():
+    failed = es("qa1", "blob", message="SecretStore is not ready")
+    cluster = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"),
+                      [es("qa1", "auth"), failed], {("qa1", "auth")})
+    reads = []
+    waiter = wait.Waiter(cluster.get, cluster.annotate, lambda: cluster.external_secrets,
+                         lambda ns, name: reads.append((ns, name)) or (ns, name) in cluster.secrets,
+                         clock=lambda: cluster.t, now=lambda: 1764528000.0)
+    out = waiter.poll(SHA, poll=0)
+    assert out["nudged"] == 1 and sorted(reads) == [("qa1", "auth"), ("qa1", "blob")]
