@@ -205,7 +205,7 @@ def replace_releases(kube, params: dict, check_mode: bool, **_kw) -> dict:
     if plan and not workloads.is_stopped(operator):
         want, running = workloads.replicas(operator)
         msg = (f"helm-operator (Deployment {ns}/{workloads.HELM_OPERATOR}) wants {want} replica(s) and runs {running}: "
-               "deleting a helm.fluxcd.io/v1 HelmRelease now would uninstall its release. Run the stop step first.")
+               f"deleting a {kind1['api_version']} HelmRelease now would uninstall its release. Run the stop step first.")
         if not check_mode:
             raise MigrationError(msg + " Nothing was changed.")
         warnings.append("Check mode: " + msg)
@@ -214,8 +214,8 @@ def replace_releases(kube, params: dict, check_mode: bool, **_kw) -> dict:
         diff.append(k8s_apply.diff_entry(hr, None))
         if entry["counterpart"] is None:
             target, name = entry["release"].split("/", 1)
-            warnings.append(f"HelmRelease {_name(hr)} (helm.fluxcd.io/v1, release {entry['release']}) has no "
-                            "helm.toolkit.fluxcd.io/v2 counterpart: its Helm release stays installed; remove it with "
+            warnings.append(f"HelmRelease {_name(hr)} ({kind1['api_version']}, release {entry['release']}) has no "
+                            f"{kind2['api_version']} counterpart: its Helm release stays installed; remove it with "
                             f"`helm uninstall {name} -n {target}` if it is no longer wanted.")
         if not check_mode and entry["action"] == "delete":
             kube.delete_with(hr, "Background")
