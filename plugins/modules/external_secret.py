@@ -90,6 +90,14 @@ options:
         used (the manifests go with the config repository's cluster directory).
     type: bool
     default: false
+  namespaces:
+    description:
+      - With O(purge), delete only the secrets of these namespaces (ids C(<cluster>/<namespace>/*); V(qa2) never
+        matches C(qa20)), for example the stored values of environments removed from the inventory (the secrets
+        role's C(secrets_purge_environments)). An empty list deletes nothing.
+      - Each must be a namespace name (a DNS label); a bad one fails the task before any call.
+    type: list
+    elements: str
   state:
     description:
       - V(present) stores the secrets; V(absent) deletes them (and their manifest files under O(dest)).
@@ -209,6 +217,13 @@ EXAMPLES = r"""
     purge: true
     recovery_window: 7
 
+- name: Delete the stored values of environment qa2, removed from the inventory
+  tidepool.eks.external_secret:
+    cluster: test1
+    state: absent
+    purge: true
+    namespaces: [qa2]
+
 - name: Delete a secret at once
   tidepool.eks.external_secret:
     cluster: test1
@@ -241,7 +256,7 @@ unchanged:
   type: list
   elements: str
 deleted:
-  description: Ids deleted (state=absent); with O(purge), every secret of the cluster that was deleted.
+  description: Ids deleted (state=absent); with O(purge), every secret of the cluster (or of O(namespaces)) that was deleted.
   returned: always
   type: list
   elements: str
@@ -324,6 +339,7 @@ def argument_spec() -> dict:
         role_arn=dict(type="str"),
         manifest_region=dict(type="str"),
         purge=dict(type="bool", default=False),
+        namespaces=dict(type="list", elements="str"),
     )
 
 
@@ -335,11 +351,13 @@ def main():
     def work():
         if p["purge"]:
             if p["secrets"] is not None or p["src"] or p["state"] != "absent":
-                raise runner.Failure("Option purge deletes every secret of the cluster: it needs state=absent and "
-                                     "neither secrets nor src.")
+                raise runner.Failure("Option purge deletes every secret of the cluster (or of namespaces): it needs "
+                                     "state=absent and neither secrets nor src.")
             return purge.purge(client("secretsmanager", conn=resolve_connection(p)), p["cluster"],
-                               check_mode=module.check_mode, recovery_window=p["recovery_window"],
-                               force_delete=p["force_delete"])
+                               namespaces=p["namespaces"], check_mode=module.check_mode,
+                               recovery_window=p["recovery_window"], force_delete=p["force_delete"])
+        if p["namespaces"] is not None:
+            raise runner.Failure("Option namespaces narrows purge: it needs purge=true.")
         if p["secrets"] is None and not p["src"]:
             raise runner.Failure("One of the options secrets, src or purge (with state=absent) is required.")
         src_text = None

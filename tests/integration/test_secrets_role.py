@@ -185,6 +185,40 @@ def test_manifests_of_secrets_dropped_from_the_catalogue_are_removed_and_the_sto
     assert recap(proc.stdout)["r1"]["changed"] == 0, proc.stdout
 
 
+def scheduled_for_deletion(cluster: str = "r1") -> set:
+    sm = boto3.client("secretsmanager")
+    return {e["Name"] for page in sm.get_paginator("list_secrets").paginate(IncludePlannedDeletion=True)
+            for e in page["SecretList"] if e["Name"].startswith(f"{cluster}/") and e.get("DeletedDate")}
+
+
+def test_stored_values_of_a_removed_environment_are_deleted_only_when_asked(moto_reset, tmp_path):
+    proc = play(inventory(tmp_path))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    before = stored()
+    qa2 = {sid for sid in before if sid.startswith("r1/qa2/")}
+    assert len(qa2) == len(ENV_SECRETS)
+    smaller = inventory(tmp_path, environments={"qa1": {}})
+
+    for names, refused in ((["qa1"], "qa1 still in use"), (["datadog"], "datadog still in use"),
+                           (["flux"], "flux still in use"), (["QA2"], "QA2 not a namespace name"),
+                           ("qa2", "a list of environment names")):
+        proc = play(smaller, extra_vars={"secrets_purge_environments": names})
+        assert proc.returncode != 0 and f"secrets_purge_environments: {refused}" in proc.stdout, proc.stdout
+        assert stored() == before and not scheduled_for_deletion()   # refused before anything changed
+
+    asked = {"secrets_purge_environments": ["qa2"], "secrets_purge_recovery_window": 7}
+    proc = play(smaller, extra_vars=asked, check=True, diff=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "secretsmanager:r1/qa2/auth (deleted)" in proc.stdout and stored() == before
+
+    proc = play(smaller, extra_vars=asked)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert scheduled_for_deletion() == qa2                           # restorable for 7 days, not gone at once
+    assert stored() == {sid: v for sid, v in before.items() if sid not in qa2}   # qa1 and datadog untouched
+    proc = play(smaller, extra_vars=asked)
+    assert recap(proc.stdout)["r1"]["changed"] == 0, proc.stdout
+
+
 def test_a_namespace_directory_that_is_a_link_is_refused_and_nothing_is_stored_or_written(moto_reset, tmp_path):
     """A link among the manifest directories (one committed into the config repository, say) never makes the role
     write or delete outside: one error naming it, before any secret is stored."""

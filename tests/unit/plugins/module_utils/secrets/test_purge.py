@@ -52,3 +52,32 @@ def test_bad_recovery_window_is_refused_before_any_call():
     with pytest.raises(core.InputError, match="recovery_window"):
         purge(client, "test1", recovery_window=3)
     assert client.calls == []
+
+
+def test_namespaces_delete_only_those_namespaces_of_this_cluster():
+    client = StubSecretsManager({"test1/qa2/auth": "{}", "test1/qa2/blob": "{}", "test1/qa20/auth": "{}",
+                                 "test1/qa1/auth": "{}", "test1/flux/ca.pem": "pem", "other/qa2/auth": "{}"})
+    check = purge(client, "test1", namespaces=["qa2"], check_mode=True, recovery_window=7)
+    assert check["deleted"] == ["test1/qa2/auth", "test1/qa2/blob"] and check["changed"]
+    assert [d["after_header"] for d in check["diff"]] == ["secretsmanager:test1/qa2/auth (deleted)",
+                                                          "secretsmanager:test1/qa2/blob (deleted)"]
+    assert client.writes() == []
+    done = purge(client, "test1", namespaces=["qa2"], recovery_window=7)
+    assert done["deleted"] == check["deleted"]
+    assert client.deleted == {"test1/qa2/auth", "test1/qa2/blob"}   # qa20, qa1, the Tiller CA, other/ untouched
+    assert not purge(client, "test1", namespaces=["qa2"], recovery_window=7)["changed"]
+
+
+def test_no_namespace_named_lists_and_deletes_nothing():
+    client = stub()
+    result = purge(client, "test1", namespaces=[], recovery_window=7)
+    assert result["deleted"] == [] and not result["changed"] and result["diff"] == []
+    assert client.calls == []
+
+
+@pytest.mark.parametrize("bad", ["QA2", "qa2/", "", "a" * 64, 7])
+def test_a_namespace_that_is_not_a_dns_label_is_refused_before_any_call(bad):
+    client = stub()
+    with pytest.raises(core.InputError, match="namespaces: .* not a namespace name"):
+        purge(client, "test1", namespaces=["qa1", bad], recovery_window=7)
+    assert client.calls == []
