@@ -19,12 +19,12 @@ description:
     record, naming each one and its C(helm 2to3 convert) command (unless O(helm2_converted)).
   - V(stop) scales the Deployments C(flux) and C(flux-helm-operator) to zero and waits until they run no pod;
     V(resume) scales them back to one (the way back before step 7).
-  - V(release_secrets) deletes each C(kubernetes-client.io/v1) ExternalSecret with C(propagationPolicy=Orphan) and
+  - V(release_secrets) deletes each kubernetes-external-secrets ExternalSecret with C(propagationPolicy=Orphan) and
     waits until the garbage collector has removed its owner reference from the Secret, which stays with its values.
   - V(adopt_secrets) waits until each C(external-secrets.io/v1) ExternalSecret is Ready and controls its Secret (the
     External Secrets Operator's Owner policy updates the existing Secret in place); a Secret the operator does not
     watch yet gets its C(reconcile.external-secrets.io/managed) label so that it reconciles at once.
-  - V(releases) deletes each C(helm.fluxcd.io/v1) HelmRelease, only while helm-operator runs no pod (helm-operator
+  - V(releases) deletes each Flux v1 (helm-operator) HelmRelease, only while helm-operator runs no pod (helm-operator
     uninstalls a release when it sees its HelmRelease deleted); one without a C(helm.toolkit.fluxcd.io/v2)
     counterpart of the same release name and namespace is named in a warning, its release left installed.
   - V(remove) removes the Flux v1 install (fluxd, memcached, helm-operator, Tiller, the deploy key Secret) and, with

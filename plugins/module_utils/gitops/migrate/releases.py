@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Step 6 of the migration: each ``helm.fluxcd.io/v1`` HelmRelease gives way to its
-``helm.toolkit.fluxcd.io/v2`` counterpart, and no Helm release is uninstalled.
+"""Step 6 of the migration: each Flux v1 HelmRelease (:data:`.flux_v1.releases.HELM_RELEASE_API_VERSION`) gives
+way to its ``helm.toolkit.fluxcd.io/v2`` counterpart, and no Helm release is uninstalled.
 
 helm-controller adopts an existing Helm 3 release when its HelmRelease names the same release in the same
 namespace (:func:`identity_v2`), instead of installing it again; the flavour-2 render keeps each release's object

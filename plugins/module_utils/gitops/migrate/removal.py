@@ -7,9 +7,9 @@
   removed by the same core as ``flux_bootstrap state=absent flux_version=1`` (:func:`gitops.bootstrap.run`), in
   reverse install order. Its namespace stays when flavour 2 renders objects into it (``keep_namespace``: the
   fluxcloud Provider and Alert live in ``flux``); the deploy key Secret goes either way.
-* The CustomResourceDefinitions of flavour 1 (``helmreleases.helm.fluxcd.io``,
-  ``externalsecrets.kubernetes-client.io``) go when ``remove_crds`` and no object of theirs is left: deleting a CRD
-  deletes its objects, which steps 5 and 6 already removed the safe way.
+* The CustomResourceDefinitions of flavour 1 (helm-operator's HelmRelease,
+  :data:`.flux_v1.helm_operator_crd.NAME`, and kubernetes-external-secrets' ExternalSecret) go when ``remove_crds``
+  and no object of theirs is left: deleting a CRD deletes its objects, which steps 5 and 6 already removed the safe way.
 * kubernetes-external-secrets' IRSA service account (``external-secrets/external-secrets``, label ``aws-usage:
   secrets-management``, :mod:`config.irsa`; flavour 2 has none) is deleted when the collection's cluster step created it
   (``cluster_provider: existing``); one eksctl created (EKS) is named in a warning with the ``eksctl delete
@@ -19,7 +19,7 @@
   to delete here.
 
 Preconditions (checked before any write; in check mode a warning, since the earlier steps only planned): no
-``helm.fluxcd.io/v1`` HelmRelease and no kubernetes-external-secrets ExternalSecret left (steps 5 and 6 done).
+Flux v1 HelmRelease and no kubernetes-external-secrets ExternalSecret left (steps 5 and 6 done).
 """
 from __future__ import annotations
 

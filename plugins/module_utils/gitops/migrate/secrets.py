@@ -4,10 +4,10 @@
 """Step 5 of the migration: the External Secrets Operator takes over the Secrets kubernetes-external-secrets
 wrote, and no Secret is ever absent.
 
-kubernetes-external-secrets (KES) writes one Secret per ``kubernetes-client.io/v1`` ExternalSecret, same name
-and namespace, with an owner reference (``controller: true``) to it. Deleting that ExternalSecret the ordinary
-way (propagation ``Background``) makes the garbage collector delete the Secret: the gap the migration must not
-open. The takeover is therefore in two halves:
+kubernetes-external-secrets (KES) writes one Secret per ExternalSecret of its own
+(:data:`.flux_v1.external_secrets.API_VERSION`), same name and namespace, with an owner reference
+(``controller: true``) to it. Deleting that ExternalSecret the ordinary way (propagation ``Background``) makes
+the garbage collector delete the Secret: the gap the migration must not open. The takeover is therefore in two halves:
 
 1. **release** (:func:`release_plan`): each KES ExternalSecret is deleted with ``propagationPolicy: Orphan``.
    The garbage collector then removes the owner reference from the Secret instead of deleting it (the

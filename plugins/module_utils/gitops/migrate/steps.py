@@ -195,7 +195,7 @@ def adopt_secrets(kube, params: dict, check_mode: bool, sleep=None, **_kw) -> di
 
 
 def replace_releases(kube, params: dict, check_mode: bool, **_kw) -> dict:
-    """Step 6: delete every ``helm.fluxcd.io/v1`` HelmRelease once helm-operator runs no pod; refuses while it does.
+    """Step 6: delete every Flux v1 HelmRelease once helm-operator runs no pod; refuses while it does.
     A v1 HelmRelease without a v2 counterpart is named in a warning (its Helm release stays installed)."""
     ns = params["namespace"]
     operator = kube.get(workloads.deployment(ns, workloads.HELM_OPERATOR))

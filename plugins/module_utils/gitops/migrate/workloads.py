@@ -6,7 +6,7 @@
 The Deployments ``flux`` (fluxd) and ``flux-helm-operator`` of the Flux v1 install are scaled to zero replicas
 with a JSON merge patch; every object of the install stays until step 7, so a migration stopped here is undone by
 scaling them back (``migrate_resume: true``, or ``flux.yml`` with ``flux_version: 1``). With helm-operator at zero
-no ``helm.fluxcd.io/v1`` HelmRelease deletion uninstalls its release: helm-operator 1.x uninstalls from its
+no Flux v1 HelmRelease deletion uninstalls its release: helm-operator 1.x uninstalls from its
 informer's delete handler (no finalizer), so a deletion it does not see does nothing.
 """
 from __future__ import annotations
