@@ -16,6 +16,8 @@ description:
     and its C(buckets) overrides).
   - C(tiller_ca_ids) gives the Secrets Manager ids of the Tiller CA (input the cluster name).
   - C(helm_client_dir) gives C(<helm_home>/clusters/<cluster>) (input the Helm home, argument the cluster).
+  - C(not_dns_labels) gives the items of a list that are not namespace names (RFC 1123 DNS labels of at most 63
+    characters), in input order (input the list).
 positional: _input, cluster
 options:
   _input:
@@ -71,6 +73,10 @@ def helm_client_dir(helm_home, cluster):
     return naming.helm_client_dir(str(helm_home), str(cluster))
 
 
+def not_dns_labels(values):
+    return [v for v in values if not naming.is_dns_label(v)]
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -78,4 +84,5 @@ class FilterModule:
             "bucket_names": bucket_names,
             "tiller_ca_ids": tiller_ca_ids,
             "helm_client_dir": helm_client_dir,
+            "not_dns_labels": not_dns_labels,
         }

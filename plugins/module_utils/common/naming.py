@@ -30,6 +30,13 @@ DNS_LABEL_PATTERN = r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?\Z"
 DNS_LABEL_RE = re.compile(DNS_LABEL_PATTERN, re.ASCII)
 DNS_LABEL_MAX = 63
 
+
+def is_dns_label(value) -> bool:
+    """Whether ``value`` is a string and an RFC 1123 DNS label of at most :data:`DNS_LABEL_MAX` characters (a valid
+    Kubernetes namespace name)."""
+    return isinstance(value, str) and len(value) <= DNS_LABEL_MAX and bool(DNS_LABEL_RE.match(value))
+
+
 #: RFC 1123 DNS subdomain: names of most Kubernetes objects (Secrets, ConfigMaps, ...).
 DNS_SUBDOMAIN_PATTERN = r"\A[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\Z"
 DNS_SUBDOMAIN_RE = re.compile(DNS_SUBDOMAIN_PATTERN, re.ASCII)

@@ -74,7 +74,7 @@ def normalize_params(params: dict) -> dict:
     if not flavour.RENDERS_OPERATOR_NAMESPACE and ns != flavour.OPERATOR_NAMESPACE:
         raise FluxBootstrapError(f"namespace={ns!r}: flux_version {version} installs into "
                                  f"{flavour.OPERATOR_NAMESPACE} (the namespace of its components file).")
-    if not naming.DNS_LABEL_RE.match(ns) or len(ns) > naming.DNS_LABEL_MAX:
+    if not naming.is_dns_label(ns):
         raise FluxBootstrapError(f"namespace={ns!r} is not a valid Kubernetes namespace name (RFC 1123 label).")
 
     git_path = spec.get("git_path")

@@ -143,7 +143,7 @@ def parse_secrets(documents: list, cluster: str, encoding: str = "encoded", requ
                              "<cluster>/<namespace>/<name>.")
         if len(name) > naming.DNS_SUBDOMAIN_MAX or not naming.DNS_SUBDOMAIN_RE.match(name):
             raise InputError(f"{ident}: metadata.name {name!r} is not a valid Kubernetes name.")
-        if len(namespace) > naming.DNS_LABEL_MAX or not naming.DNS_LABEL_RE.match(namespace):
+        if not naming.is_dns_label(namespace):
             raise InputError(f"{ident}: metadata.namespace {namespace!r} is not a valid namespace name.")
         sid = naming.secret_id(cluster, namespace, name)
         if sid in seen:

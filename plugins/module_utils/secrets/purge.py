@@ -25,8 +25,7 @@ def purge(client, cluster: str, *, namespaces: list | None = None, check_mode: b
     prefix = naming.secret_prefix(cluster)
     prefixes = [prefix]
     if namespaces is not None:
-        bad = [ns for ns in namespaces
-               if not isinstance(ns, str) or not naming.DNS_LABEL_RE.match(ns) or len(ns) > naming.DNS_LABEL_MAX]
+        bad = [ns for ns in namespaces if not naming.is_dns_label(ns)]
         if bad:
             raise core.InputError(f"namespaces: {', '.join(map(repr, bad))} not a namespace name (a DNS label: "
                                   "lower-case letters, digits, hyphens).")
