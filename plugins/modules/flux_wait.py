@@ -142,6 +142,12 @@ def main():
             obj["metadata"]["annotations"] = {key: value}
             applier.apply(obj)
 
+        last_read = {}  # (namespace, name) -> the Secret (None: absent) as the wait's latest round read it
+
+        def secret_exists(namespace, name):
+            last_read[(namespace, name)] = obj = applier.get(ref("v1", "Secret", namespace, name))
+            return obj is not None
+
         check_values = None
         if p["compare_values"]:
             sm = aws.client("secretsmanager", p)
@@ -155,7 +161,9 @@ def main():
                     raise
 
             def secret_data(namespace, name):
-                obj = applier.get({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name, "namespace": namespace}})
+                # the values are compared once every Secret is present: the round that found them all read each one
+                key = (namespace, name)
+                obj = last_read[key] if key in last_read else applier.get(ref("v1", "Secret", namespace, name))
                 if obj is None:
                     return None
                 return {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
@@ -165,9 +173,7 @@ def main():
 
         waiter = wait.Waiter(
             lambda *a: applier.get(ref(*a)), annotate,
-            lambda: k8s_client.list_objects(dyn, *wait.EXTERNAL_SECRET),
-            lambda ns, name: applier.get({"apiVersion": "v1", "kind": "Secret",
-                                          "metadata": {"name": name, "namespace": ns}}) is not None,
+            lambda: k8s_client.list_objects(dyn, *wait.EXTERNAL_SECRET), secret_exists,
             check_mode=module.check_mode, check_values=check_values)
         result = waiter.poll(p["revision"], poll=p["poll"], secrets=p["secrets"])
         return dict(result, changed=result["requested"] or result["nudged"] > 0)
