@@ -22,6 +22,7 @@ skipped with the reason - except with CI=true, where that is a failure.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,17 @@ class KubeStack:
         """Run kubectl against the stack; text output."""
         return subprocess.run([str(self.kubectl_bin), "--kubeconfig", str(self.kubeconfig), *args],
                               capture_output=True, text=True, check=check, input=input, timeout=120)
+
+    def get(self, *args: str) -> dict | None:
+        """``kubectl get -o json <args>``, parsed. ``None`` only when the API server answered NotFound; any other
+        failure (API server unreachable, unknown kind, bad arguments) fails the test with kubectl's message, so an
+        "absent" assertion cannot pass because the question could not be asked."""
+        proc = self.kubectl("get", "-o", "json", *args, check=False)
+        if proc.returncode == 0:
+            return json.loads(proc.stdout)
+        if "(NotFound)" in proc.stderr:
+            return None
+        pytest.fail(f"kubectl get {' '.join(args)} failed (exit {proc.returncode}): {proc.stderr.strip()}")
 
     def api_client(self):
         """A kubernetes.client.ApiClient for the stack's admin user."""

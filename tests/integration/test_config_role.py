@@ -36,10 +36,15 @@ class ConfigRepo:
                             env={"HOME": str(self.home)}, env_remove=AWS_ENV)
 
     def commits(self) -> list[str]:
-        try:
-            return git("--git-dir", str(self.bare), "log", "--format=%H %s", "master").splitlines()
-        except subprocess.CalledProcessError:
+        """The commits of master, newest first; [] only when the (valid) bare repository has no master yet. Any
+        other git failure (no repository, a broken one) fails the test instead of reading as "no commit"."""
+        git("--git-dir", str(self.bare), "rev-parse", "--git-dir")  # raises unless it is a repository
+        has_master = subprocess.run(["git", "--git-dir", str(self.bare), "show-ref", "--verify", "--quiet",
+                                     "refs/heads/master"], check=False).returncode
+        if has_master == 1:
             return []
+        assert has_master == 0, f"git show-ref failed in {self.bare} (exit {has_master})"
+        return git("--git-dir", str(self.bare), "log", "--format=%H %s", "master").splitlines()
 
     def files(self) -> dict:
         """{path: parsed YAML} of the master branch."""

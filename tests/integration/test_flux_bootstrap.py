@@ -55,8 +55,8 @@ def install(kube_stack, pki):
 
 
 def get(kube_stack, *args):
-    proc = kube_stack.kubectl("get", *args, "-o", "json", "--show-managed-fields", check=False)
-    return json.loads(proc.stdout) if proc.returncode == 0 else None
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube_stack.get(*args, "--show-managed-fields")
 
 
 def count_objects(kube_stack, ns):

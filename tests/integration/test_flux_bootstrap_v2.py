@@ -6,7 +6,6 @@ objects), so no network is used. No kubelet runs in the stack: ``wait: false``.
 from __future__ import annotations
 
 import base64
-import json
 import uuid
 
 import pytest
@@ -23,8 +22,8 @@ NS = "flux-system"
 
 
 def get(kube_stack, *args):
-    proc = kube_stack.kubectl("get", *args, "-o", "json", check=False)
-    return json.loads(proc.stdout) if proc.returncode == 0 else None
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube_stack.get(*args)
 
 
 @pytest.fixture

@@ -29,8 +29,8 @@ def wait(what, check, timeout=60.0, on_timeout=lambda: ""):
 
 
 def get(kube, *args):
-    res = kube.kubectl("get", *args, "-o", "json", check=False)
-    return json.loads(res.stdout) if res.returncode == 0 else None
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube.get(*args)
 
 
 def apply(kube, doc: dict):

@@ -1,5 +1,6 @@
 """The Kubernetes part of the local stack: a real kube-apiserver (envtest-style), etcd and
 kube-controller-manager, with the reference CRDs installed and enforced by the server."""
+import dataclasses
 import json
 import time
 import uuid
@@ -139,3 +140,20 @@ def test_python_client_and_ansible_env(kube_stack):
     assert os.environ["K8S_AUTH_KUBECONFIG"] == str(kube_stack.kubeconfig) == os.environ["KUBECONFIG"]
     names = [n.metadata.name for n in client.CoreV1Api(kube_stack.api_client()).list_namespace().items]
     assert {"default", "kube-system"} <= set(names)
+
+
+def test_absent_means_not_found_never_could_not_ask(kube_stack, tmp_path):
+    """KubeStack.get, the getter the "absent" assertions use: None only for NotFound; with the API server's address
+    broken (a kubeconfig pointing at a closed port) the same question fails the test instead of reading as absent."""
+    assert kube_stack.get("namespace", "zz-never-created") is None
+    assert kube_stack.get("namespace", "default")["metadata"]["name"] == "default"
+    broken = tmp_path / "kubeconfig"
+    config = yaml.safe_load(kube_stack.kubeconfig.read_text())
+    for cluster in config["clusters"]:
+        cluster["cluster"]["server"] = "https://127.0.0.1:1"
+    broken.write_text(yaml.safe_dump(config))
+    elsewhere = dataclasses.replace(kube_stack, kubeconfig=broken)
+    with pytest.raises(pytest.fail.Exception, match="127.0.0.1:1"):
+        elsewhere.get("namespace", "zz-never-created")
+    with pytest.raises(pytest.fail.Exception, match="resource type"):
+        kube_stack.get("nosuchkinds", "x")

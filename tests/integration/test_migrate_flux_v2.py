@@ -7,7 +7,6 @@ GitHub or AWS; a run stopped after each step in turn (1, 2, 3, 5a, 4, 5b, 6), ea
 converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
 from __future__ import annotations
 
-import json
 import subprocess
 import threading
 import time
@@ -42,8 +41,8 @@ VOLATILE_META = ("uid", "resourceVersion", "creationTimestamp", "generation", "m
 
 
 def kget(kube, *args):
-    res = kube.kubectl("get", "-o", "json", *args, check=False)
-    return json.loads(res.stdout) if res.returncode == 0 else None
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube.get(*args)
 
 
 def items(kube, kind):

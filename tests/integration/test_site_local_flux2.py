@@ -31,8 +31,8 @@ def site(env, **kw):
 
 
 def kget(kube, *args):
-    proc = kube.kubectl("get", "-o", "json", *args, check=False)
-    return json.loads(proc.stdout) if proc.returncode == 0 else None
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube.get(*args)
 
 
 def head(env):

@@ -4,7 +4,6 @@ the AWS state survives a stack restart byte for byte, the objects are applied by
 from __future__ import annotations
 
 import copy
-import json
 import subprocess
 
 import boto3
@@ -43,9 +42,9 @@ def head(env):
     return out.split()[0]
 
 
-def kget(kube, *args, check=True):
-    res = kube.kubectl("get", "-o", "json", *args, check=check)
-    return json.loads(res.stdout) if res.returncode == 0 else None
+def kget(kube, *args):
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube.get(*args)
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +86,7 @@ def test_check_mode_previews_a_new_environment_and_creates_nothing(converged, ku
     for needle in ("tidepool-local-zz1-data: create", "create ServiceAccount zz1/blob", "create HelmRelease zz1/tidepool",
                    "clusters/local/flux/environments/zz1/"):
         assert needle in out, needle
-    assert kget(kube_stack, "namespace", "zz1", check=False) is None
+    assert kget(kube_stack, "namespace", "zz1") is None
     assert head(converged) == sha
     assert secret_values(endpoint) == secrets and buckets(endpoint) == bkts
 
@@ -113,8 +112,8 @@ def test_removed_environment_is_reported_every_run_and_pruned_only_on_request(co
     res, stats = site(converged, extra_vars={"config_prune": True})
     assert "Deleting them (config_prune: true)" in res.stdout
     assert stats["changed"] > 0
-    assert kget(kube_stack, "helmreleases.helm.fluxcd.io", "tidepool", "-n", "zz2", check=False) is None
-    ns = kget(kube_stack, "namespace", "zz2", check=False)
+    assert kget(kube_stack, "helmreleases.helm.fluxcd.io", "tidepool", "-n", "zz2") is None
+    ns = kget(kube_stack, "namespace", "zz2")
     assert ns is None or ns["metadata"].get("deletionTimestamp")
     assert kget(kube_stack, "namespace", "qa1")["status"]["phase"] == "Active"
     res, stats = site(converged)

@@ -1,6 +1,7 @@
 """Every object the config role renders validates against the upstream schemas."""
 from __future__ import annotations
 
+import kubernetes_validate.utils
 import pytest
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
@@ -55,7 +56,7 @@ def test_clusterconfig_schema_is_really_checked():
 def test_core_schema_is_really_checked():
     ns = manifests.namespace("qa2")
     ns["metadata"]["labelz"] = {}
-    with pytest.raises(Exception):
+    with pytest.raises(kubernetes_validate.utils.ValidationError, match="'labelz' was unexpected"):
         schemas.validate_object(ns)
 
 
