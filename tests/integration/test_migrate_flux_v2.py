@@ -7,6 +7,7 @@ GitHub or AWS; a run stopped after each step in turn (1, 2, 3, 5a, 4, 5b, 6), ea
 converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
 from __future__ import annotations
 
+import json
 import subprocess
 import threading
 import time
@@ -49,9 +50,11 @@ def items(kube, kind):
     """Every object of ``kind``; [] when the API server no longer serves the kind (its CRD removed by the migration).
     Any other kubectl failure fails the test."""
     proc = kube.kubectl("get", "-o", "json", kind, "-A", check=False)
-    if proc.returncode != 0 and "doesn't have a resource type" in proc.stderr:
+    if proc.returncode == 0:
+        return json.loads(proc.stdout)["items"]
+    if "doesn't have a resource type" in proc.stderr:
         return []
-    return kget(kube, kind, "-A")["items"]
+    pytest.fail(f"kubectl get {kind} -A failed (exit {proc.returncode}): {proc.stderr.strip()}")
 
 
 def local_namespaces(kube):
