@@ -5,7 +5,7 @@
 
 Each builder takes the validated values and the GitOps flavour and returns the package's objects: plain
 manifests (Namespaces, RBAC, DaemonSets...) and, for a chart, the flavour's release object for the chart of
-:data:`config.catalogue.CHARTS` with the package's values; ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` are
+the flavour's ``CHARTS`` with the package's values; ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` are
 merged over both (:func:`config.inventory.deep_merge`).
 """
 from __future__ import annotations
@@ -14,14 +14,13 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
-from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as secrets_catalogue
 
 
 def _pkg_release(values, flavour, pkg, name, chart_values, **kw):
-    """``[sources only it uses..., release]``: the flavour's release of a package with its chart for the flavour
-    (:func:`catalogue.chart`), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
+    """``[sources only it uses..., release]``: the flavour's release of a package with the flavour's chart
+    (``Flavour.chart``), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
     conf = values["pkgs"][pkg]
-    chart = inventory.deep_merge(catalogue.chart(pkg, flavour.VERSION), conf.get("chart") or {})
+    chart = inventory.deep_merge(flavour.chart(pkg), conf.get("chart") or {})
     chart_values = inventory.deep_merge(chart_values, conf.get("values") or {})
     ns = catalogue.PKGS[pkg]["namespace"]
     return [*flavour.release_sources(name, ns, chart), flavour.helm_release(name, ns, chart, chart_values, **kw)]
@@ -229,7 +228,7 @@ def _pkg_flux(values, flavour):
     # The same objects flux_bootstrap applies (the flavour builds both). Flux v2's namespace flux-system belongs to
     # its install (flux-system/gotk-components.yaml), so only flavour 1 renders the operator's namespace here.
     ns = flavour.OPERATOR_NAMESPACE
-    sources = flavour.chart_sources(ns, catalogue.chart_repositories(flavour.VERSION))
+    sources = flavour.chart_sources(ns, flavour.CHART_REPOSITORIES)
     return ([manifests.namespace(ns)] if flavour.RENDERS_OPERATOR_NAMESPACE else []) + sources
 
 
@@ -345,18 +344,16 @@ if set(PKG_BUILDERS) != set(catalogue.PKGS):
 
 def shared_services(values: dict, flavour) -> dict:
     """``{pkg: [objects]}`` for every enabled package, releases and chart sources written by ``flavour``
-    (:class:`gitops.flavour.Flavour`); with ``pkgs.external-secrets`` enabled, a package whose namespace holds
-    vendor secrets of the secrets catalogue also gets the flavour's secret-store objects of that namespace, and
-    the flavour's annotations on that Namespace where a package renders it."""
+    (:class:`gitops.flavour.Flavour`); a package's namespace that holds secrets
+    (:func:`config.inventory.secret_namespaces`) also gets the flavour's secret-store objects, and the flavour's
+    annotations on that Namespace where a package renders it."""
     out = {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
-    if "external-secrets" in out:
-        done = set()
-        for (ns, _name), spec in sorted(secrets_catalogue.CLUSTER_VENDOR_SECRETS.items()):
-            if spec["pkg"] in out and ns not in done:
-                done.add(ns)
-                out[spec["pkg"]] += flavour.secret_store_objects(ns, inventory.region(values))
-                annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), ns)
-                for obj in (o for objs in out.values() for o in objs):  # fluxcloud's flux namespace is pkgs.flux's
-                    if obj["kind"] == "Namespace" and obj["metadata"]["name"] == ns and annotations:
-                        obj["metadata"].setdefault("annotations", {}).update(annotations)
+    for ns, pkg in inventory.secret_namespaces(values).items():
+        if pkg is None:
+            continue
+        out[pkg] += flavour.secret_store_objects(ns, inventory.region(values))
+        annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), ns)
+        for obj in (o for objs in out.values() for o in objs):  # fluxcloud's flux namespace is pkgs.flux's
+            if obj["kind"] == "Namespace" and obj["metadata"]["name"] == ns and annotations:
+                obj["metadata"].setdefault("annotations", {}).update(annotations)
     return out

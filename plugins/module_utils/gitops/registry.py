@@ -34,3 +34,15 @@ def flavour(version=DEFAULT_VERSION):
     if number not in FLAVOURS:
         raise FluxBootstrapError(f"flux_version={number} is not supported; use 1 or 2.")
     return FLAVOURS[number]
+
+
+def for_values(values: dict):
+    """The flavour of an inventory's values: their ``flux_version``, :data:`DEFAULT_VERSION` when absent or
+    empty. Raises :class:`gitops.errors.FluxBootstrapError` as :func:`flavour` does."""
+    version = (values or {}).get("flux_version")
+    return flavour(DEFAULT_VERSION if version in (None, "") else version)
+
+
+def versions() -> list:
+    """The ``flux_version`` values a module accepts (argument-spec ``choices``), sorted."""
+    return sorted(FLAVOURS)
