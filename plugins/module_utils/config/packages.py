@@ -81,20 +81,17 @@ def _pkg_amazon_cloudwatch(values, flavour):
     ]
 
 
+def _chart_settings(values):
+    """What the flavour's own charts take from the inventory (``Flavour.chart_values``)."""
+    return {"region": inventory.region(values), "log_level": values.get("logLevel", "info")}
+
+
 def _pkg_certmanager(values, flavour):
     api = flavour.CERT_MANAGER_API_VERSION
-    if api == certificates.API_VERSION:
-        # cert-manager v0.10's chart; IRSA needs the pod to read its projected token.
-        chart_values = {"serviceAccount": {"create": False, "name": "certmanager"},
-                        "securityContext": {"enabled": True, "fsGroup": 1001}}
-    else:
-        # cert-manager 1.x's chart installs its CRDs (crds.enabled); the pod security context takes fsGroup directly.
-        chart_values = {"crds": {"enabled": True}, "serviceAccount": {"create": False, "name": "certmanager"},
-                        "securityContext": {"runAsNonRoot": True, "fsGroup": 1001,
-                                            "seccompProfile": {"type": "RuntimeDefault"}}}
     return [
         manifests.namespace("certmanager", labels=certificates.disable_validation_labels(api)),
-        *_pkg_release(values, flavour, "certmanager", "certmanager", chart_values),
+        *_pkg_release(values, flavour, "certmanager", "certmanager",
+                      flavour.chart_values("certmanager", _chart_settings(values))),
         *certificates.cluster_issuers(values, api),
         *certificates.shared(values, api),   # the guide's shared certificates in `default` (TLS appendix)
     ]
@@ -187,41 +184,12 @@ def _pkg_external_dns(values, flavour):
             *_pkg_release(values, flavour, "external-dns", "external-dns", chart_values)]
 
 
-#: ExternalSecrets the External Secrets Operator reconciles at once (its chart's ``concurrent``, default 1).
-ESO_CONCURRENT = 8
-#: The operator's Kubernetes client rate (its ``--client-qps`` / ``--client-burst``, defaults 50 / 100; the chart's
-#: ``extraArgs``). Each ExternalSecret synced is two writes (the Secret, its status): at 50 a second, 340
-#: ExternalSecrets (20 environments) need 14 s of writes alone (benchmarks/gitops_loop.py). API Priority and
-#: Fairness on the API server (EKS has it) still bounds what one client may take.
-ESO_CLIENT_QPS = 150
-ESO_CLIENT_BURST = 300
-
-
 def _pkg_external_secrets(values, flavour):
-    if flavour.SECRETS_OPERATOR == "external-secrets-operator":
-        # The External Secrets Operator: its controller holds no AWS permission (each namespace's SecretStore reads
-        # with its own IRSA role, config.irsa), so the chart creates a plain service account. ``concurrent``: ESO
-        # reconciles one ExternalSecret at a time by default; an environment has about 17 (benchmarks/gitops_loop.py:
-        # 340 Secrets of 20 environments took 43 s with 1 and the default client rate, 16.7 s with 8 and the rate
-        # below); the local stack runs ESO with the same values (scripts/local_stack/gitops.py).
-        return [manifests.namespace("external-secrets"),
-                *_pkg_release(values, flavour, "external-secrets", "external-secrets",
-                              {"fullnameOverride": "external-secrets", "installCRDs": True,
-                               "concurrent": ESO_CONCURRENT,
-                               "extraArgs": {"client-qps": ESO_CLIENT_QPS, "client-burst": ESO_CLIENT_BURST},
-                               "serviceAccount": {"create": True, "name": "external-secrets"},
-                               "log": {"level": values.get("logLevel", "info")}})]
-    return [
-        manifests.namespace("external-secrets"),
-        *_pkg_release(values, flavour, "external-secrets", "external-secrets",
-                      {"fullnameOverride": "external-secrets",
-                       "serviceAccount": {"create": False, "name": "external-secrets"},
-                       "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
-                       "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
-                               "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info"),
-                               **flavour.secrets_controller_env()},  # each namespace reads only its own secrets
-                       "crds": {"create": True}}),
-    ]
+    # the secrets controller is the flavour's (kubernetes-external-secrets, the External Secrets Operator), and so
+    # are its chart's values
+    return [manifests.namespace("external-secrets"),
+            *_pkg_release(values, flavour, "external-secrets", "external-secrets",
+                          flavour.chart_values("external-secrets", _chart_settings(values)))]
 
 
 def _pkg_flux(values, flavour):

@@ -89,6 +89,12 @@ class Flavour:
         Raises KeyError for a package without a release."""
         return dict(self.CHARTS[pkg])
 
+    def chart_values(self, pkg: str, settings: dict) -> dict:
+        """Values of package ``pkg``'s chart where the chart is the flavour's own (cert-manager, the secrets
+        controller: ``certmanager``, ``external-secrets``), before ``pkgs.<pkg>.values``; ``settings``: ``region``
+        and ``log_level`` (``logLevel``, default ``info``) of the inventory. Raises KeyError for another package."""
+        raise NotImplementedError
+
     def chart_sources(self, namespace: str, repositories) -> list[dict]:
         """The objects that tell the operator where charts come from; ``repositories``: ``((name, url), ...)``
         (``CHART_REPOSITORIES``), ``namespace``: the operator's namespace."""
@@ -122,11 +128,6 @@ class Flavour:
     def secret_namespace_annotations(self, cluster: str, namespace: str) -> dict:
         """Annotations of a namespace holding secrets that limit the secrets controller to the namespace's own
         secrets (``<cluster>/<namespace>/*``). Default: none."""
-        return {}
-
-    def secrets_controller_env(self) -> dict:
-        """Environment variables of the secrets controller's chart (``env``) that turn that limit on. Default:
-        none."""
         return {}
 
     def secret_store_objects(self, namespace: str, region: str) -> list[dict]:

@@ -43,6 +43,9 @@ class FluxV1(Flavour):
     def placeholder_tls(self):
         return dict(tls_files.NO_TLS)
 
+    def chart_values(self, pkg, settings):
+        return charts.chart_values(pkg, settings)
+
     def chart_sources(self, namespace, repositories):
         return [releases.repositories_secret(namespace, repositories)]
 
@@ -68,9 +71,6 @@ class FluxV1(Flavour):
     def secret_reader_accounts(self, cluster, region, account, namespaces):
         # one controller reads every namespace's secrets (the namespace annotations limit each namespace)
         return [external_secrets.reader_account(cluster, region, account)]
-
-    def secrets_controller_env(self):
-        return dict(external_secrets.ENFORCE_ENV)
 
     def release_kind(self):
         return {"api_version": releases.HELM_RELEASE_API_VERSION, "kind": releases.HELM_RELEASE_KIND}

@@ -75,6 +75,9 @@ class FluxV2(Flavour):
         return None
 
     # rendering
+    def chart_values(self, pkg, settings):
+        return charts.chart_values(pkg, settings)
+
     def chart_sources(self, namespace, repositories):
         return [releases.helm_repository(name, namespace, url) for name, url in repositories]
 

@@ -62,3 +62,17 @@ def test_flux_package_is_the_namespace_and_the_flavours_chart_sources(values):
     assert ns == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "flux"}}
     assert secret == FLAVOUR.chart_sources("flux", FLAVOUR.CHART_REPOSITORIES)[0]
     assert "- name: jetstack\n  url: https://charts.jetstack.io\n" in secret["stringData"]["repositories.yaml"]
+
+
+@pytest.mark.parametrize("version, pkg, key", [(1, "external-secrets", "env"), (2, "external-secrets", "concurrent"),
+                                               (1, "certmanager", "securityContext"), (2, "certmanager", "crds")])
+def test_the_flavours_own_charts_take_the_flavours_values(values, version, pkg, key):
+    values["pkgs"]["certmanager"] = {"enabled": True}
+    values["pkgs"]["external-secrets"] = {"enabled": True, "values": {"extra": 1}}
+    flavour = registry.flavour(version)
+    [release] = [o for o in packages.shared_services(values, flavour)[pkg] if o["kind"] == "HelmRelease"]
+    expected = flavour.chart_values(pkg, {"region": "us-west-2", "log_level": values.get("logLevel", "info")})
+    assert key in expected
+    assert release["spec"]["values"] == (dict(expected, extra=1) if pkg == "external-secrets" else expected)
+    with pytest.raises(KeyError):
+        flavour.chart_values("gloo", {})
