@@ -74,3 +74,10 @@ def test_one_bootstrap_run_looks_the_flavour_up_once(monkeypatch):
     spec = bootstrap.normalize_params({"cluster": "unit1", "state": "absent"})
     bootstrap.run(spec, NoCluster(), check_mode=True)
     assert calls == [registry.DEFAULT_VERSION] and spec["flavour"] is real(1)
+
+
+def test_the_inventory_schema_accepts_exactly_the_registered_versions():
+    from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
+    enum = values_schema.SCHEMA["properties"]["flux_version"]["enum"]
+    assert sorted(v for v in enum if isinstance(v, int)) == registry.versions()
+    assert sorted(v for v in enum if isinstance(v, str)) == [str(v) for v in registry.versions()]
