@@ -73,7 +73,7 @@ def to_manifest_yaml(obj) -> str:
 
 def _errors(values, variables=None) -> list:
     try:
-        return validation.validate(values, variables)
+        return validation.validate(values, variables, flavour_of=registry.for_values)
     except TidepoolError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
@@ -87,22 +87,33 @@ def _valid(values) -> dict:
     return values
 
 
+def _flavour(values):
+    """The GitOps flavour of valid ``values`` (their ``flux_version``, the registry's default when absent)."""
+    try:
+        return registry.for_values(values)
+    except FluxBootstrapError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 def config_errors(values, variables=None):
     return _errors(_plain(values), [str(v) for v in variables or ()])
 
 
 def config_tree(values):
-    return {path: to_manifest_yaml(obj) for path, obj in tree.render_tree(_valid(values)).items()}
+    values = _valid(values)
+    return {path: to_manifest_yaml(obj) for path, obj in tree.render_tree(values, _flavour(values)).items()}
 
 
 def config_render(values):
-    rendered = tree.render(_valid(values))
+    values = _valid(values)
+    rendered = tree.render(values, _flavour(values))
     return {"files": {path: to_manifest_yaml(obj) for path, obj in rendered["tree"].items()},
             "objects": rendered["objects"]}
 
 
 def config_objects(values, part):
-    return tree.objects(_valid(values), str(part))
+    values = _valid(values)
+    return tree.objects(values, str(part), _flavour(values))
 
 
 def config_managed_dirs(cluster):

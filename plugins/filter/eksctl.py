@@ -19,14 +19,14 @@ options:
 """
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.tidepool.eks.plugins.filter.config import _valid
+from ansible_collections.tidepool.eks.plugins.filter.config import _flavour, _valid
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
 
 
 def eksctl_cluster_config(values):
     values = _valid(values)
     try:
-        return cluster_config.eksctl_cluster_config(values)
+        return cluster_config.eksctl_cluster_config(values, _flavour(values))
     except (KeyError, TypeError) as exc:
         raise AnsibleFilterError(f"cannot render the ClusterConfig: missing {exc}") from None
 

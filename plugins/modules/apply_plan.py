@@ -146,6 +146,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation as config_validation
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import drift
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
@@ -162,11 +163,11 @@ def _objects(p):
     if p["objects"] is not None:
         return p["objects"]
     if p["values"] is not None:
-        errors = config_validation.validate(p["values"])
+        errors = config_validation.validate(p["values"], flavour_of=registry.for_values)
         if errors:
             raise runner.Failure("values: invalid inventory values: " + "; ".join(errors))
         try:
-            return config_tree.objects(p["values"], p["part"])
+            return config_tree.objects(p["values"], p["part"], registry.for_values(p["values"]))
         except ValueError as exc:
             raise runner.Failure(f"part: {exc}") from None
     try:

@@ -298,6 +298,7 @@ not_attempted:
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner  # noqa: E402
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import purge  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import (  # noqa: E402
@@ -335,7 +336,7 @@ def argument_spec() -> dict:
         force_delete=dict(type="bool", default=False),
         dest=dict(type="path"),
         manifest_format=dict(type="str", choices=list(core.MANIFEST_FORMATS), default="spec"),
-        flux_version=dict(type="int", choices=[1, 2], default=1),
+        flux_version=dict(type="int", choices=registry.versions(), default=registry.DEFAULT_VERSION),
         role_arn=dict(type="str"),
         manifest_region=dict(type="str"),
         purge=dict(type="bool", default=False),

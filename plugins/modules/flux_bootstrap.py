@@ -307,6 +307,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
@@ -322,7 +323,7 @@ def argument_spec() -> dict:
     return dict(
         k8s_options.argument_spec(),
         cluster=dict(type="str", required=True),
-        flux_version=dict(type="int", choices=[1, 2], default=1),
+        flux_version=dict(type="int", choices=registry.versions(), default=registry.DEFAULT_VERSION),
         state=dict(type="str", choices=["present", "absent"], default="present"),
         namespace=dict(type="str"),
         git_url=dict(type="str"),

@@ -78,6 +78,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import irsa_roles
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import service_accounts
@@ -98,7 +99,8 @@ def main():
         issuer = p["issuer"] or service_accounts.issuer(api)
         iam = aws.client("iam", p, global_service=True)
         plan = irsa_roles.plan(iam, cluster=inventory.cluster_name(values), account=inventory.account(values),
-                               issuer=issuer, accounts=irsa_roles.service_account_entries(values, p["scope"]),
+                               issuer=issuer, accounts=irsa_roles.service_account_entries(
+                                   values, registry.for_values(values), p["scope"]),
                                thumbprint=p["thumbprint"])
         runner.apply(module, plan, lambda pl: irsa_roles.apply(iam, pl))
         applier = Applier(k8s_client.dynamic_client(api), field_manager=service_accounts.FIELD_MANAGER)

@@ -161,7 +161,8 @@ aws:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.common import preflight, runner
+from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
+from ansible_collections.tidepool.eks.plugins.module_utils.preflight import checks as preflight
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
 

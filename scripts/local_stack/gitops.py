@@ -29,7 +29,7 @@ VERSION_KEYS = {
 # Flux's own namespace: the controllers read it from RUNTIME_NAMESPACE (events, leader-election lease).
 RUNTIME_NAMESPACE = "flux-system"
 #: ``--concurrent`` of the External Secrets Operator: the value the flavour-2 render gives its chart
-#: (plugins/module_utils/config/packages.py ESO_CONCURRENT; tests/unit/scripts/local_stack/test_gitops_args.py).
+#: (plugins/module_utils/gitops/flux_v2/charts.py ESO_CONCURRENT; tests/unit/scripts/local_stack/test_gitops_args.py).
 ESO_CONCURRENT = 8
 #: ``--client-qps`` / ``--client-burst`` of the operator: the chart's ``extraArgs`` in the render (ESO_CLIENT_QPS /
 #: ESO_CLIENT_BURST there).

@@ -84,7 +84,7 @@ def install_endpoint() -> None:
     """EKS clusters created in moto answer the local API server as their endpoint and certificate authority
     (DescribeCluster), read from the kubeconfig named by ``LOCAL_STACK_KUBECONFIG`` when the cluster is created:
     the local stack's API server stands in for every EKS control plane, so the preflight's check that the
-    kubeconfig is the cluster's (plugins/module_utils/common/preflight.py) holds for it."""
+    kubeconfig is the cluster's (plugins/module_utils/preflight/checks.py) holds for it."""
     import os
 
     from moto.eks import models

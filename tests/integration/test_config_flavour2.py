@@ -11,6 +11,7 @@ import sys
 import pytest
 import yaml
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 from tests.support.helpers import AWS_ENV, REPO, recap, run_playbook
@@ -66,13 +67,18 @@ def run(tmp_path, kube_stack):
     return _run
 
 
+def _test2_tree():
+    values = load_values("test2")
+    return config_tree.render_tree(values, registry.for_values(values))
+
+
 def test_test2_tree_is_rendered_and_every_object_passes_the_server_side_dry_run(run):
     proc, files = run()
     assert recap(proc.stdout)["test2"]["failed"] == 0
     assert "Check the rendered objects with a server-side dry run" in proc.stdout
     validate = proc.stdout.split("server-side dry run (config_validate)")[1].split("TASK")[0]
     assert "skipping" not in validate and ("ok: [test2]" in validate or "changed: [test2]" in validate), validate
-    assert files == config_tree.render_tree(load_values("test2"))
+    assert files == _test2_tree()
     kinds = {f"{o['apiVersion']}/{o['kind']}" for o in files.values()}
     assert "helm.toolkit.fluxcd.io/v2/HelmRelease" in kinds and "external-secrets.io/v1/SecretStore" in kinds
     assert not [k for k in kinds if k.startswith(("helm.fluxcd.io/", "kubernetes-client.io/"))]
@@ -89,14 +95,14 @@ def test_flux_version_1_then_2_renders_the_matching_tree_each_time(run):
     assert any(o["apiVersion"] == "helm.fluxcd.io/v1" for o in v1.values())
     assert _flux_system(run.bare) == {}
     _proc, v2 = run()
-    assert v2 == config_tree.render_tree(load_values("test2"))
+    assert v2 == _test2_tree()
     assert not any(o["apiVersion"] == "helm.fluxcd.io/v1" for o in v2.values())
 
 
 def test_the_stack_enforces_the_crds_cel_rules(kube_stack):
     # The same dry run refuses what only a CEL rule forbids (HelmRelease: chart and chartRef together), so the
     # flavour-2 tree above passed the CEL rules too, not only the OpenAPI schema.
-    hr = config_tree.render_tree(load_values("test2"))["clusters/test2/flux/environments/qa2/helmrelease-tidepool.yaml"]
+    hr = _test2_tree()["clusters/test2/flux/environments/qa2/helmrelease-tidepool.yaml"]
     hr["metadata"]["namespace"] = "default"
     hr["spec"]["chartRef"] = {"kind": "OCIRepository", "name": "tidepool"}
     proc = kube_stack.kubectl("apply", "--server-side", "--dry-run=server", "-f", "-", check=False,

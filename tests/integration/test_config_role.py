@@ -8,6 +8,7 @@ import subprocess
 import pytest
 import yaml
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
 from tests.support import schemas
 from tests.support.helpers import AWS_ENV, recap, run_playbook
@@ -69,7 +70,7 @@ def test_renders_and_pushes_the_test1_tree(repo, rendered):
     [commit] = repo.commits()
     assert commit.split(" ", 1)[1].startswith("test1 config: update ClusterConfig")
     files = repo.files()
-    expected = config_tree.render_tree(load_values("test1"))
+    expected = config_tree.render_tree(load_values("test1"), registry.flavour(1))
     assert set(files) == set(expected)
     assert files == expected  # every object, field by field, as the renderer (tested against the guide) builds it
     for obj in files.values():

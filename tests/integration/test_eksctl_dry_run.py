@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
 
@@ -73,7 +74,7 @@ def dry_run(eksctl: Path, config: dict, tmp_path: Path, endpoint: str) -> subpro
 def test_rendered_cluster_config_passes_eksctl_dry_run(eksctl, moto_server, tmp_path, values):
     assert not validation.validate(values)
     # What the cluster role hands to eksctl_cluster: the committed ClusterConfig plus the IAM users' mappings.
-    config = cluster_config.eksctl_cluster_config(values)
+    config = cluster_config.eksctl_cluster_config(values, registry.for_values(values))
     assert len(config["iamIdentityMappings"]) == len(values["aws"]["iamUsers"])
     proc = dry_run(eksctl, config, tmp_path, moto_server)
     assert proc.returncode == 0, proc.stderr
@@ -91,7 +92,7 @@ def test_rendered_cluster_config_passes_eksctl_dry_run(eksctl, moto_server, tmp_
 
 def test_dry_run_rejects_what_eksctl_would_reject(eksctl, moto_server, tmp_path):
     """The dry run is a real check: an unsupported version and an unknown field fail."""
-    config = cluster_config.cluster_config(seed_values())
+    config = cluster_config.cluster_config(seed_values(), registry.for_values(seed_values()))
     old = copy.deepcopy(config)
     old["metadata"]["version"] = "1.20"
     proc = dry_run(eksctl, old, tmp_path, moto_server)

@@ -10,6 +10,7 @@ import copy
 import botocore.exceptions
 import pytest
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
 from tests.support.iam_moto import ACCOUNT, REGION, EnforcedMoto, irsa_trust_policy, web_identity_token
 from tests.support.inventory import load_values
@@ -42,7 +43,7 @@ def test_a_namespace_store_reads_its_own_secrets_and_not_another_namespaces(aws)
     values = load_values("test2")  # flux_version 2; a second environment qa3 like its qa2
     values["environments"]["qa3"] = copy.deepcopy(values["environments"]["qa2"])
     values["aws"]["accountNumber"], values["cluster"]["metadata"]["region"] = ACCOUNT, REGION  # moto's
-    accounts = cluster_config.cluster_config(values)["iam"]["serviceAccounts"]
+    accounts = cluster_config.cluster_config(values, registry.for_values(values))["iam"]["serviceAccounts"]
     stores = {sa["metadata"]["namespace"]: sa for sa in accounts if sa["metadata"]["name"] == "secret-store"}
     assert {"qa2", "qa3"} <= set(stores), sorted(stores)
     sm = aws.client("secretsmanager")

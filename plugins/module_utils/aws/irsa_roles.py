@@ -25,8 +25,7 @@ from urllib.parse import unquote
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import call, error_code
 from ansible_collections.tidepool.eks.plugins.module_utils.common.plan import Plan
-from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory, irsa
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
+from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 
 #: Name of the inline policy holding the entry's ``attachPolicy``.
 POLICY_NAME = "tidepool-irsa"
@@ -37,19 +36,14 @@ DEFAULT_THUMBPRINT = "0" * 40
 MAX_ROLE_NAME = 64
 
 
-def service_account_entries(values: dict, scope: str = "secret_readers") -> list:
+def service_account_entries(values: dict, flavour, scope: str = "secret_readers") -> list:
     """The ClusterConfig IRSA entries (:func:`config.irsa.irsa_service_accounts`) of ``scope``: ``all``, or
-    ``secret_readers`` - the GitOps flavour's Secrets Manager readers (Flux v2: each namespace's ``secret-store``;
-    Flux v1: ``external-secrets/external-secrets``)."""
-    everything = irsa.irsa_service_accounts(values)
+    ``secret_readers`` - the Secrets Manager readers of ``flavour``, the GitOps flavour of ``values``
+    (:func:`config.irsa.secret_reader_accounts`; Flux v2: each namespace's ``secret-store``; Flux v1:
+    ``external-secrets/external-secrets``)."""
     if scope == "all":
-        return everything
-    cluster, region, account = inventory.cluster_name(values), inventory.region(values), inventory.account(values)
-    readers = registry.flavour(inventory.flux_version(values)).secret_reader_accounts(
-        cluster, region, account, irsa.secret_namespaces(values))
-    keys = {(e["metadata"]["namespace"], e["metadata"]["name"]) for e in readers} if readers is not None else \
-        {("external-secrets", "external-secrets")}
-    return [e for e in everything if (e["metadata"]["namespace"], e["metadata"]["name"]) in keys]
+        return irsa.irsa_service_accounts(values, flavour)
+    return irsa.secret_reader_accounts(values, flavour)
 
 
 def issuer_host(issuer: str) -> str:

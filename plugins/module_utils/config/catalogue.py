@@ -34,31 +34,29 @@ TIDEPOOL_CHART = {
 #: Helm repository of the archived "stable" charts (the URL the 2019 guide used is gone).
 STABLE_REPO = "https://charts.helm.sh/stable"
 
-#: The chart repositories of the shared services, ``(name, url)`` in the order the GitOps operator is told about
-#: them (research section 9.2). Every chart source below takes its URL from here.
-CHART_REPOSITORIES = (
+#: The chart repositories of the shared services that every GitOps flavour tells its operator about, ``(name,
+#: url)``, first and in this order (research section 9.2). A flavour adds its own after them and owns the whole
+#: list (``Flavour.CHART_REPOSITORIES``: ``gitops/flux_v1/charts.py``, ``gitops/flux_v2/charts.py``).
+SHARED_CHART_REPOSITORIES = (
     ("stable", STABLE_REPO),
     ("jetstack", "https://charts.jetstack.io"),
     ("gloo", "https://storage.googleapis.com/solo-public-helm"),
     ("stakater", "https://stakater.github.io/stakater-charts"),
-    ("fluxcd", "https://charts.fluxcd.io"),
-    ("external-secrets", "https://external-secrets.github.io/kubernetes-external-secrets/"),
 )
-_REPO = dict(CHART_REPOSITORIES)
+_REPO = dict(SHARED_CHART_REPOSITORIES)
 
 
 def _chart(repo: str, name: str, version: str) -> dict:
     return {"repository": _REPO[repo], "name": name, "version": version}
 
 
-#: The chart each package with a HelmRelease installs (``pkgs.<pkg>.chart`` overrides it), by package: a chart of
-#: one of the :data:`CHART_REPOSITORIES` (``repository``, ``name``, ``version``) or a chart in a git repository
-#: (``git``, ``path``, ``ref``).
-CHARTS = {
-    "certmanager": _chart("jetstack", "cert-manager", "v0.10.0"),
+#: The charts that are the same for every GitOps flavour, by package (``pkgs.<pkg>.chart`` overrides one): a chart
+#: of one of the :data:`SHARED_CHART_REPOSITORIES` (``repository``, ``name``, ``version``) or a chart in a git
+#: repository (``git``, ``path``, ``ref``). A flavour adds the charts of its own stack (cert-manager, the secrets
+#: controller) and owns the whole table (``Flavour.CHARTS``, ``Flavour.chart``).
+SHARED_CHARTS = {
     "datadog": _chart("stable", "datadog", "1.31.11"),
     "external-dns": _chart("stable", "external-dns", "2.6.1"),
-    "external-secrets": _chart("external-secrets", "kubernetes-external-secrets", "8.5.5"),
     "fluxcloud": {"git": "git@github.com:tidepool-org/development", "path": "charts/fluxcloud/0.1.0", "ref": "k8s"},
     "gloo": _chart("gloo", "gloo", "0.18.40"),
     "metrics-server": _chart("stable", "metrics-server", "2.8.5"),
@@ -75,39 +73,11 @@ PLATFORM_SERVICES = frozenset({"auth", "blob", "data", "image", "migrations", "n
 TIDEPOOL_IMAGES = {svc: f"docker.io/tidepool/{'platform-' if svc in PLATFORM_SERVICES else ''}{svc}"
                    for svc in TIDEPOOL_SERVICES}
 
-#: What the current stack (``flux_version: 2``) installs in place of the install guide's charts: cert-manager 1.x
-#: (``cert-manager.io/v1``, the version of the reference CRDs) and the External Secrets Operator (``external-secrets.io/v1``,
-#: the version of the reference CRDs) in place of kubernetes-external-secrets. Other charts are the same for both.
-CURRENT_STACK_REPOSITORIES = (
-    ("stable", STABLE_REPO),
-    ("jetstack", "https://charts.jetstack.io"),
-    ("gloo", "https://storage.googleapis.com/solo-public-helm"),
-    ("stakater", "https://stakater.github.io/stakater-charts"),
-    ("external-secrets", "https://charts.external-secrets.io"),
-)
-CURRENT_STACK_CHARTS = {
-    "certmanager": {"repository": "https://charts.jetstack.io", "name": "cert-manager", "version": "v1.21.1"},
-    "external-secrets": {"repository": "https://charts.external-secrets.io", "name": "external-secrets",
-                         "version": "2.9.0"},
-}
-
-
-def chart_repositories(flux_version: int = 1) -> tuple:
-    """:data:`CHART_REPOSITORIES` (flux_version 1) or :data:`CURRENT_STACK_REPOSITORIES` (2)."""
-    return CURRENT_STACK_REPOSITORIES if int(flux_version) == 2 else CHART_REPOSITORIES
-
-
-def chart(pkg: str, flux_version: int = 1) -> dict:
-    """The chart of package ``pkg`` for ``flux_version`` (:data:`CHARTS`, :data:`CURRENT_STACK_CHARTS` over it for 2)."""
-    if int(flux_version) == 2 and pkg in CURRENT_STACK_CHARTS:
-        return dict(CURRENT_STACK_CHARTS[pkg])
-    return dict(CHARTS[pkg])
-
-
 #: Shared-service packages (``pkgs.<name>.enabled`` in the inventory). For each package:
 #:   namespace    the namespace its objects live in (created by the package unless ``None``)
 #:   irsa         name of the IRSA service account eksctl creates for it, or None
-#: The manifests themselves are built in :mod:`config.packages` (charts: :data:`CHARTS`); this table is the index.
+#: The manifests themselves are built in :mod:`config.packages` (charts: the flavour's ``CHARTS``); this table is
+#: the index.
 PKGS = {
     "amazon-cloudwatch": {"namespace": "amazon-cloudwatch", "irsa": "cloudwatch"},
     "certmanager": {"namespace": "certmanager", "irsa": "certmanager"},
@@ -130,3 +100,13 @@ RESERVED_NAMESPACES = frozenset(
     {"default", "kube-system", "kube-public", "kube-node-lease"}
     | {p["namespace"] for p in PKGS.values() if p["namespace"]}
 )
+
+#: Cluster-level vendor secrets of the secrets catalogue (:mod:`secrets.catalogue`), placeholders created when
+#: their package is enabled (``pkgs.<pkg>.enabled``): ``(namespace, name) -> {"pkg": ..., "keys": {...}}``. Here,
+#: beside :data:`PKGS`, because where a package's secrets live decides which namespaces hold secrets
+#: (:func:`config.inventory.secret_namespaces`).
+CLUSTER_VENDOR_SECRETS = {
+    ("datadog", "datadog"): {"pkg": "datadog", "keys": {"api-key": "", "app-key": "", "token": ""}},
+    ("flux", "slack"): {"pkg": "fluxcloud", "keys": {"url": ""}},
+    ("sumologic", "sumologic"): {"pkg": "sumologic", "keys": {"collector-url": ""}},
+}

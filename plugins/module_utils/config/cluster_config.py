@@ -17,8 +17,9 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import invento
 from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 
 
-def cluster_config(values: dict) -> dict:
-    """The eksctl ``ClusterConfig`` (``eksctl.io/v1alpha5``) of the cluster.
+def cluster_config(values: dict, flavour) -> dict:
+    """The eksctl ``ClusterConfig`` (``eksctl.io/v1alpha5``) of the cluster; ``flavour``: the GitOps flavour
+    (:class:`gitops.flavour.Flavour`) whose secrets readers get IRSA roles.
 
     ``metadata`` = ``cluster.metadata`` with ``version`` defaulted; ``vpc`` = ``cluster.vpc``; every node
     group gets the two cluster-autoscaler auto-discovery tags, ``disableIMDSv1`` (unless set), only the addon policies it
@@ -55,7 +56,7 @@ def cluster_config(values: dict) -> dict:
         cfg["vpc"] = copy.deepcopy(src["vpc"])
     iam = copy.deepcopy(src.get("iam") or {})
     iam["withOIDC"] = True
-    iam["serviceAccounts"] = list(iam.get("serviceAccounts") or []) + irsa.irsa_service_accounts(values)
+    iam["serviceAccounts"] = list(iam.get("serviceAccounts") or []) + irsa.irsa_service_accounts(values, flavour)
     cfg["iam"] = iam
     for key, value in src.items():
         if key not in ("metadata", "nodeGroups", "vpc", "iam"):
@@ -82,7 +83,7 @@ def with_identity_mappings(config: dict, values: dict) -> dict:
     return out
 
 
-def eksctl_cluster_config(values: dict) -> dict:
+def eksctl_cluster_config(values: dict, flavour) -> dict:
     """The ClusterConfig ``eksctl_cluster`` creates the cluster from: :func:`cluster_config` with the identity
     mappings of :func:`identity_mappings`."""
-    return with_identity_mappings(cluster_config(values), values)
+    return with_identity_mappings(cluster_config(values, flavour), values)

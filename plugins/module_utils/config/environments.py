@@ -112,7 +112,7 @@ def environment(values: dict, env: str, flavour) -> list[dict]:
     the flavour's secret-store objects of the namespace and its annotations on the Namespace (flavour 1: KES may
     read only ``<cluster>/<env>/*``)."""
     conf = inventory.environment_conf(values, env)
-    secrets = "external-secrets" in inventory.enabled_pkgs(values)
+    secrets = env in inventory.secret_namespaces(values)
     annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), env) if secrets else {}
     objs = [
         manifests.namespace(env, labels={"discovery.solo.io/function_discovery": "enabled", "tidepool.org/environment": env},

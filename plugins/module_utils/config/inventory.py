@@ -59,11 +59,20 @@ def environment_conf(values: dict, env: str) -> dict:
     return (values.get("environments") or {}).get(env) or {}
 
 
-#: ``flux_version`` of a cluster whose inventory names none (the install guide's Flux v1).
-DEFAULT_FLUX_VERSION = 1
-
-
-def flux_version(values: dict) -> int:
-    """``flux_version`` (the GitOps flavour, 1 or 2), :data:`DEFAULT_FLUX_VERSION` when absent."""
-    version = values.get("flux_version")
-    return DEFAULT_FLUX_VERSION if version in (None, "") else int(version)
+def secret_namespaces(values: dict) -> dict:
+    """``{namespace: package}``, sorted by namespace, of the namespaces that hold secrets of the secrets
+    catalogue: the namespace of each enabled package's cluster vendor secrets
+    (:data:`catalogue.CLUSTER_VENDOR_SECRETS`, the package's name) and every Tidepool environment (None). Empty
+    unless ``pkgs.external-secrets`` is enabled: without a secrets controller no namespace reads secrets from
+    Secrets Manager. The one rule: the flavour's secret stores, namespace annotations and reader accounts
+    (:mod:`config.environments`, :mod:`config.packages`, :mod:`config.irsa`) are written for these namespaces."""
+    enabled = set(enabled_pkgs(values))
+    if "external-secrets" not in enabled:
+        return {}
+    out = {}
+    for (namespace, _name), spec in sorted(catalogue.CLUSTER_VENDOR_SECRETS.items()):
+        if spec["pkg"] in enabled:
+            out.setdefault(namespace, spec["pkg"])
+    for env in environments(values):
+        out.setdefault(env, None)
+    return dict(sorted(out.items()))

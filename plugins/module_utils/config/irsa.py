@@ -10,17 +10,15 @@ names (``aws.hostedZoneIds``), the autoscaler's writes only on the auto scaling 
 only in the cluster's log groups, SES only from the configured identity (``aws.sesIdentity`` or the domain of
 ``email``).
 
-Secrets readers depend on the GitOps flavour of the inventory's ``flux_version``: flavour 1's
-kubernetes-external-secrets reads every secret of the cluster with the role of its own service account; flavour 2
-gives each namespace with secrets (:func:`secret_namespaces`) a SecretStore service account whose role reads only
-``<cluster>/<namespace>/*`` (:meth:`gitops.flavour.Flavour.secret_reader_accounts`).
+Secrets readers are the GitOps flavour's (:func:`secret_reader_accounts`, the caller passes the flavour):
+flavour 1's kubernetes-external-secrets reads every secret of the cluster with the role of its own service
+account; flavour 2 gives each namespace that holds secrets (:func:`config.inventory.secret_namespaces`) a
+SecretStore service account whose role reads only ``<cluster>/<namespace>/*``.
 """
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
-from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as secrets_catalogue
 
 
 def _statement(actions, resources, effect="Allow", condition=None):
@@ -75,19 +73,23 @@ def ses_identity(values: dict) -> str:
     return (values.get("aws") or {}).get("sesIdentity") or values["email"].rsplit("@", 1)[-1]
 
 
-def secret_namespaces(values: dict) -> list[str]:
-    """Namespaces that hold secrets of the secrets catalogue (every environment, and the namespaces of enabled
-    packages' vendor secrets), sorted."""
-    ids = secrets_catalogue.entries(inventory.environments(values), values.get("pkgs") or {})
-    return sorted({sid.split("/", 1)[0] for sid in ids})
+def secret_reader_accounts(values: dict, flavour) -> list[dict]:
+    """The IRSA service accounts that read secrets from Secrets Manager, as ``flavour``
+    (:class:`gitops.flavour.Flavour`) writes them for the namespaces that hold secrets
+    (:func:`config.inventory.secret_namespaces`); none unless ``pkgs.external-secrets`` is enabled."""
+    namespaces = inventory.secret_namespaces(values)
+    if not namespaces:
+        return []
+    return flavour.secret_reader_accounts(inventory.cluster_name(values), inventory.region(values),
+                                          inventory.account(values), list(namespaces))
 
 
-def irsa_service_accounts(values: dict) -> list[dict]:
+def irsa_service_accounts(values: dict, flavour) -> list[dict]:
     """IRSA service accounts of the ClusterConfig (``iam.serviceAccounts``), in the guide's order.
 
-    Shared services get theirs only when their package is enabled; every environment gets blob, image
-    and jellyfish (read-write on its data bucket) and hydrophone (read-only on its asset bucket, sends
-    email through SES).
+    Shared services get theirs only when their package is enabled; the secrets readers are ``flavour``'s
+    (:func:`secret_reader_accounts`); every environment gets blob, image and jellyfish (read-write on its data
+    bucket) and hydrophone (read-only on its asset bucket, sends email through SES).
     """
     cluster, region, account = inventory.cluster_name(values), inventory.region(values), inventory.account(values)
     enabled = set(inventory.enabled_pkgs(values))
@@ -103,19 +105,7 @@ def irsa_service_accounts(values: dict) -> list[dict]:
             [groups, f"{groups}:log-stream:*"]))))
     if "external-dns" in enabled:
         out.append(_irsa("external-dns", "external-dns", "DNS-alias-creation", route53_policy(values)))
-    readers = registry.flavour(inventory.flux_version(values)).secret_reader_accounts(
-        cluster, region, account, secret_namespaces(values)) if "external-secrets" in enabled else None
-    if readers is not None:
-        out += readers
-    elif "external-secrets" in enabled:
-        ca_cert_id, ca_key_id = naming.tiller_ca_ids(cluster)
-        arn = f"arn:aws:secretsmanager:{region}:{account}:secret:"
-        out.append(_irsa("external-secrets", "external-secrets", "secrets-management", _policy(
-            _statement("secretsmanager:GetSecretValue", f"{arn}{naming.secret_prefix(cluster)}*"),
-            # The Tiller CA key would let anyone who can create an ExternalSecret mint Tiller client
-            # certificates (cluster-admin): research section 22.5. Secrets Manager appends -XXXXXX to ARNs.
-            _statement("secretsmanager:GetSecretValue", f"{arn}{ca_key_id}-*", effect="Deny"),
-        )))
+    out += secret_reader_accounts(values, flavour)
     for env, conf in (values.get("environments") or {}).items():
         buckets = naming.bucket_names(cluster, env, (conf or {}).get("buckets"))
         data, asset = buckets["data"], buckets["asset"]

@@ -5,7 +5,7 @@
 
 Each builder takes the validated values and the GitOps flavour and returns the package's objects: plain
 manifests (Namespaces, RBAC, DaemonSets...) and, for a chart, the flavour's release object for the chart of
-:data:`config.catalogue.CHARTS` with the package's values; ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` are
+the flavour's ``CHARTS`` with the package's values; ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` are
 merged over both (:func:`config.inventory.deep_merge`).
 """
 from __future__ import annotations
@@ -14,14 +14,13 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
-from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as secrets_catalogue
 
 
 def _pkg_release(values, flavour, pkg, name, chart_values, **kw):
-    """``[sources only it uses..., release]``: the flavour's release of a package with its chart for the flavour
-    (:func:`catalogue.chart`), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
+    """``[sources only it uses..., release]``: the flavour's release of a package with the flavour's chart
+    (``Flavour.chart``), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
     conf = values["pkgs"][pkg]
-    chart = inventory.deep_merge(catalogue.chart(pkg, flavour.VERSION), conf.get("chart") or {})
+    chart = inventory.deep_merge(flavour.chart(pkg), conf.get("chart") or {})
     chart_values = inventory.deep_merge(chart_values, conf.get("values") or {})
     ns = catalogue.PKGS[pkg]["namespace"]
     return [*flavour.release_sources(name, ns, chart), flavour.helm_release(name, ns, chart, chart_values, **kw)]
@@ -82,20 +81,17 @@ def _pkg_amazon_cloudwatch(values, flavour):
     ]
 
 
+def _chart_settings(values):
+    """What the flavour's own charts take from the inventory (``Flavour.chart_values``)."""
+    return {"region": inventory.region(values), "log_level": values.get("logLevel", "info")}
+
+
 def _pkg_certmanager(values, flavour):
     api = flavour.CERT_MANAGER_API_VERSION
-    if api == certificates.API_VERSION:
-        # cert-manager v0.10's chart; IRSA needs the pod to read its projected token.
-        chart_values = {"serviceAccount": {"create": False, "name": "certmanager"},
-                        "securityContext": {"enabled": True, "fsGroup": 1001}}
-    else:
-        # cert-manager 1.x's chart installs its CRDs (crds.enabled); the pod security context takes fsGroup directly.
-        chart_values = {"crds": {"enabled": True}, "serviceAccount": {"create": False, "name": "certmanager"},
-                        "securityContext": {"runAsNonRoot": True, "fsGroup": 1001,
-                                            "seccompProfile": {"type": "RuntimeDefault"}}}
     return [
         manifests.namespace("certmanager", labels=certificates.disable_validation_labels(api)),
-        *_pkg_release(values, flavour, "certmanager", "certmanager", chart_values),
+        *_pkg_release(values, flavour, "certmanager", "certmanager",
+                      flavour.chart_values("certmanager", _chart_settings(values))),
         *certificates.cluster_issuers(values, api),
         *certificates.shared(values, api),   # the guide's shared certificates in `default` (TLS appendix)
     ]
@@ -188,48 +184,19 @@ def _pkg_external_dns(values, flavour):
             *_pkg_release(values, flavour, "external-dns", "external-dns", chart_values)]
 
 
-#: ExternalSecrets the External Secrets Operator reconciles at once (its chart's ``concurrent``, default 1).
-ESO_CONCURRENT = 8
-#: The operator's Kubernetes client rate (its ``--client-qps`` / ``--client-burst``, defaults 50 / 100; the chart's
-#: ``extraArgs``). Each ExternalSecret synced is two writes (the Secret, its status): at 50 a second, 340
-#: ExternalSecrets (20 environments) need 14 s of writes alone (benchmarks/gitops_loop.py). API Priority and
-#: Fairness on the API server (EKS has it) still bounds what one client may take.
-ESO_CLIENT_QPS = 150
-ESO_CLIENT_BURST = 300
-
-
 def _pkg_external_secrets(values, flavour):
-    if flavour.SECRETS_OPERATOR == "external-secrets-operator":
-        # The External Secrets Operator: its controller holds no AWS permission (each namespace's SecretStore reads
-        # with its own IRSA role, config.irsa), so the chart creates a plain service account. ``concurrent``: ESO
-        # reconciles one ExternalSecret at a time by default; an environment has about 17 (benchmarks/gitops_loop.py:
-        # 340 Secrets of 20 environments took 43 s with 1 and the default client rate, 16.7 s with 8 and the rate
-        # below); the local stack runs ESO with the same values (scripts/local_stack/gitops.py).
-        return [manifests.namespace("external-secrets"),
-                *_pkg_release(values, flavour, "external-secrets", "external-secrets",
-                              {"fullnameOverride": "external-secrets", "installCRDs": True,
-                               "concurrent": ESO_CONCURRENT,
-                               "extraArgs": {"client-qps": ESO_CLIENT_QPS, "client-burst": ESO_CLIENT_BURST},
-                               "serviceAccount": {"create": True, "name": "external-secrets"},
-                               "log": {"level": values.get("logLevel", "info")}})]
-    return [
-        manifests.namespace("external-secrets"),
-        *_pkg_release(values, flavour, "external-secrets", "external-secrets",
-                      {"fullnameOverride": "external-secrets",
-                       "serviceAccount": {"create": False, "name": "external-secrets"},
-                       "securityContext": {"fsGroup": 65534, "runAsNonRoot": True},
-                       "env": {"AWS_REGION": inventory.region(values), "AWS_DEFAULT_REGION": inventory.region(values),
-                               "POLLER_INTERVAL_MILLISECONDS": 60000, "LOG_LEVEL": values.get("logLevel", "info"),
-                               **flavour.secrets_controller_env()},  # each namespace reads only its own secrets
-                       "crds": {"create": True}}),
-    ]
+    # the secrets controller is the flavour's (kubernetes-external-secrets, the External Secrets Operator), and so
+    # are its chart's values
+    return [manifests.namespace("external-secrets"),
+            *_pkg_release(values, flavour, "external-secrets", "external-secrets",
+                          flavour.chart_values("external-secrets", _chart_settings(values)))]
 
 
 def _pkg_flux(values, flavour):
     # The same objects flux_bootstrap applies (the flavour builds both). Flux v2's namespace flux-system belongs to
     # its install (flux-system/gotk-components.yaml), so only flavour 1 renders the operator's namespace here.
     ns = flavour.OPERATOR_NAMESPACE
-    sources = flavour.chart_sources(ns, catalogue.chart_repositories(flavour.VERSION))
+    sources = flavour.chart_sources(ns, flavour.CHART_REPOSITORIES)
     return ([manifests.namespace(ns)] if flavour.RENDERS_OPERATOR_NAMESPACE else []) + sources
 
 
@@ -345,18 +312,16 @@ if set(PKG_BUILDERS) != set(catalogue.PKGS):
 
 def shared_services(values: dict, flavour) -> dict:
     """``{pkg: [objects]}`` for every enabled package, releases and chart sources written by ``flavour``
-    (:class:`gitops.flavour.Flavour`); with ``pkgs.external-secrets`` enabled, a package whose namespace holds
-    vendor secrets of the secrets catalogue also gets the flavour's secret-store objects of that namespace, and
-    the flavour's annotations on that Namespace where a package renders it."""
+    (:class:`gitops.flavour.Flavour`); a package's namespace that holds secrets
+    (:func:`config.inventory.secret_namespaces`) also gets the flavour's secret-store objects, and the flavour's
+    annotations on that Namespace where a package renders it."""
     out = {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
-    if "external-secrets" in out:
-        done = set()
-        for (ns, _name), spec in sorted(secrets_catalogue.CLUSTER_VENDOR_SECRETS.items()):
-            if spec["pkg"] in out and ns not in done:
-                done.add(ns)
-                out[spec["pkg"]] += flavour.secret_store_objects(ns, inventory.region(values))
-                annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), ns)
-                for obj in (o for objs in out.values() for o in objs):  # fluxcloud's flux namespace is pkgs.flux's
-                    if obj["kind"] == "Namespace" and obj["metadata"]["name"] == ns and annotations:
-                        obj["metadata"].setdefault("annotations", {}).update(annotations)
+    for ns, pkg in inventory.secret_namespaces(values).items():
+        if pkg is None:
+            continue
+        out[pkg] += flavour.secret_store_objects(ns, inventory.region(values))
+        annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), ns)
+        for obj in (o for objs in out.values() for o in objs):  # fluxcloud's flux namespace is pkgs.flux's
+            if obj["kind"] == "Namespace" and obj["metadata"]["name"] == ns and annotations:
+                obj["metadata"].setdefault("annotations", {}).update(annotations)
     return out

@@ -18,7 +18,6 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 
 HELM_RELEASE_MAX = 53
 LABEL_VALUE_MAX = 63
@@ -26,13 +25,15 @@ LABEL_VALUE_MAX = 63
 SHARED_HOSTS = ("localhost",)
 
 
-def validate(values: dict, variables=None) -> list[str]:
+def validate(values: dict, variables=None, flavour_of=None) -> list[str]:
     """Return the list of problems with ``values`` (empty when valid).
 
     Each message starts with the inventory key at fault (dotted path, e.g. ``cluster.vpc.cidr``) and says what is
     expected; one message per problem. ``variables``: the names of the host's variables, checked for misspelt
-    top-level keys (:func:`values_schema.unknown_variables`). Raises :class:`values_schema.SchemaUnavailable` when
-    the ``jsonschema`` library is missing.
+    top-level keys (:func:`values_schema.unknown_variables`). ``flavour_of``: ``values -> GitOps flavour``
+    (:func:`gitops.registry.for_values`), called once the schema accepted ``values``, whose options without an
+    equivalent are reported (:func:`flavour_errors`); None leaves them unchecked. Raises
+    :class:`values_schema.SchemaUnavailable` when the ``jsonschema`` library is missing.
     """
     errors = values_schema.unknown_variables(variables) + values_schema.errors(values)
     if errors:
@@ -52,7 +53,8 @@ def validate(values: dict, variables=None) -> list[str]:
     _check_node_groups(cluster, err)
     _check_environments(values, err)
     errors.extend(certificates.errors(values))
-    errors.extend(flavour_errors(values))
+    if flavour_of is not None:
+        errors.extend(flavour_errors(values, flavour_of(values)))
     return errors
 
 
@@ -134,10 +136,9 @@ def _check_environments(values: dict, err) -> None:
                         "belongs to one environment")
 
 
-def flavour_errors(values: dict) -> list[str]:
-    """Each inventory option set that the flavour ``flux_version`` names (1 or 2, absent means 1; the values schema
-    checked it) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), by name."""
-    flavour = registry.flavour(int(values.get("flux_version") or 1))
+def flavour_errors(values: dict, flavour) -> list[str]:
+    """Each inventory option set that ``flavour`` (:class:`gitops.flavour.Flavour`, the one of ``values``'
+    ``flux_version``) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), by name."""
     out = []
     for key, why in flavour.UNSUPPORTED_OPTIONS.items():
         node = values

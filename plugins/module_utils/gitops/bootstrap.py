@@ -55,7 +55,8 @@ def normalize_params(params: dict) -> dict:
     (Go durations), ``sync_garbage_collection``, ``images`` (component -> image), ``flux_extra_args``,
     ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``components_path``, ``components_sha256``, ``known_hosts``
     (flux_version 2), ``deploy_key_type``, ``deploy_key_bits``,
-    ``rotate_deploy_key``, ``keep_deploy_key``, ``remove_crds``, ``wait``, ``wait_timeout`` (seconds), ``labels``.
+    ``rotate_deploy_key``, ``keep_deploy_key``, ``remove_crds``, ``wait``, ``wait_timeout`` (seconds), ``labels``;
+    ``flavour``: the :class:`gitops.flavour.Flavour` of ``flux_version``, looked up here once for the whole run.
     """
     p = {k: v for k, v in params.items() if v is not None}
     spec = dict(DEFAULTS)
@@ -64,11 +65,12 @@ def normalize_params(params: dict) -> dict:
     if not naming.CLUSTER_NAME_RE.match(cluster) or len(cluster) > naming.CLUSTER_NAME_MAX:
         raise FluxBootstrapError(f"cluster={cluster!r} is not a valid cluster name (a letter, then letters, digits "
                                  f"and hyphens, at most {naming.CLUSTER_NAME_MAX} characters).")
-    version = int(spec.get("flux_version", 1))
-    flavour = registry.flavour(version)
+    flavour = registry.flavour(spec.get("flux_version", registry.DEFAULT_VERSION))
+    version = flavour.VERSION
     if flavour.BOOTSTRAP_PLANNED:
         raise FluxBootstrapError(f"flux_version={version}: {flavour.BOOTSTRAP_PLANNED}.")
     spec["flux_version"] = version
+    spec["flavour"] = flavour
     spec["state"] = spec.get("state", "present")
     ns = spec.setdefault("namespace", flavour.OPERATOR_NAMESPACE)
     if not flavour.RENDERS_OPERATOR_NAMESPACE and ns != flavour.OPERATOR_NAMESPACE:
@@ -225,7 +227,7 @@ def wait_ready(spec: dict, applier, objects: list, sleep=None) -> None:
     _wait_crds(spec, applier, objects, sleep)
     if not spec["wait"]:
         return
-    flavour = registry.flavour(spec["flux_version"])
+    flavour = spec["flavour"]
     ns = spec["namespace"]
     for name, what in flavour.WORKLOADS:
         dep = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": ns}}
@@ -240,7 +242,7 @@ def run(spec: dict, applier, check_mode: bool, sleep=None) -> dict:
     carries the private key."""
     if spec["state"] == "absent":
         return _remove(spec, applier, check_mode)
-    flavour = registry.flavour(spec["flux_version"])
+    flavour = spec["flavour"]
     warnings = []
     try:
         tls = flavour.read_tls(spec)
@@ -299,7 +301,7 @@ def _remove(spec: dict, applier, check_mode: bool) -> dict:
     """state=absent: delete what :func:`run` creates, in reverse order. The CRDs stay unless ``remove_crds``
     (deleting one deletes every HelmRelease of the cluster); the deploy key Secret and the namespace stay when
     ``keep_deploy_key``."""
-    flavour = registry.flavour(spec["flux_version"])
+    flavour = spec["flavour"]
     ns, secret_name, _data_key = flavour.deploy_key_secret_ref(spec)
     identities = dict(spec, git_url=spec.get("git_url") or "", git_email=spec.get("git_email") or "")
     objects = flavour.bootstrap_objects(identities, b"", flavour.placeholder_tls())

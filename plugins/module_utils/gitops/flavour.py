@@ -31,7 +31,11 @@ class Flavour:
     * ``UNSUPPORTED_OPTIONS`` -- ``{dotted inventory key: why}`` of options the flavour has no equivalent for
       (:func:`config.validation.validate` names each one set);
     * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet;
-    * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``.
+    * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``;
+    * ``CHART_REPOSITORIES`` -- ``((name, url), ...)`` the operator is told about (:meth:`chart_sources`), the
+      shared ones (:data:`config.catalogue.SHARED_CHART_REPOSITORIES`) first;
+    * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`): the shared charts
+      (:data:`config.catalogue.SHARED_CHARTS`) and the flavour's own.
     """
 
     VERSION = 0
@@ -46,6 +50,8 @@ class Flavour:
     UNSUPPORTED_OPTIONS: dict = {}
     BOOTSTRAP_PLANNED: str | None = None
     BOOTSTRAP_REQUIRED: tuple = ()
+    CHART_REPOSITORIES: tuple = ()
+    CHARTS: dict = {}
 
     # ----------------------------------------------------------------------------------------- bootstrap
 
@@ -78,9 +84,20 @@ class Flavour:
 
     # ----------------------------------------------------------------------------------------- rendering
 
+    def chart(self, pkg: str) -> dict:
+        """A copy of package ``pkg``'s chart (``CHARTS``): ``{repository, name, version}`` or ``{git, path, ref}``.
+        Raises KeyError for a package without a release."""
+        return dict(self.CHARTS[pkg])
+
+    def chart_values(self, pkg: str, settings: dict) -> dict:
+        """Values of package ``pkg``'s chart where the chart is the flavour's own (cert-manager, the secrets
+        controller: ``certmanager``, ``external-secrets``), before ``pkgs.<pkg>.values``; ``settings``: ``region``
+        and ``log_level`` (``logLevel``, default ``info``) of the inventory. Raises KeyError for another package."""
+        raise NotImplementedError
+
     def chart_sources(self, namespace: str, repositories) -> list[dict]:
         """The objects that tell the operator where charts come from; ``repositories``: ``((name, url), ...)``
-        (:data:`config.catalogue.CHART_REPOSITORIES`), ``namespace``: the operator's namespace."""
+        (``CHART_REPOSITORIES``), ``namespace``: the operator's namespace."""
         raise NotImplementedError
 
     def helm_release(self, name: str, namespace: str, chart: dict, values: dict, *, release_name: str | None = None,
@@ -113,20 +130,16 @@ class Flavour:
         secrets (``<cluster>/<namespace>/*``). Default: none."""
         return {}
 
-    def secrets_controller_env(self) -> dict:
-        """Environment variables of the secrets controller's chart (``env``) that turn that limit on. Default:
-        none."""
-        return {}
-
     def secret_store_objects(self, namespace: str, region: str) -> list[dict]:
         """Objects a namespace with secrets needs for the operator's secrets controller to read them. Default:
         none (one controller reads every namespace's secrets)."""
         return []
 
-    def secret_reader_accounts(self, cluster: str, region: str, account: str, namespaces) -> list[dict] | None:
-        """ClusterConfig ``iam.serviceAccounts`` entries that read the secrets of ``namespaces``; None means the
-        secrets controller's own service account does (:mod:`config.irsa`)."""
-        return None
+    def secret_reader_accounts(self, cluster: str, region: str, account: str, namespaces) -> list[dict]:
+        """ClusterConfig ``iam.serviceAccounts`` entries (``{metadata: {name, namespace, labels}, attachPolicy}``)
+        of the service accounts that read the secrets of ``namespaces`` (the namespaces that hold secrets,
+        :func:`config.inventory.secret_namespaces`) from Secrets Manager (``region``, ``account``)."""
+        raise NotImplementedError
 
     def image_update_policy(self, image_policy: dict | None) -> dict:
         """How a release's image automation is written: ``image_policy`` None means no automation; a dict

@@ -22,15 +22,32 @@ PLANNED: dict = {}
 DEFAULT_VERSION = 1
 
 
+def _choices() -> str:
+    names = [str(v) for v in versions()]
+    return " or ".join([", ".join(names[:-1]), names[-1]]) if len(names) > 1 else names[0]
+
+
 def flavour(version=DEFAULT_VERSION):
     """The :class:`gitops.flavour.Flavour` of ``flux_version`` ``version`` (an int or its string). Raises
     :class:`gitops.errors.FluxBootstrapError` naming the version for a planned or unknown one."""
     try:
         number = int(version)
     except (TypeError, ValueError):
-        raise FluxBootstrapError(f"flux_version={version!r} is not supported; use 1 or 2.") from None
+        raise FluxBootstrapError(f"flux_version={version!r} is not supported; use {_choices()}.") from None
     if number in PLANNED:
         raise FluxBootstrapError(f"flux_version={number}: {PLANNED[number]}")
     if number not in FLAVOURS:
-        raise FluxBootstrapError(f"flux_version={number} is not supported; use 1 or 2.")
+        raise FluxBootstrapError(f"flux_version={number} is not supported; use {_choices()}.")
     return FLAVOURS[number]
+
+
+def for_values(values: dict):
+    """The flavour of an inventory's values: their ``flux_version``, :data:`DEFAULT_VERSION` when absent or
+    empty. Raises :class:`gitops.errors.FluxBootstrapError` as :func:`flavour` does."""
+    version = (values or {}).get("flux_version")
+    return flavour(DEFAULT_VERSION if version in (None, "") else version)
+
+
+def versions() -> list:
+    """The ``flux_version`` values a module accepts (argument-spec ``choices``), sorted."""
+    return sorted(FLAVOURS)

@@ -21,6 +21,8 @@ from __future__ import annotations
 import secrets as _secrets
 import string
 
+from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue as package_catalogue
+
 RANDOM = object()  # marker: generate a value
 RANDOM_LENGTH = 40
 ALPHABET = string.ascii_letters + string.digits
@@ -60,12 +62,9 @@ ENVIRONMENT_VENDOR_SECRETS = {
 }
 
 #: Cluster-level vendor placeholders, created when their package is enabled (``pkgs.<pkg>.enabled``):
-#: ``(namespace, name) -> {"pkg": ..., "keys": {...}}``.
-CLUSTER_VENDOR_SECRETS = {
-    ("datadog", "datadog"): {"pkg": "datadog", "keys": {"api-key": "", "app-key": "", "token": ""}},
-    ("flux", "slack"): {"pkg": "fluxcloud", "keys": {"url": ""}},
-    ("sumologic", "sumologic"): {"pkg": "sumologic", "keys": {"collector-url": ""}},
-}
+#: ``(namespace, name) -> {"pkg": ..., "keys": {...}}``. Kept with the package catalogue
+#: (:data:`config.catalogue.CLUSTER_VENDOR_SECRETS`), which decides the namespaces that hold secrets.
+CLUSTER_VENDOR_SECRETS = package_catalogue.CLUSTER_VENDOR_SECRETS
 
 
 def random_value(length: int = RANDOM_LENGTH) -> str:

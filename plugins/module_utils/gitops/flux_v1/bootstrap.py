@@ -28,8 +28,8 @@ try:
 except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
     yaml = None
 
-from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config.manifests import namespace
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import charts
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import helm_operator_crd
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import releases
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s.objects import with_labels
@@ -250,7 +250,7 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
                 "data": {"tls.crt": _b64(tls["client_cert"]), "tls.key": _b64(tls["client_key"])}})
     out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TILLER_CA_CONFIGMAP, spec, ns, "helm-operator"),
                 "data": {"ca.crt": tls["ca"].decode() if isinstance(tls["ca"], bytes) else tls["ca"]}})
-    out.append(with_labels(releases.repositories_secret(ns, catalogue.CHART_REPOSITORIES), spec["cluster"], "shared"))
+    out.append(with_labels(releases.repositories_secret(ns, charts.CHART_REPOSITORIES), spec["cluster"], "shared"))
     out.append(_deployment("flux-helm-operator", spec, "helm-operator", {
         "serviceAccountName": "flux-helm-operator",
         "volumes": [{"name": "helm-tls-certs", "secret": {"secretName": HELM_TLS_SECRET, "defaultMode": 0o400}},

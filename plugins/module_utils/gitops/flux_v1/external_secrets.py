@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+
 API_VERSION = "kubernetes-client.io/v1"
 KIND = "ExternalSecret"
 BACKEND_TYPE = "secretsManager"
@@ -19,6 +21,31 @@ PERMITTED_KEY_ANNOTATION = "externalsecrets.kubernetes-client.io/permitted-key-n
 #: Environment of the KES controller (chart value ``env``): any value makes it refuse ExternalSecrets of a
 #: namespace without :data:`PERMITTED_KEY_ANNOTATION` and keys that do not match it.
 ENFORCE_ENV = {"ENFORCE_NAMESPACE_ANNOTATIONS": "true"}
+
+
+#: The kubernetes-external-secrets controller's own service account (its IRSA role reads the cluster's secrets).
+READER_NAMESPACE = "external-secrets"
+READER_ACCOUNT = "external-secrets"
+
+
+def reader_policy(cluster: str, region: str, account: str) -> dict:
+    """IAM policy of the controller's role: read every secret ``<cluster>/*`` except the Tiller CA key. That key
+    would let anyone who can create an ExternalSecret mint Tiller client certificates (cluster-admin): research
+    section 22.5. Secrets Manager appends ``-XXXXXX`` to ARNs."""
+    _ca_cert_id, ca_key_id = naming.tiller_ca_ids(cluster)
+    arn = f"arn:aws:secretsmanager:{region}:{account}:secret:"
+    return {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": f"{arn}{naming.secret_prefix(cluster)}*"},
+        {"Effect": "Deny", "Action": "secretsmanager:GetSecretValue", "Resource": f"{arn}{ca_key_id}-*"},
+    ]}
+
+
+def reader_account(cluster: str, region: str, account: str) -> dict:
+    """The ClusterConfig ``iam.serviceAccounts`` entry of the controller (eksctl creates the role)."""
+    return {"metadata": {"name": READER_ACCOUNT, "namespace": READER_NAMESPACE,
+                         "labels": {"aws-usage": "secrets-management"}},
+            "attachPolicy": reader_policy(cluster, region, account)}
 
 
 def namespace_annotations(cluster: str, namespace: str) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import Flavour
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import charts
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import external_secrets
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import releases
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import tls as tls_files
@@ -27,6 +28,8 @@ class FluxV1(Flavour):
     NEEDS_TILLER_TLS = True
     BOOTSTRAP_REQUIRED = ("tiller_tls_dir", "helm_operator_tls_dir")
     SECRET_MANIFEST_FORMATS = external_secrets.MANIFEST_FORMATS
+    CHART_REPOSITORIES = charts.CHART_REPOSITORIES
+    CHARTS = charts.CHARTS
 
     def deploy_key_secret_ref(self, spec):
         return bootstrap.deploy_key_secret_ref(spec)
@@ -39,6 +42,9 @@ class FluxV1(Flavour):
 
     def placeholder_tls(self):
         return dict(tls_files.NO_TLS)
+
+    def chart_values(self, pkg, settings):
+        return charts.chart_values(pkg, settings)
 
     def chart_sources(self, namespace, repositories):
         return [releases.repositories_secret(namespace, repositories)]
@@ -62,8 +68,9 @@ class FluxV1(Flavour):
     def secret_namespace_annotations(self, cluster, namespace):
         return external_secrets.namespace_annotations(cluster, namespace)
 
-    def secrets_controller_env(self):
-        return dict(external_secrets.ENFORCE_ENV)
+    def secret_reader_accounts(self, cluster, region, account, namespaces):
+        # one controller reads every namespace's secrets (the namespace annotations limit each namespace)
+        return [external_secrets.reader_account(cluster, region, account)]
 
     def release_kind(self):
         return {"api_version": releases.HELM_RELEASE_API_VERSION, "kind": releases.HELM_RELEASE_KIND}

@@ -14,10 +14,10 @@ image-automation controllers follow image tags (:mod:`.images`); notification-co
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
-from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import Flavour
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import charts
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import external_secrets
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import images
@@ -46,9 +46,11 @@ class FluxV2(Flavour):
     }
     WORKLOADS = tuple((name, name) for name in components.CONTROLLERS)
     BOOTSTRAP_REQUIRED = ("components_path",)
+    CHART_REPOSITORIES = charts.CHART_REPOSITORIES
+    CHARTS = charts.CHARTS
 
     def __init__(self):
-        self.repositories = {url: name for name, url in catalogue.chart_repositories(self.VERSION)}
+        self.repositories = {url: name for name, url in self.CHART_REPOSITORIES}
 
     # bootstrap
     def deploy_key_secret_ref(self, spec):
@@ -73,6 +75,9 @@ class FluxV2(Flavour):
         return None
 
     # rendering
+    def chart_values(self, pkg, settings):
+        return charts.chart_values(pkg, settings)
+
     def chart_sources(self, namespace, repositories):
         return [releases.helm_repository(name, namespace, url) for name, url in repositories]
 

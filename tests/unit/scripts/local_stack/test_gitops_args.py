@@ -3,6 +3,7 @@ loop measured on the stack (benchmarks/gitops_loop.py) is the loop a cluster get
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import packages
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import charts
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.registry import flavour
 from local_stack import gitops
 
@@ -13,10 +14,10 @@ def test_eso_concurrency_and_client_rate_match_the_rendered_chart_values():
               "pkgs": {"external-secrets": {"enabled": True}}}
     release = [o for o in packages._pkg_external_secrets(values, flavour(2))
                if o["kind"] == "HelmRelease"][0]
-    assert release["spec"]["values"]["concurrent"] == gitops.ESO_CONCURRENT == packages.ESO_CONCURRENT
+    assert release["spec"]["values"]["concurrent"] == gitops.ESO_CONCURRENT == charts.ESO_CONCURRENT
     assert release["spec"]["values"]["extraArgs"] == {"client-qps": gitops.ESO_CLIENT_QPS,
                                                       "client-burst": gitops.ESO_CLIENT_BURST}
-    assert (gitops.ESO_CLIENT_QPS, gitops.ESO_CLIENT_BURST) == (packages.ESO_CLIENT_QPS, packages.ESO_CLIENT_BURST)
+    assert (gitops.ESO_CLIENT_QPS, gitops.ESO_CLIENT_BURST) == (charts.ESO_CLIENT_QPS, charts.ESO_CLIENT_BURST)
 
 
 def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
@@ -32,5 +33,5 @@ def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
             return tmp_path / name
     gitops.start_external_secrets(Stack(), 5)
     argv = started["external-secrets"]
-    assert f"--concurrent={packages.ESO_CONCURRENT}" in argv
-    assert f"--client-qps={packages.ESO_CLIENT_QPS}" in argv and f"--client-burst={packages.ESO_CLIENT_BURST}" in argv
+    assert f"--concurrent={charts.ESO_CONCURRENT}" in argv
+    assert f"--client-qps={charts.ESO_CLIENT_QPS}" in argv and f"--client-burst={charts.ESO_CLIENT_BURST}" in argv

@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import irsa_roles
 from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 
@@ -30,14 +31,15 @@ def iam(monkeypatch):
 
 def plan(iam, values=VALUES, scope="secret_readers"):
     return irsa_roles.plan(iam, cluster="local", account="123456789012", issuer=ISSUER,
-                           accounts=irsa_roles.service_account_entries(values, scope))
+                           accounts=irsa_roles.service_account_entries(values, registry.for_values(values), scope))
 
 
 def test_secret_readers_of_flux_v2_are_the_store_accounts_of_each_namespace():
     keys = [(e["metadata"]["namespace"], e["metadata"]["name"])
-            for e in irsa_roles.service_account_entries(VALUES)]
+            for e in irsa_roles.service_account_entries(VALUES, registry.for_values(VALUES))]
     assert keys == [("qa1", "secret-store"), ("qa2", "secret-store")]
-    assert len(irsa_roles.service_account_entries(VALUES, "all")) == len(irsa.irsa_service_accounts(VALUES))
+    flavour = registry.for_values(VALUES)
+    assert irsa_roles.service_account_entries(VALUES, flavour, "all") == irsa.irsa_service_accounts(VALUES, flavour)
 
 
 def test_roles_created_as_eksctl_would_then_unchanged(iam):
@@ -54,7 +56,7 @@ def test_roles_created_as_eksctl_would_then_unchanged(iam):
     assert statement["Condition"]["StringEquals"] == {
         "127.0.0.1:16443:sub": "system:serviceaccount:qa1:secret-store", "127.0.0.1:16443:aud": "sts.amazonaws.com"}
     policy = iam.get_role_policy(RoleName=name, PolicyName=irsa_roles.POLICY_NAME)["PolicyDocument"]
-    expected = next(e["attachPolicy"] for e in irsa.irsa_service_accounts(VALUES)
+    expected = next(e["attachPolicy"] for e in irsa.irsa_service_accounts(VALUES, registry.for_values(VALUES))
                     if e["metadata"]["namespace"] == "qa1" and e["metadata"]["name"] == "secret-store")
     assert policy == expected  # the ClusterConfig's policy, not a second copy
     again = plan(iam)

@@ -171,7 +171,7 @@ def test_with_a_real_ansible_module(monkeypatch, tmp_path, capsys):
 
 
 def test_core_errors_derive_from_the_one_base():
-    from ansible_collections.tidepool.eks.plugins.module_utils.common import preflight
+    from ansible_collections.tidepool.eks.plugins.module_utils.preflight import checks as preflight
     from ansible_collections.tidepool.eks.plugins.module_utils.repository import file_tree
     for cls in (KubeError, preflight.PreflightError, file_tree.TreeError, runner.Failure):
         assert issubclass(cls, TidepoolError)

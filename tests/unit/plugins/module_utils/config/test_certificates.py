@@ -5,6 +5,7 @@ import copy
 
 import pytest
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
@@ -33,7 +34,7 @@ def test_shared_certificate_as_the_guide_shows_it():
                              "issuerRef": {"name": "letsencrypt-staging", "kind": "ClusterIssuer"},
                              "commonName": "*.tidepool.org", "dnsNames": ["*.tidepool.org"],
                              "acme": {"config": [{"dns01": {"provider": "route53"}, "domains": ["*.tidepool.org"]}]}}}
-    assert cert in tree.objects(values(), "shared")
+    assert cert in tree.objects(values(), "shared", registry.for_values(values()))
 
 
 def test_environment_certificate_matches_the_release_values():
@@ -46,7 +47,7 @@ def test_environment_certificate_matches_the_release_values():
     assert cert["spec"]["issuerRef"]["name"] == "letsencrypt-production"
     release_values = environments.tidepool_values(v, "qa1")
     assert release_values["ingress"]["certificate"]["secretName"] == cert["spec"]["secretName"] == "qa1-tls"
-    assert cert in tree.objects(v, "environments")
+    assert cert in tree.objects(v, "environments", registry.for_values(v))
     assert certificates.for_environment(v, "qa2") is None
     assert "ingress" not in environments.tidepool_values(v, "qa2")
 

@@ -24,7 +24,7 @@ def sa(cfg, ns, name):
 
 
 def test_cluster_config_metadata_nodegroups_vpc(values):
-    cfg = cluster_config.cluster_config(values)
+    cfg = cluster_config.cluster_config(values, registry.for_values(values))
     assert cfg["apiVersion"] == "eksctl.io/v1alpha5"
     assert cfg["kind"] == "ClusterConfig"
     assert cfg["metadata"]["name"] == "test1"
@@ -41,7 +41,7 @@ def test_cluster_config_metadata_nodegroups_vpc(values):
 
 
 def test_cluster_config_irsa_accounts_in_guide_order(values):
-    cfg = cluster_config.cluster_config(values)
+    cfg = cluster_config.cluster_config(values, registry.for_values(values))
     got = [(s["metadata"]["namespace"], s["metadata"]["name"], s["metadata"]["labels"]["aws-usage"])
            for s in cfg["iam"]["serviceAccounts"]]
     assert got == [
@@ -58,7 +58,7 @@ def test_cluster_config_irsa_accounts_in_guide_order(values):
 
 
 def test_cluster_config_policies_match_guide_with_bugs_fixed(values):
-    cfg = cluster_config.cluster_config(values)
+    cfg = cluster_config.cluster_config(values, registry.for_values(values))
     ca = sa(cfg, "kube-system", "cluster-autoscaler")["attachPolicy"]["Statement"]
     assert ca[0]["Resource"] == "*" and not any(a.startswith(("autoscaling:Set", "autoscaling:Terminate"))
                                                 for a in ca[0]["Action"])
@@ -105,7 +105,7 @@ def test_cluster_config_policies_match_guide_with_bugs_fixed(values):
 def test_named_hosted_zones_and_ses_identity_narrow_the_policies(values):
     values["aws"]["hostedZoneIds"] = ["Z0123456789ABC", "/hostedzone/ZOTHER"]
     values["aws"]["sesIdentity"] = "noreply@example.org"
-    cfg = cluster_config.cluster_config(values)
+    cfg = cluster_config.cluster_config(values, registry.for_values(values))
     for ns, name in (("certmanager", "certmanager"), ("external-dns", "external-dns")):
         assert sa(cfg, ns, name)["attachPolicy"]["Statement"][0]["Resource"] == [
             "arn:aws:route53:::hostedzone/Z0123456789ABC", "arn:aws:route53:::hostedzone/ZOTHER"]
@@ -117,7 +117,7 @@ def test_node_groups_require_imdsv2_and_keep_only_asked_addon_policies(values):
     values["cluster"]["nodeGroups"][0]["iam"]["withAddonPolicies"]["cloudWatch"] = False
     values["cluster"]["nodeGroups"] += [{"name": "ng2", "instanceType": "m5.large", "disablePodIMDS": False},
                                         {"name": "ng3", "instanceType": "m5.large"}]
-    ng, ng2, ng3 = cluster_config.cluster_config(values)["nodeGroups"]
+    ng, ng2, ng3 = cluster_config.cluster_config(values, registry.for_values(values))["nodeGroups"]
     # addon policies work through the pod's IMDS access: eksctl refuses disablePodIMDS with them
     assert ng["disableIMDSv1"] is True and "disablePodIMDS" not in ng
     assert ng["iam"]["withAddonPolicies"] == {"autoScaler": True, "certManager": True, "externalDNS": True}
@@ -127,7 +127,7 @@ def test_node_groups_require_imdsv2_and_keep_only_asked_addon_policies(values):
 
 def test_bucket_overrides_reach_policies_and_release(values):
     values["environments"]["qa2"]["buckets"] = {"data": "my-data-bucket", "asset": "my-asset-bucket"}
-    cfg = cluster_config.cluster_config(values)
+    cfg = cluster_config.cluster_config(values, registry.for_values(values))
     assert sa(cfg, "qa2", "blob")["attachPolicy"]["Statement"][0]["Resource"] == "arn:aws:s3:::my-data-bucket"
     assert sa(cfg, "qa2", "hydrophone")["attachPolicy"]["Statement"][0]["Resource"] == "arn:aws:s3:::my-asset-bucket"
     hv = environments.tidepool_release(values, "qa2", FLAVOUR)["spec"]["values"]
@@ -137,7 +137,7 @@ def test_bucket_overrides_reach_policies_and_release(values):
 
 def test_disabled_package_drops_its_irsa_account(values):
     values["pkgs"]["external-dns"]["enabled"] = False
-    cfg = cluster_config.cluster_config(values)
+    cfg = cluster_config.cluster_config(values, registry.for_values(values))
     assert ("external-dns", "external-dns") not in [
         (s["metadata"]["namespace"], s["metadata"]["name"]) for s in cfg["iam"]["serviceAccounts"]]
 
@@ -148,8 +148,8 @@ def test_identity_mappings_follow_existing_ones_without_repeating_them(values):
     other = {"arn": "arn:aws:iam::118346523422:role/ops", "username": "ops", "groups": ["system:masters"]}
     config = cluster_config.with_identity_mappings({"iamIdentityMappings": [other, alice]}, values)
     assert [m["username"] for m in config["iamIdentityMappings"]] == ["ops", "alice", "bob"]
-    full = cluster_config.eksctl_cluster_config(values)
+    full = cluster_config.eksctl_cluster_config(values, registry.for_values(values))
     assert [m["username"] for m in full["iamIdentityMappings"]] == ["alice", "bob"]
-    assert "iamIdentityMappings" not in cluster_config.cluster_config(values)
+    assert "iamIdentityMappings" not in cluster_config.cluster_config(values, registry.for_values(values))
     values["aws"]["iamUsers"] = []
-    assert "iamIdentityMappings" not in cluster_config.eksctl_cluster_config(values)
+    assert "iamIdentityMappings" not in cluster_config.eksctl_cluster_config(values, registry.for_values(values))

@@ -25,11 +25,11 @@ ALL_PKGS_V2["environments"] = {"qa2": ALL_PKGS["environments"]["qa2"],
                                "prd": {"gateway": {"https": {"enabled": True, "dnsNames": ["app.example.org"]}},
                                        "gitops": {"blip": "semver:~1.2", "auth": "regex:^v(?P<ts>[0-9]+)$"}}}
 TREES = {
-    "test1": tree.render_tree(load_values("test1")),
-    "local": tree.render_tree(load_values("local")),
-    "all-pkgs": tree.render_tree(ALL_PKGS),
-    "test2": tree.render_tree(load_values("test2")),
-    "all-pkgs-v2": tree.render_tree(ALL_PKGS_V2),
+    "test1": tree.render_tree(load_values("test1"), registry.for_values(load_values("test1"))),
+    "local": tree.render_tree(load_values("local"), registry.for_values(load_values("local"))),
+    "all-pkgs": tree.render_tree(ALL_PKGS, registry.for_values(ALL_PKGS)),
+    "test2": tree.render_tree(load_values("test2"), registry.for_values(load_values("test2"))),
+    "all-pkgs-v2": tree.render_tree(ALL_PKGS_V2, registry.for_values(ALL_PKGS_V2)),
 }
 CASES = [(name, path) for name, tree in TREES.items() for path in tree]
 
@@ -47,7 +47,7 @@ def test_helmrelease_schema_is_really_checked():
 
 
 def test_clusterconfig_schema_is_really_checked():
-    cfg = cluster_config.cluster_config(load_values("test1"))
+    cfg = cluster_config.cluster_config(load_values("test1"), registry.for_values(load_values("test1")))
     cfg["nodeGroups"][0]["desiredCapacity"] = "four"
     with pytest.raises(AssertionError, match="desiredCapacity"):
         schemas.validate_object(cfg)

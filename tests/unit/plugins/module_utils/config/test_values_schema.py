@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
@@ -210,7 +211,7 @@ def test_shipped_inventories_and_docs_examples_are_accepted(host):
     assert validation.validate(load_values(host)) == []
     v = _with_docs_examples(load_values(host))
     assert validation.validate(v) == []
-    tree.render_tree(v)   # and they render
+    tree.render_tree(v, registry.for_values(v))   # and they render
 
 
 def test_schema_patterns_are_anchored_and_ascii():

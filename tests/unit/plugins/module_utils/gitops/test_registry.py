@@ -40,3 +40,44 @@ def test_the_base_class_says_what_a_flavour_must_write():
                  lambda: base.deploy_key_secret_ref({}), lambda: base.bootstrap_objects({}, b"", None)):
         with pytest.raises(NotImplementedError):
             call()
+
+
+def test_the_default_lives_in_the_registry_and_applies_to_values_without_a_version():
+    assert registry.for_values({}) is registry.flavour(registry.DEFAULT_VERSION) is registry.for_values(
+        {"flux_version": ""})
+    assert registry.for_values({"flux_version": "2"}) is registry.flavour(2)
+    assert registry.versions() == sorted(registry.FLAVOURS) == [1, 2]
+
+
+def test_module_argument_specs_take_choices_and_default_from_the_registry():
+    import importlib
+    for name in ("flux_bootstrap", "external_secret"):
+        source = importlib.util.find_spec(f"ansible_collections.tidepool.eks.plugins.modules.{name}").origin
+        text = open(source, encoding="utf-8").read()
+        assert 'flux_version=dict(type="int", choices=registry.versions(), default=registry.DEFAULT_VERSION)' in text
+
+
+def test_one_bootstrap_run_looks_the_flavour_up_once(monkeypatch):
+    calls = []
+    real = registry.flavour
+
+    def counting(version=registry.DEFAULT_VERSION):
+        calls.append(version)
+        return real(version)
+
+    monkeypatch.setattr(registry, "flavour", counting)
+
+    class NoCluster:
+        def get(self, obj):
+            return None
+
+    spec = bootstrap.normalize_params({"cluster": "unit1", "state": "absent"})
+    bootstrap.run(spec, NoCluster(), check_mode=True)
+    assert calls == [registry.DEFAULT_VERSION] and spec["flavour"] is real(1)
+
+
+def test_the_inventory_schema_accepts_exactly_the_registered_versions():
+    from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
+    enum = values_schema.SCHEMA["properties"]["flux_version"]["enum"]
+    assert sorted(v for v in enum if isinstance(v, int)) == registry.versions()
+    assert sorted(v for v in enum if isinstance(v, str)) == [str(v) for v in registry.versions()]

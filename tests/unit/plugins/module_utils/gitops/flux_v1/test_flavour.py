@@ -1,7 +1,6 @@
 """The Flux v1 flavour writes the objects the renderer wrote before the flavour interface existed."""
 from __future__ import annotations
 
-from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1.flavour import FluxV1
 
 V1 = FluxV1()
@@ -47,7 +46,7 @@ def test_helm_release_with_image_policy_keeps_the_service_order():
 
 
 def test_repositories_secret():
-    [secret] = V1.chart_sources("flux", catalogue.CHART_REPOSITORIES)
+    [secret] = V1.chart_sources("flux", V1.CHART_REPOSITORIES)
     assert secret == {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
                       "metadata": {"name": "flux-helm-repositories", "namespace": "flux"},
                       "stringData": {"repositories.yaml": REPOSITORIES_YAML}}

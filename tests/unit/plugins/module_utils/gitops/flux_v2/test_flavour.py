@@ -28,7 +28,7 @@ def _values(version=2, **pkgs):
 
 
 def _objects(values):
-    return list(tree.render_tree(values).values())
+    return list(tree.render_tree(values, registry.for_values(values)).values())
 
 
 def _by(objs, kind, name=None, ns=None):
@@ -166,7 +166,7 @@ def test_image_automation_of_an_environment():
 def test_fluxcloud_becomes_a_provider_and_an_alert():
     values = _values(2, fluxcloud=True)
     values["pkgs"]["fluxcloud"]["channel"] = "#ops"
-    objs = tree.render_tree(values)
+    objs = tree.render_tree(values, registry.for_values(values))
     provider = objs["clusters/test1/flux/shared/fluxcloud/provider-slack.yaml"]
     alert = objs["clusters/test1/flux/shared/fluxcloud/alert-flux.yaml"]
     assert provider["apiVersion"] == alert["apiVersion"] == "notification.toolkit.fluxcd.io/v1beta3"
@@ -200,7 +200,8 @@ def test_a_secret_store_and_a_reader_role_per_namespace_scoped_to_it():
         aws = store["spec"]["provider"]["aws"]
         assert aws["service"] == "SecretsManager" and aws["region"] == "us-west-2"
         assert aws["auth"] == {"jwt": {"serviceAccountRef": {"name": "secret-store"}}}
-    accounts = {a["metadata"]["namespace"]: a for a in cluster_config.cluster_config(values)["iam"]["serviceAccounts"]
+    accounts = {a["metadata"]["namespace"]: a
+                for a in cluster_config.cluster_config(values, registry.for_values(values))["iam"]["serviceAccounts"]
                 if a["metadata"]["name"] == "secret-store"}
     assert sorted(accounts) == sorted(stores)
     for ns, acct in accounts.items():
@@ -210,11 +211,11 @@ def test_a_secret_store_and_a_reader_role_per_namespace_scoped_to_it():
         assert all(a.startswith("secretsmanager:") and "List" not in a for a in statement["Action"])
     # No role that reads the whole cluster (flavour 1's external-secrets controller role).
     names = [(a["metadata"]["namespace"], a["metadata"]["name"]) for a in
-             cluster_config.cluster_config(values)["iam"]["serviceAccounts"]]
+             cluster_config.cluster_config(values, registry.for_values(values))["iam"]["serviceAccounts"]]
     assert ("external-secrets", "external-secrets") not in names
     assert ("external-secrets", "external-secrets") in [
         (a["metadata"]["namespace"], a["metadata"]["name"])
-        for a in cluster_config.cluster_config(_values(1))["iam"]["serviceAccounts"]]
+        for a in cluster_config.cluster_config(_values(1), registry.for_values(_values(1)))["iam"]["serviceAccounts"]]
     assert not _by(_objects(_values(2, external_secrets=False)), "SecretStore")
 
 
@@ -236,12 +237,12 @@ def test_cert_manager_v1_issuers_and_certificates_from_the_same_keys():
 
 def test_switching_flux_version_renders_the_matching_tree_with_no_other_change():
     values = load_values("test1")
-    first = tree.render_tree(values)
-    assert tree.render_tree(dict(values, flux_version=1)) == first
-    second = tree.render_tree(dict(values, flux_version=2))
+    first = tree.render_tree(values, registry.for_values(values))
+    assert tree.render_tree(dict(values, flux_version=1), registry.for_values(dict(values, flux_version=1))) == first
+    second = tree.render_tree(dict(values, flux_version=2), registry.for_values(dict(values, flux_version=2)))
     assert second != first and not [o for o in second.values() if o["apiVersion"].startswith("helm.fluxcd.io/")]
-    assert tree.render_tree(dict(values, flux_version=1)) == first
-    assert tree.render_tree(dict(values, flux_version=2)) == second
+    assert tree.render_tree(dict(values, flux_version=1), registry.for_values(dict(values, flux_version=1))) == first
+    assert tree.render_tree(dict(values, flux_version=2), registry.for_values(dict(values, flux_version=2))) == second
     assert values == load_values("test1")  # rendering changed nothing in the inventory
 
 
@@ -259,11 +260,11 @@ def test_flux_version_1_and_2_are_valid(version):
 def test_v1_options_without_v2_equivalent_are_named():
     values = _values(2, fluxcloud=True)
     values["pkgs"]["fluxcloud"].update({"githubUrl": "https://github.com/o/r", "values": {"a": 1}})
-    errors = validation.validate(values)
+    errors = validation.validate(values, flavour_of=registry.for_values)
     assert [e.split(":")[0] for e in errors] == ["pkgs.fluxcloud.githubUrl", "pkgs.fluxcloud.values"]
     assert "no flux_version 2 equivalent" in errors[0]
     values["flux_version"] = 1
-    assert validation.validate(values) == []
+    assert validation.validate(values, flavour_of=registry.for_values) == []
 
 
 def test_facts_name_the_v2_kinds():

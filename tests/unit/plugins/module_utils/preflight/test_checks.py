@@ -1,5 +1,5 @@
 """preflight: the no-credentials message names the host and region, and says what to configure."""
-from ansible_collections.tidepool.eks.plugins.module_utils.common import preflight
+from ansible_collections.tidepool.eks.plugins.module_utils.preflight import checks as preflight
 
 
 def test_warning_when_credentials_are_optional():
