@@ -113,3 +113,22 @@ def test_a_config_file_that_is_not_a_cluster_config_is_one_error_before_any_read
         cluster_runner.run(params(eksctl, tmp_path, config=None, config_file=str(other)), check_mode=True,
                            tmpdir=str(tmp_path), clients={})
     assert eksctl.calls() == []
+
+
+def test_the_module_shell_reports_a_failed_eksctl_with_its_commands(eksctl, tmp_path, monkeypatch, capsys):
+    """main() is the argument spec and one call: the runner's failure ends the task with its fields."""
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    from ansible_collections.tidepool.eks.plugins.modules import eksctl_cluster
+
+    monkeypatch.setenv("EKSCTL_STANDIN_RC", "3")
+    args = {"config": config(), "eksctl_path": eksctl.path, "kubeconfig": str(tmp_path / "kube" / "config"),
+            "_ansible_tmpdir": str(tmp_path)}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    with mock_aws(), pytest.raises(SystemExit):
+        eksctl_cluster.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] is True and "failed (exit 3)" in result["msg"], result
+    assert [c[1:3] for c in result["commands"]] == [["create", "cluster"]] and [r["rc"] for r in result["runs"]] == [3]

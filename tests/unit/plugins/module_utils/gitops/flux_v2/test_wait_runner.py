@@ -119,3 +119,32 @@ def test_secrets_manager_reader_a_missing_secret_is_none_other_errors_raise():
     assert wait_runner.secrets_manager_reader(SecretsManager("ResourceNotFoundException"))("c1/qa1/auth") is None
     with pytest.raises(AwsError, match="AccessDeniedException"):
         wait_runner.secrets_manager_reader(SecretsManager("AccessDeniedException"))("c1/qa1/auth")
+
+
+def test_the_module_shell_connects_through_the_one_client_factory(tmp_path, monkeypatch, capsys):
+    """main() is the argument spec and one call: an unreachable API server is the factory's one error."""
+    import socket
+
+    import yaml
+    from ansible.module_utils import basic
+    from ansible.module_utils.common.text.converters import to_bytes
+
+    from ansible_collections.tidepool.eks.plugins.modules import flux_wait
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        server = f"https://127.0.0.1:{sock.getsockname()[1]}"
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "dead",
+        "clusters": [{"name": "dead", "cluster": {"server": server}}], "users": [{"name": "u", "user": {"token": "t"}}],
+        "contexts": [{"name": "dead", "context": {"cluster": "dead", "user": "u"}}]}))
+    args = {"revision": SHA, "kubeconfig": str(kubeconfig)}
+    monkeypatch.setattr(basic, "_ANSIBLE_ARGS", to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+    monkeypatch.setattr(basic, "_ANSIBLE_PROFILE", "legacy", raising=False)
+    with pytest.raises(SystemExit):
+        flux_wait.main()
+    result = json.loads(capsys.readouterr().out)
+    assert result["failed"] is True
+    assert result["msg"].startswith(f"Kubernetes API server {server} (kubeconfig {kubeconfig}, context (current)) is "
+                                    "unreachable"), result
