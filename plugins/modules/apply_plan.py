@@ -204,11 +204,11 @@ def main():
             if not obj.get("apiVersion") or not obj.get("kind") or not (obj.get("metadata") or {}).get("name"):
                 raise runner.Failure(f"objects[{i}]: apiVersion, kind and metadata.name are required")
         desired = [k8s_objects.with_labels(o, p["cluster"], p["part"]) for o in objects]
-        api, server, _version = k8s_client.check_reachable(p["kubeconfig"], p["context"], p["timeout"])
-        labelled, live, namespaces = drift.read_live(k8s_client.dynamic_client(api), desired, p["cluster"],
-                                                     p["kinds"], namespaces=module.check_mode)
+        cluster = k8s_client.connect(p["kubeconfig"], p["context"], p["timeout"])
+        labelled, live, namespaces = drift.read_live(cluster.dynamic, desired, p["cluster"], p["kinds"],
+                                                     namespaces=module.check_mode)
         plan = drift.plan(desired, live, namespaces, labelled=labelled, part=p["part"], check_mode=module.check_mode)
-        return dict(changed=False, server=server, **plan.as_dict())
+        return dict(changed=False, server=cluster.server, **plan.as_dict())
 
     runner.run(module, work, requires=(k8s_client,))
 

@@ -187,16 +187,13 @@ runs:
   elements: dict
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import kubeconfig as eksctl_kubeconfig
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster_runner
 from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import runner as eksctl_runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import state as cluster_state
+from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import ClusterError
 
 
 def argument_spec() -> dict:
@@ -216,73 +213,12 @@ def argument_spec() -> dict:
     return spec
 
 
-def load_config(module):
-    """(ClusterConfig dict, path to pass to eksctl -f)."""
-    import yaml
-    p = module.params
-    if p["config_file"]:
-        try:
-            with open(p["config_file"], encoding="utf-8") as fh:
-                config = yaml.safe_load(fh)
-        except (OSError, yaml.YAMLError) as exc:
-            raise cluster_state.ClusterError(f"Cannot read config_file {p['config_file']}: {exc}") from None
-        if not isinstance(config, dict):
-            raise cluster_state.ClusterError(f"config_file {p['config_file']} does not hold a ClusterConfig mapping.")
-        return config, p["config_file"]
-    config = p["config"]
-    name = ((config.get("metadata") or {}).get("name")) or "cluster"
-    path = os.path.join(module.tmpdir, f"eksctl-{name}.yaml")
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        yaml.safe_dump(config, fh, sort_keys=False)
-    return config, path
-
-
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_one_of=[("config", "config_file")], mutually_exclusive=[("config", "config_file")])
-    p = module.params
-
-    def work():
-        config, path = load_config(module)
-        if config.get("kind") not in (None, "ClusterConfig"):
-            raise cluster_state.ClusterError(f"The config is a {config.get('kind')}, not an eksctl ClusterConfig.")
-        meta = config.get("metadata") or {}
-        params = dict(p)
-        params["region"] = meta.get("region") or p["region"]  # eksctl uses metadata.region too
-        conn = aws.resolve_connection(params)
-        clients = {svc: aws.client(svc, conn=conn, global_service=(svc == "iam"))
-                   for svc in ("eks", "cloudformation", "autoscaling", "iam")}
-        sas = [planning.sa_key(sa) for sa in planning.config_service_accounts(config)]
-        state = cluster_state.read_state(clients, meta.get("name"), sas)
-        kubeconfig = eksctl_kubeconfig.expand_path(p["kubeconfig"])
-        plan = planning.build_plan(config, state, config_file=path, state_wanted=p["state"], eksctl=p["eksctl_path"],
-                                   kubeconfig=kubeconfig, prune_nodegroups=p["prune_nodegroups"],
-                                   on_failed_stack=p["on_failed_stack"], wait_timeout=p["wait_timeout"],
-                                   kubeconfig_has_cluster=eksctl_kubeconfig.kubeconfig_checker(kubeconfig),
-                                   cfn=clients["cloudformation"], scope=p["scope"])
-        result = {"changed": plan.changed, "commands": plan.commands, "deleted_stacks": plan.delete_stacks,
-                  "cluster": cluster_state.cluster_summary(state)}
-
-        def run_eksctl(plan):
-            if kubeconfig:
-                os.makedirs(os.path.dirname(kubeconfig), exist_ok=True)
-            env = eksctl_runner.eksctl_env(conn, params["region"])
-            log = eksctl_runner.FileLogger(p["log_file"]) if p["log_file"] else None
-            try:
-                result["runs"] = eksctl_runner.apply_plan(plan, env=env, timeout=p["wait_timeout"],
-                                                          cfn=clients["cloudformation"], log=log)
-            except cluster_state.ClusterError as exc:
-                raise runner.Failure(str(exc), commands=plan.commands, runs=getattr(exc, "ran", [])) from None
-            finally:
-                if log:
-                    log.close()
-            result["cluster"] = cluster_state.cluster_summary(cluster_state.read_state(clients, meta.get("name")))
-
-        runner.apply(module, plan, run_eksctl)
-        return dict(result, warnings=plan.warnings, diff=plan.diff)
-
-    runner.run(module, work, errors=(cluster_state.ClusterError, aws.AwsError), unexpected="eksctl_cluster")
+    runner.run(module, lambda: cluster_runner.run(module.params, check_mode=module.check_mode, tmpdir=module.tmpdir),
+               errors=(ClusterError, aws.AwsError), fields=lambda exc: getattr(exc, "fields", {}),
+               unexpected="eksctl_cluster")
 
 
 if __name__ == "__main__":

@@ -359,7 +359,7 @@ def main():
 
     def work():
         spec = flux_bootstrap.normalize_params({k: p[k] for k in CORE_OPTIONS})
-        applier = k8s_apply.Applier(k8s_client.connect(p["kubeconfig"], p["context"]))
+        applier = k8s_apply.Applier(k8s_client.connect(p["kubeconfig"], p["context"]).dynamic)
         return flux_bootstrap.run(spec, applier, module.check_mode)
 
     # unexpected errors: no traceback in the message, since locals hold key material

@@ -180,7 +180,7 @@ def main():
     p = module.params
 
     def work():
-        kube = migrate_kube.Kube(k8s_client.connect(p["kubeconfig"], p["context"]))
+        kube = migrate_kube.Kube(k8s_client.connect(p["kubeconfig"], p["context"]).dynamic)
         return steps.run(p["step"], kube, {k: p[k] for k in CORE_OPTIONS}, module.check_mode)
 
     runner.run(module, work, requires=(k8s_client,), unexpected="flux_migrate")

@@ -45,8 +45,8 @@ options:
         credentials and the AWS options; C(secretsmanager:GetSecretValue) on C(<cluster>/*)) and report how many
         Secrets hold them byte for byte (RV(values)). Values are compared in memory and never returned or logged.
       - Secrets that differ are reported, not a failure (after a rotation ESO catches up at its refreshInterval).
-      - Only plain references are compared (C(data[].remoteRef) with C(key) and C(property), C(dataFrom[].extract)
-        with C(key), a template with C(type) only, what the flavour-2 render writes); others count as not compared.
+      - Only ExternalSecrets of the form the flavour-2 render writes are compared (one C(data[].remoteRef) with
+        C(key) and C(property) per key, a template with C(type) only); others count as not compared.
     type: bool
     default: false
 author:
@@ -109,76 +109,27 @@ msg:
   type: str
 """
 
-import base64
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import secret_values, wait
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import wait_runner
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
-from ansible_collections.tidepool.eks.plugins.module_utils.k8s.apply import Applier
 
 
-def main():
+def argument_spec() -> dict:
     spec = aws.aws_argument_spec()
     spec.update(k8s_options.argument_spec(), revision=dict(type="str", required=True), poll=dict(type="int", default=15),
                 secrets=dict(type="bool", default=True), compare_values=dict(type="bool", default=False))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=True)
+    return spec
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
     p = module.params
-
-    def work():
-        api, _server, _version = k8s_client.check_reachable(p["kubeconfig"], p["context"])
-        dyn = k8s_client.dynamic_client(api)
-        applier = Applier(dyn, field_manager="tidepool.eks-reconcile")
-
-        def ref(api_version, kind, namespace, name):
-            return {"apiVersion": api_version, "kind": kind, "metadata": {"name": name, "namespace": namespace}}
-
-        def annotate(api_version, kind, namespace, name, key, value):
-            obj = ref(api_version, kind, namespace, name)
-            obj["metadata"]["annotations"] = {key: value}
-            applier.apply(obj)
-
-        last_read = {}  # (namespace, name) -> the Secret (None: absent) as the wait's latest round read it
-
-        def secret_exists(namespace, name):
-            last_read[(namespace, name)] = obj = applier.get(ref("v1", "Secret", namespace, name))
-            return obj is not None
-
-        check_values = None
-        if p["compare_values"]:
-            sm = aws.client("secretsmanager", p)
-
-            def remote(key):
-                try:
-                    return aws.call(sm, "get_secret_value", key, SecretId=key).get("SecretString")
-                except aws.AwsError as exc:
-                    if exc.code == "ResourceNotFoundException":
-                        return None
-                    raise
-
-            def secret_data(namespace, name):
-                # the values are compared once every Secret is present: the round that found them all read each one
-                key = (namespace, name)
-                obj = last_read[key] if key in last_read else applier.get(ref("v1", "Secret", namespace, name))
-                if obj is None:
-                    return None
-                return {k: base64.b64decode(v) for k, v in (obj.get("data") or {}).items()}
-
-            def check_values(items):
-                return secret_values.compare(items, secret_data, remote)
-
-        waiter = wait.Waiter(
-            lambda *a: applier.get(ref(*a)), annotate,
-            lambda: k8s_client.list_objects(dyn, *wait.EXTERNAL_SECRET), secret_exists,
-            check_mode=module.check_mode, check_values=check_values)
-        result = waiter.poll(p["revision"], poll=p["poll"], secrets=p["secrets"])
-        return dict(result, changed=result["requested"] or result["nudged"] > 0)
-
-    runner.run(module, work, requires=(k8s_client, aws) if p["compare_values"] else (k8s_client,),
+    runner.run(module, lambda: wait_runner.run(p, check_mode=module.check_mode),
+               requires=(k8s_client, aws) if p["compare_values"] else (k8s_client,),
                errors=(aws.AwsError,), unexpected="flux_wait")
 
 

@@ -95,15 +95,15 @@ def main():
 
     def work():
         values = p["values"]
-        api, _server, _version = k8s_client.check_reachable(p["kubeconfig"], p["context"])
-        issuer = p["issuer"] or service_accounts.issuer(api)
+        cluster = k8s_client.connect(p["kubeconfig"], p["context"])
+        issuer = p["issuer"] or service_accounts.issuer(cluster.api)
         iam = aws.client("iam", p, global_service=True)
         plan = irsa_roles.plan(iam, cluster=inventory.cluster_name(values), account=inventory.account(values),
                                issuer=issuer, accounts=irsa_roles.service_account_entries(
                                    values, registry.for_values(values), p["scope"]),
                                thumbprint=p["thumbprint"])
         runner.apply(module, plan, lambda pl: irsa_roles.apply(iam, pl))
-        applier = Applier(k8s_client.dynamic_client(api), field_manager=service_accounts.FIELD_MANAGER)
+        applier = Applier(cluster.dynamic, field_manager=service_accounts.FIELD_MANAGER)
         annotations = service_accounts.annotation_plan(applier, plan.arns)
         if not module.check_mode:
             service_accounts.annotate(applier, annotations)

@@ -97,7 +97,7 @@ def main():
 
     def work():
         try:
-            client = k8s_client.connect(p["kubeconfig"], p["context"])
+            client = k8s_client.connect(p["kubeconfig"], p["context"]).dynamic
         except k8s_client.KubeError as exc:
             if not p["skip_unreachable"]:
                 raise

@@ -326,13 +326,5 @@ def _install_call_counter(cli) -> None:
     cli.meta.events.register("before-call", _record)
 
 
-def module_client(module, service: str, **kwargs):
-    """For AnsibleModule shells: :func:`client` from ``module.params``, failing the task cleanly."""
-    try:
-        return client(service, module.params, **kwargs)
-    except AwsError as exc:
-        module.fail_json(msg=str(exc), error_code=exc.code)
-
-
 def botocore_version() -> str | None:
     return getattr(botocore, "__version__", None) if HAS_BOTO3 else None

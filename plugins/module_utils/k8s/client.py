@@ -3,14 +3,16 @@
 # Apache License 2.0
 """The one Kubernetes client factory: kubeconfig and context resolution, loading, reachability, one error.
 
-Plain Python on the ``kubernetes`` client (no AnsibleModule), used by every module that talks to a cluster
-(``preflight``, ``apply_plan``, ``manifest_validate``, ``flux_bootstrap``):
+Plain Python on the ``kubernetes`` client (no AnsibleModule). :func:`connect` is the one way every module that
+talks to a cluster gets there (``preflight``, ``apply_plan``, ``manifest_validate``, ``flux_bootstrap``,
+``flux_migrate``, ``flux_wait``, ``irsa_roles``):
 
 * :func:`.options.resolve` picks the kubeconfig and context: the task's options first, then the environment
   variables ``kubernetes.core`` reads (``K8S_AUTH_KUBECONFIG``, ``K8S_AUTH_CONTEXT``), then ``KUBECONFIG``,
   then the client's default ``~/.kube/config`` and the kubeconfig's current context;
-* :func:`api_client` / :func:`check_reachable` load it and probe the API server (GET /version);
-* :func:`connect` loads it and opens a dynamic client (discovery) in one step;
+* :func:`connect` loads it (:func:`api_client`), probes the API server (GET /version) and returns a
+  :class:`Connection`: the ``ApiClient``, the server URL and version, and the dynamic client (discovery on first
+  use);
 * :class:`KubeError` is the one error of the Kubernetes code: one sentence naming the kubeconfig, its context
   and the server URL (when known), and what to check; never credentials.
 """
@@ -78,9 +80,32 @@ def api_client(kubeconfig: str | None, context: str | None = None):
         raise KubeError(f"{describe_target(kubeconfig, context)}: cannot be loaded: {exc}") from None
 
 
-def check_reachable(kubeconfig: str | None, context: str | None = None, timeout: float = DEFAULT_TIMEOUT):
-    """Probe the API server (GET /version). Returns ``(api_client, server_url, git_version)``; raises
-    :class:`KubeError` naming the server, the kubeconfig and its context, and what to check."""
+class Connection:
+    """A reached API server (:func:`connect`): ``api`` (``kubernetes.client.ApiClient``), ``server`` (its URL),
+    ``version`` (its ``gitVersion``) and :attr:`dynamic`."""
+
+    def __init__(self, api, server: str, version: str):
+        self.api, self.server, self.version = api, server, version
+        self._dynamic = None
+
+    @property
+    def dynamic(self):
+        """The ``kubernetes.dynamic.DynamicClient`` on :attr:`api` (made on first use: discovery, cached by the
+        client). Raises :class:`KubeError` naming the server when discovery fails."""
+        if self._dynamic is None:
+            try:
+                self._dynamic = DynamicClient(self.api)
+            except Exception as exc:  # noqa: BLE001 - ApiException, urllib3 errors: one sentence
+                raise KubeError(f"Kubernetes API server {self.server}: API discovery failed "
+                                f"({type(exc).__name__}: {_short(exc)}).") from None
+        return self._dynamic
+
+
+def connect(kubeconfig: str | None = None, context: str | None = None,
+            timeout: float = DEFAULT_TIMEOUT) -> Connection:
+    """The one way to a cluster: load ``kubeconfig`` and ``context`` (resolved by :func:`resolve`; ``~``
+    expanded) and probe the API server (GET /version, ``timeout`` seconds). Returns a :class:`Connection`; raises
+    :class:`KubeError` naming the kubeconfig, its context and the server URL, and what to check."""
     api = api_client(kubeconfig, context)
     server = api.configuration.host
     where = f"Kubernetes API server {server} ({describe_target(kubeconfig, context)})"
@@ -98,11 +123,11 @@ def check_reachable(kubeconfig: str | None, context: str | None = None, timeout:
             raise KubeError(f"{where} refused the kubeconfig's credentials (HTTP {exc.status}). Check the user of "
                             "that context (for EKS: `aws eks update-kubeconfig`, and the IAM identity's access).") from None
         raise KubeError(f"{where} answered HTTP {exc.status} {exc.reason}.") from None
-    return api, server, getattr(info, "git_version", "")
+    return Connection(api, server, getattr(info, "git_version", ""))
 
 
 def namespace_uid(api, name: str = "kube-system", timeout: float = DEFAULT_TIMEOUT) -> str:
-    """``metadata.uid`` of the namespace ``name`` (GET, on the ``api`` of :func:`check_reachable`); it names the
+    """``metadata.uid`` of the namespace ``name`` (GET, on the ``api`` of a :class:`Connection`); it names the
     cluster (a rebuilt cluster gets a new one). Raises :class:`KubeError` naming the server."""
     try:
         return k8s_client.CoreV1Api(api).read_namespace(name, _request_timeout=timeout).metadata.uid
@@ -113,23 +138,6 @@ def namespace_uid(api, name: str = "kube-system", timeout: float = DEFAULT_TIMEO
         raise KubeError(f"Kubernetes API server {api.configuration.host} is unreachable ({_short(exc)}).") from None
 
 
-def connect(kubeconfig: str | None = None, context: str | None = None):
-    """A ``DynamicClient`` for ``kubeconfig`` and ``context`` (resolved by :func:`resolve`), its discovery
-    done, without a separate probe. Raises :class:`KubeError` naming the kubeconfig when it cannot be loaded,
-    and the server URL when the server cannot be reached."""
-    kubeconfig, context = resolve(kubeconfig, context)
-    try:
-        api = k8s_config.new_client_from_config(config_file=kubeconfig, context=context)
-    except Exception as exc:  # noqa: BLE001 - ConfigException, OSError, YAML errors
-        raise KubeError(f"Cannot load kubeconfig {kubeconfig or '(default)'}"
-                        f"{' context ' + context if context else ''}: {exc}") from None
-    try:
-        return DynamicClient(api)
-    except Exception as exc:  # noqa: BLE001 - urllib3 connection errors
-        raise KubeError(f"Cannot reach the Kubernetes API server {api.configuration.host} "
-                        f"(kubeconfig {kubeconfig or '(default)'}): {type(exc).__name__}: {exc}") from None
-
-
 def _short(reason) -> str:
     text = str(reason)
     # urllib3 wraps the useful part: "<urllib3.connection.HTTPSConnection object at 0x..>: Failed to establish a
@@ -137,11 +145,6 @@ def _short(reason) -> str:
     if ">: " in text:
         text = text.split(">: ", 1)[1]
     return text.strip().rstrip(".")
-
-
-def dynamic_client(api):
-    """A ``kubernetes.dynamic.DynamicClient`` on ``api`` (discovery is cached by the client)."""
-    return DynamicClient(api)
 
 
 def resource(dyn, api_version: str, kind: str):

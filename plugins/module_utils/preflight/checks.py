@@ -36,8 +36,8 @@ def check_kubernetes(kubeconfig: str | None, context: str | None, timeout: float
     # imported here: the kubernetes client takes ~0.3 s to import, and most steps check AWS only
     from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as kube
 
-    _api, server, version = kube.check_reachable(kubeconfig, context, timeout)
-    return {"server": server, "version": version}
+    cluster = kube.connect(kubeconfig, context, timeout)
+    return {"server": cluster.server, "version": cluster.version}
 
 
 def check_aws(params: dict, timeout: float = DEFAULT_TIMEOUT) -> dict:
@@ -155,8 +155,9 @@ def check_cluster(params: dict, timeout: float = DEFAULT_TIMEOUT) -> dict:
         eks = eks_cluster(params, name, timeout) if provider == "eksctl" or params.get("eks") else None
         check_target(target, provider=provider, cluster=name, api_server=params.get("kubernetes_api_server"),
                      eks=eks)
-        api, server, version = kube.check_reachable(target["kubeconfig"], target["context"], timeout)
-        uid = kube.namespace_uid(api, "kube-system", timeout)
+        reached = kube.connect(target["kubeconfig"], target["context"], timeout)
+        server, version = reached.server, reached.version
+        uid = kube.namespace_uid(reached.api, "kube-system", timeout)
     except WrongTargetError:
         raise
     except (kube_context.ContextError, kube.KubeError, PreflightError) as exc:

@@ -11,6 +11,10 @@
 * One ``ExternalSecret`` per Secret, reading the Secrets Manager secret ``<cluster>/<namespace>/<name>`` (a JSON
   object) through its namespace's store: one ``data`` entry per key (``remoteRef.property``), the keys the
   kubernetes-external-secrets manifest of flavour 1 exposes, and the Secret's type when not Opaque.
+
+:func:`manifest` writes an ExternalSecret, :func:`rendered_source` reads one back (as the API server returns it)
+by rendering it again: the key mapping is written once, here, for the render and for ``flux_wait``'s value check
+(``secret_values.py``).
 """
 from __future__ import annotations
 
@@ -23,6 +27,10 @@ STORE_NAME = "aws-secrets-manager"
 STORE_ACCOUNT = "secret-store"
 REFRESH_INTERVAL = "1h"
 MANIFEST_FORMATS = ("spec",)
+#: Fields the CRD defaults in a ``remoteRef`` (the API server fills them in); at these values they change nothing.
+REF_DEFAULTS = {"conversionStrategy": "Default", "decodingStrategy": "None", "metadataPolicy": "None"}
+#: ``target.template`` fields that leave the Secret's data as ESO fetched it (``mergePolicy`` at its default only).
+PLAIN_TEMPLATE = {"type": None, "engineVersion": None, "metadata": None, "mergePolicy": "Replace"}
 
 
 def secret_store(namespace: str, region: str) -> dict:
@@ -58,3 +66,25 @@ def manifest(metadata: dict, store_id: str, keys, *, secret_type: str | None = N
                      "target": target,
                      "data": [{"secretKey": key, "remoteRef": {"key": store_id, "property": key}}
                               for key in sorted(keys)]}}
+
+
+def rendered_source(external_secret: dict) -> tuple[str, list[str]] | None:
+    """``(store_id, keys)`` when ``external_secret`` (a dict, as written or as the API server returns it with the
+    CRD's defaults) is what :func:`manifest` renders: its Secret holds, under each key, the property of that name
+    of the Secrets Manager secret ``store_id`` (a JSON object). None for any other form (``dataFrom``, another
+    mapping, a template or a reference field that changes the data): nothing is guessed."""
+    spec = external_secret.get("spec") or {}
+    data = spec.get("data") or []
+    template = (spec.get("target") or {}).get("template") or {}
+    if spec.get("dataFrom") or not data or not isinstance(template, dict) or any(
+            key not in PLAIN_TEMPLATE or PLAIN_TEMPLATE[key] not in (None, value) for key, value in template.items()):
+        return None
+    store_id = (data[0].get("remoteRef") or {}).get("key")
+    keys = [item.get("secretKey") for item in data]
+    if not isinstance(store_id, str) or not all(isinstance(key, str) and key for key in keys):
+        return None
+    live = [dict(item, remoteRef={k: v for k, v in (item.get("remoteRef") or {}).items() if REF_DEFAULTS.get(k) != v})
+            for item in data]
+    if live != manifest({"name": "-"}, store_id, keys)["spec"]["data"]:
+        return None
+    return store_id, keys

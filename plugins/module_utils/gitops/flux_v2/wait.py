@@ -27,6 +27,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import external_secrets
 
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 #: ESO re-syncs an ExternalSecret when this annotation changes (docs/api/externalsecret.md of ESO v0.16).
@@ -34,7 +35,7 @@ FORCE_SYNC = "force-sync"
 NAME = NAMESPACE = "flux-system"
 SOURCE = ("source.toolkit.fluxcd.io/v1", "GitRepository")
 KUSTOMIZATION = ("kustomize.toolkit.fluxcd.io/v1", "Kustomization")
-EXTERNAL_SECRET = ("external-secrets.io/v1", "ExternalSecret")
+EXTERNAL_SECRET = (external_secrets.API_VERSION, external_secrets.KIND)
 
 
 class FluxWaitError(FluxBootstrapError):

@@ -178,7 +178,8 @@ def test_core_errors_derive_from_the_one_base():
 
 
 @pytest.mark.parametrize("name", ["apply_plan", "config_repo_git", "eks_access_entries", "eksctl_cluster", "external_secret",
-                                  "flux_bootstrap", "github_deploy_key", "helm_tls_cert", "manifest_tree",
+                                  "flux_bootstrap", "flux_migrate", "flux_wait", "github_deploy_key", "helm_tls_cert",
+                                  "irsa_roles", "manifest_tree",
                                   "manifest_validate", "preflight", "vpc_peering"])
 def test_every_shell_builds_its_spec_and_ends_through_ansible(name, monkeypatch, capsys):
     """Without its required options each module ends with Ansible's own failure (its argument spec and main()

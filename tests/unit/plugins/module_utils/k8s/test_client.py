@@ -1,5 +1,8 @@
 """The client factory: where the kubeconfig and context come from, and one clear KubeError naming the server."""
+import http.server
+import json
 import socket
+import threading
 
 import pytest
 import yaml
@@ -66,12 +69,60 @@ def test_an_unreachable_server_is_one_error_naming_it(env, tmp_path):
     server = f"https://127.0.0.1:{dead_port()}"
     path = kubeconfig(tmp_path / "kc", {"dead": server}, "dead")
     with pytest.raises(client.KubeError) as info:
-        client.check_reachable(path, None, timeout=2)
+        client.connect(path, None, timeout=2)
     assert str(info.value).startswith(f"Kubernetes API server {server} (kubeconfig {path}, context (current)) "
                                       "is unreachable (")
-    env.setenv("K8S_AUTH_KUBECONFIG", path)
-    with pytest.raises(client.KubeError, match=f"Cannot reach the Kubernetes API server {server} "):
-        client.connect()
+    env.setenv("K8S_AUTH_KUBECONFIG", path)  # the same error when the environment names the kubeconfig
+    with pytest.raises(client.KubeError) as info:
+        client.connect(timeout=2)
+    assert str(info.value).startswith(f"Kubernetes API server {server} (kubeconfig {path}, context (current)) "
+                                      "is unreachable (")
+
+
+VERSION = {"major": "1", "minor": "36", "gitVersion": "v1.36.3", "gitCommit": "0", "gitTreeState": "clean",
+           "buildDate": "2026-01-01T00:00:00Z", "goVersion": "go1.25", "compiler": "gc", "platform": "linux/amd64"}
+
+
+class _ApiServer(http.server.BaseHTTPRequestHandler):
+    """GET /version answers a version, or 401 when the token is not "t"."""
+
+    def do_GET(self):  # noqa: N802 - http.server's name
+        ok = self.headers.get("Authorization") == "Bearer t"
+        body = json.dumps(VERSION if ok else {"kind": "Status", "code": 401}).encode()
+        self.send_response(200 if ok else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def api_server():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ApiServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_connect_probes_the_server_and_names_it(env, tmp_path, api_server):
+    path = kubeconfig(tmp_path / "kc", {"up": api_server}, "up")
+    reached = client.connect(path, timeout=5)
+    assert (reached.server, reached.version) == (api_server, "v1.36.3")
+    assert reached.api.configuration.host == api_server
+
+
+def test_refused_credentials_are_one_error_naming_the_server(env, tmp_path, api_server):
+    path = tmp_path / "kc"
+    kubeconfig(path, {"up": api_server}, "up")
+    path.write_text(path.read_text().replace("token: t", "token: wrong"))
+    with pytest.raises(client.KubeError, match=rf"Kubernetes API server {api_server} .* refused the kubeconfig's "
+                                               r"credentials \(HTTP 401\)"):
+        client.connect(str(path), timeout=5)
 
 
 def test_one_kube_error_everywhere():

@@ -7,7 +7,7 @@ import json
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import external_secrets, secret_values, wait
 
 STORE = {"c1/qa1/auth": json.dumps({"password": "p\u00e4ss", "user": "u"}), "c1/qa1/plain": "raw-text",
-         "c1/qa1/mixed": json.dumps({"port": 27017, "host": "h"})}
+         "c1/qa1/mixed": json.dumps({"port": 27017, "host": "h"}), "c1/qa1/user": json.dumps({"name": "fresh"})}
 
 
 def remote(key):
@@ -37,11 +37,15 @@ def test_the_fields_the_api_server_defaults_change_nothing():
     assert secret_values.expected_data(es, remote) is None
 
 
-def test_extract_and_a_whole_secret_string():
-    es = {"metadata": {"name": "x", "namespace": "qa1"},
-          "spec": {"dataFrom": [{"extract": {"key": "c1/qa1/auth"}}],
-                   "data": [{"secretKey": "all", "remoteRef": {"key": "c1/qa1/plain"}}]}}
-    assert secret_values.expected_data(es, remote) == {"password": "p\u00e4ss".encode(), "user": b"u", "all": b"raw-text"}
+def test_the_mapping_is_the_flavours_own():
+    """The wait reads back what external_secrets.manifest writes (rendered again), not a second decoder."""
+    es = rendered("auth", ["password", "user"])
+    assert external_secrets.rendered_source(es) == ("c1/qa1/auth", ["password", "user"])
+    es["spec"]["data"][1]["remoteRef"]["property"] = "password"  # another mapping than the flavour's
+    assert external_secrets.rendered_source(es) is None
+    unsorted = rendered("auth", ["password", "user"])
+    unsorted["spec"]["data"].reverse()
+    assert external_secrets.rendered_source(unsorted) is None
 
 
 def test_what_is_not_predicted_is_not_guessed():
@@ -52,21 +56,24 @@ def test_what_is_not_predicted_is_not_guessed():
     find = {"metadata": {"name": "f", "namespace": "qa1"}, "spec": {"dataFrom": [{"find": {"name": {"regexp": "."}}}]}}
     versioned = rendered("auth", ["user"])
     versioned["spec"]["data"][0]["remoteRef"]["version"] = "AWSPREVIOUS"
-    for es in (templated, number, missing, find, versioned):
+    extract = {"metadata": {"name": "x", "namespace": "qa1"},  # forms the flavour does not render
+               "spec": {"dataFrom": [{"extract": {"key": "c1/qa1/auth"}}]}}
+    whole = {"metadata": {"name": "y", "namespace": "qa1"},
+             "spec": {"data": [{"secretKey": "all", "remoteRef": {"key": "c1/qa1/plain"}}]}}
+    for es in (templated, number, missing, find, versioned, extract, whole):
         assert secret_values.expected_data(es, remote) is None, es
 
 
 def test_compare_names_equal_differing_and_not_compared_secrets_and_never_a_value():
     secrets = {("qa1", "auth"): {"password": "p\u00e4ss".encode(), "user": b"u"},
-               ("qa1", "plain"): {"value": b"stale"},
+               ("qa1", "user"): {"name": b"stale"},
                ("qa1", "mixed"): {"port": b"27017"}}
     items = [rendered("auth", ["password", "user"]),
-             {"metadata": {"name": "plain", "namespace": "qa1"},
-              "spec": {"data": [{"secretKey": "value", "remoteRef": {"key": "c1/qa1/plain"}}]}},
+             rendered("user", ["name"]),
              rendered("mixed", ["port"])]
     out = secret_values.compare(items, lambda ns, name: secrets.get((ns, name)), remote)
-    assert out == {"equal": ["qa1/auth"], "differ": ["qa1/plain"], "not_compared": ["qa1/mixed"]}
-    assert "stale" not in repr(out) and "raw-text" not in repr(out) and "p\u00e4ss" not in repr(out)
+    assert out == {"equal": ["qa1/auth"], "differ": ["qa1/user"], "not_compared": ["qa1/mixed"]}
+    assert "stale" not in repr(out) and "fresh" not in repr(out) and "p\u00e4ss" not in repr(out)
 
 
 def test_a_missing_secret_or_a_changed_byte_differs():
