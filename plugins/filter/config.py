@@ -20,9 +20,6 @@ description:
     part to the objects C(config_objects) returns for it).
   - C(config_managed_dirs) returns the directories of a cluster the config role owns.
   - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
-  - C(gitops_flavour) takes a C(flux_version) and returns what roles need to know about its GitOps flavour
-    (C(plugins/module_utils/gitops/)), a dict of C(version), C(needs_tiller_tls), C(release_kind) and C(secret_kind)
-    (each a dict of C(api_version) and C(kind)) and C(applied_kinds) (C(apiVersion/Kind) strings).
   - C(flux_system_files) takes the cluster name, the Flux v2 components text, the config repository's URL and
     branch, and returns the C(clusters/<cluster>/flux/flux-system/) files C(flux bootstrap) commits
     (C(gotk-components.yaml), C(gotk-sync.yaml), C(kustomization.yaml); C(plugins/module_utils/gitops/flux_v2/bootstrap.py)).
@@ -42,6 +39,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
+# gitops_flavour has a file of its own (its documentation); importable from here as before
+from ansible_collections.tidepool.eks.plugins.filter.gitops_flavour import gitops_flavour  # noqa: F401
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap as flux_v2_bootstrap
@@ -124,13 +123,6 @@ def config_commit_message(name_status, cluster, step="config"):
     return commit.commit_message(str(cluster), str(name_status), str(step))
 
 
-def gitops_flavour(version=registry.DEFAULT_VERSION):
-    try:
-        return registry.flavour(version).facts()
-    except FluxBootstrapError as exc:
-        raise AnsibleFilterError(str(exc)) from None
-
-
 def flux_system_files(cluster, components_text, git_url, branch, interval="1m0s"):
     try:
         return flux_v2_bootstrap.repository_files(naming.flux_path(str(cluster)), str(components_text), str(git_url),
@@ -156,7 +148,6 @@ class FilterModule:
             "config_render": config_render,
             "config_managed_dirs": config_managed_dirs,
             "config_commit_message": config_commit_message,
-            "gitops_flavour": gitops_flavour,
             "object_ref": object_ref,
             "flux_system_files": flux_system_files,
         }

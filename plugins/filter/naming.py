@@ -16,6 +16,11 @@ description:
     and its C(buckets) overrides).
   - C(tiller_ca_ids) gives the Secrets Manager ids of the Tiller CA (input the cluster name).
   - C(helm_client_dir) gives C(<helm_home>/clusters/<cluster>) (input the Helm home, argument the cluster).
+  - C(default_helm_home) gives the Helm home of the machine running the play, C($HELM_HOME), else C(~/.helm) (input
+    ignored), the default of the helm_client role's C(helm_client_helm_home) (and of the migrate_flux_v2 role's
+    certificate directories, which read the same setting).
+  - C(default_flux_pki_dir) gives C($HOME/.cache/tidepool-eks/flux-pki/<cluster>) (input the cluster name), the default
+    of the flux role's C(flux_pki_dir) (and of the migrate_flux_v2 role's certificate directories).
   - C(not_dns_labels) gives the items of a list that are not namespace names (RFC 1123 DNS labels of at most 63
     characters), in input order (input the list).
 positional: _input, cluster
@@ -41,6 +46,8 @@ _value:
   type: list
   elements: dict
 """
+
+import os
 
 from ansible.errors import AnsibleFilterError
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
@@ -73,6 +80,16 @@ def helm_client_dir(helm_home, cluster):
     return naming.helm_client_dir(str(helm_home), str(cluster))
 
 
+def default_helm_home(_input=None):
+    """``$HELM_HOME`` of the controller, else ``~/.helm`` (not expanded), as make_cert chose it."""
+    return os.environ.get("HELM_HOME") or "~/.helm"
+
+
+def default_flux_pki_dir(cluster):
+    """``$HOME/.cache/tidepool-eks/flux-pki/<cluster>`` on the controller (``$HOME`` empty when unset)."""
+    return os.environ.get("HOME", "") + "/.cache/tidepool-eks/flux-pki/" + str(cluster)
+
+
 def not_dns_labels(values):
     return [v for v in values if not naming.is_dns_label(v)]
 
@@ -84,5 +101,7 @@ class FilterModule:
             "bucket_names": bucket_names,
             "tiller_ca_ids": tiller_ca_ids,
             "helm_client_dir": helm_client_dir,
+            "default_helm_home": default_helm_home,
+            "default_flux_pki_dir": default_flux_pki_dir,
             "not_dns_labels": not_dns_labels,
         }

@@ -203,6 +203,9 @@ SCHEMA = {
         "kubeconfig": {"type": ["string", "null"], "description": "a path"},
         "logLevel": {"enum": list(LOG_LEVELS), "description": "a log level"},
         "flux_version": {"enum": [1, 2, "1", "2"], "description": "the Flux major version, 1 or 2"},
+        # not a values.yaml key: the flavour's facts the inventory role adds after validating (filter gitops_flavour),
+        # so inventory_values passes the renderer's checks; never collected from the host's variables
+        "gitops": {"type": "object", "description": "the GitOps flavour's facts (set by the inventory role)"},
         "cluster": _keys(
             "a dict with metadata (name, region), vpc (cidr), nodeGroups and other eksctl ClusterConfig keys",
             EKSCTL_CLUSTER_KEYS,

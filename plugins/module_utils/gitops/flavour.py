@@ -35,7 +35,21 @@ class Flavour:
     * ``CHART_REPOSITORIES`` -- ``((name, url), ...)`` the operator is told about (:meth:`chart_sources`), the
       shared ones (:data:`config.catalogue.SHARED_CHART_REPOSITORIES`) first;
     * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`): the shared charts
-      (:data:`config.catalogue.SHARED_CHARTS`) and the flavour's own.
+      (:data:`config.catalogue.SHARED_CHARTS`) and the flavour's own;
+    * ``NAME`` -- how messages name the flavour (``Flux v1``);
+    * ``INSTALLS_COMPONENTS`` -- whether the install is a pinned components file (``install.yaml``) that is also
+      committed to the config repository (``flux-system/``), as ``flux bootstrap`` does;
+    * ``HELM_OPERATOR`` -- whether the install is fluxd with helm-operator, which take image overrides and fluxd
+      flags (``flux_extra_args``);
+    * ``IMAGE_AUTOMATION`` -- how image tags are followed: ``annotations`` (on the releases, read by the operator)
+      or ``controllers`` (ImageRepository/ImagePolicy/ImageUpdateAutomation objects);
+    * ``PUSHES_SYNC_TAG`` -- whether the operator writes a sync tag to the config repository (its deploy key needs
+      write access even without image automation);
+    * ``REPORTS_APPLIED_REVISION`` -- whether the operator reports the revision it applied, so that a run can wait
+      for it (``flux_wait``) and leave applying the config repository's objects to it;
+    * ``MIGRATION_TARGET`` -- whether ``playbooks/migrate_flux_v2.yml`` moves a cluster to this flavour;
+    * ``SECRET_READERS`` -- who reads the secrets from Secrets Manager (:meth:`secret_reader_accounts`):
+      ``namespace`` (each namespace's own service account) or ``controller`` (the secrets controller's one account).
     """
 
     VERSION = 0
@@ -52,6 +66,14 @@ class Flavour:
     BOOTSTRAP_REQUIRED: tuple = ()
     CHART_REPOSITORIES: tuple = ()
     CHARTS: dict = {}
+    NAME = ""
+    INSTALLS_COMPONENTS = False
+    HELM_OPERATOR = False
+    IMAGE_AUTOMATION = "annotations"
+    PUSHES_SYNC_TAG = False
+    REPORTS_APPLIED_REVISION = False
+    MIGRATION_TARGET = False
+    SECRET_READERS = "namespace"
 
     # ----------------------------------------------------------------------------------------- bootstrap
 
@@ -180,3 +202,27 @@ class Flavour:
         return {"version": self.VERSION, "needs_tiller_tls": self.NEEDS_TILLER_TLS,
                 "release_kind": release, "secret_kind": secret,
                 "applied_kinds": [f"{k['api_version']}/{k['kind']}" for k in (release, secret)]}
+
+    def role_facts(self) -> dict:
+        """The fact ``inventory_values.gitops`` the inventory role publishes (filter ``gitops_flavour``): everything
+        a role decides per flavour, so that no role compares flavour numbers. :meth:`facts` plus:
+
+        * ``name`` (str, for messages), ``operator_namespace`` (str, :data:`OPERATOR_NAMESPACE`);
+        * ``installs_components``, ``helm_operator``, ``pushes_sync_tag``, ``reports_applied_revision``,
+          ``migration_target`` (bool, the class attributes of the same names in upper case);
+        * ``image_automation`` (``annotations`` or ``controllers``), ``image_overrides`` (the components whose image
+          ``flux_bootstrap``'s ``images`` may override, sorted; empty when the images are the components file's);
+        * ``secret_readers`` (``namespace``: each namespace's own service account reads its secrets, an IAM role per
+          namespace; ``controller``: the secrets controller's account reads them all);
+        * ``deploy_key_secret`` (``{"namespace", "name", "key"}``: the Secret and data key holding the config
+          repository's deploy key, in :data:`OPERATOR_NAMESPACE`).
+
+        Plain data (str, bool, int, lists and dicts of them); never touches a cluster."""
+        namespace, name, key = self.deploy_key_secret_ref({"namespace": self.OPERATOR_NAMESPACE})
+        return {**self.facts(), "name": self.NAME, "operator_namespace": self.OPERATOR_NAMESPACE,
+                "installs_components": self.INSTALLS_COMPONENTS, "helm_operator": self.HELM_OPERATOR,
+                "image_automation": self.IMAGE_AUTOMATION, "image_overrides": sorted(self.DEFAULT_IMAGES),
+                "pushes_sync_tag": self.PUSHES_SYNC_TAG, "reports_applied_revision": self.REPORTS_APPLIED_REVISION,
+                "migration_target": self.MIGRATION_TARGET,
+                "secret_readers": self.SECRET_READERS,
+                "deploy_key_secret": {"namespace": namespace, "name": name, "key": key}}

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
+from ansible_collections.tidepool.eks.plugins.filter.gitops_flavour import gitops_flavour
 
 ROLE = Path(__file__).resolve().parents[3] / "roles" / "flux"
 ENVS = {"qa1": {"gitops": {"branch": "develop"}}}
@@ -17,7 +18,8 @@ ENVS = {"qa1": {"gitops": {"branch": "develop"}}}
 
 def read_only(flux_version, environments) -> bool:
     defaults = yaml.safe_load((ROLE / "defaults" / "main.yml").read_text())
-    variables = {"inventory_values": {"flux_version": flux_version, "environments": environments}}
+    # inventory_values.gitops as the inventory role publishes it
+    variables = {"inventory_values": {"gitops": gitops_flavour(flux_version), "environments": environments}}
     templar = Templar(loader=DataLoader(), variables=variables)
     return templar.template(trust_as_template(defaults["flux_deploy_key_read_only"])) is True
 

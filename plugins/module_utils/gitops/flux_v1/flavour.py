@@ -23,6 +23,10 @@ class FluxV1(Flavour):
     """Flux v1 (fluxd 1.25, helm-operator 1.4, Tiller 2.17 with TLS, kubernetes-external-secrets)."""
 
     VERSION = 1
+    NAME = "Flux v1"
+    HELM_OPERATOR = True
+    PUSHES_SYNC_TAG = True  # fluxd moves its sync tag (flux_git_label) in the config repository
+    SECRET_READERS = "controller"  # kubernetes-external-secrets: one controller account reads every namespace's secrets
     DEFAULT_IMAGES = bootstrap.DEFAULT_IMAGES
     WORKLOADS = bootstrap.WORKLOADS
     NEEDS_TILLER_TLS = True

@@ -32,6 +32,11 @@ class FluxV2(Flavour):
     """Flux v2 (source, helm, notification and image controllers), the External Secrets Operator, cert-manager 1.x."""
 
     VERSION = 2
+    NAME = "Flux v2"
+    INSTALLS_COMPONENTS = True
+    IMAGE_AUTOMATION = "controllers"
+    REPORTS_APPLIED_REVISION = True  # Kustomization status.lastAppliedRevision
+    MIGRATION_TARGET = True
     SECRET_MANIFEST_FORMATS = external_secrets.MANIFEST_FORMATS
     OPERATOR_NAMESPACE = "flux-system"
     RENDERS_OPERATOR_NAMESPACE = False

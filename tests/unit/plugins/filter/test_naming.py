@@ -20,3 +20,14 @@ def test_other_values_are_not(value):
 def test_filter_lists_the_items_that_are_not_namespace_names_in_input_order():
     assert filters.not_dns_labels(["qa2", "QA2", "x" * 64, 3, "ok"]) == ["QA2", "x" * 64, 3]
     assert filters.not_dns_labels([]) == []
+
+
+def test_default_helm_home_and_flux_pki_dir_follow_the_environment(monkeypatch):
+    from ansible_collections.tidepool.eks.plugins.filter import naming as naming_filters
+
+    monkeypatch.setenv("HOME", "/home/op")
+    monkeypatch.delenv("HELM_HOME", raising=False)
+    assert naming_filters.default_helm_home() == "~/.helm"
+    assert naming_filters.default_flux_pki_dir("test1") == "/home/op/.cache/tidepool-eks/flux-pki/test1"
+    monkeypatch.setenv("HELM_HOME", "/srv/helm")
+    assert naming_filters.default_helm_home(None) == "/srv/helm"
