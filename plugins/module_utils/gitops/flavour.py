@@ -31,7 +31,9 @@ class Flavour:
     * ``UNSUPPORTED_OPTIONS`` -- ``{dotted inventory key: why}`` of options the flavour has no equivalent for
       (:func:`config.validation.validate` names each one set);
     * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet;
-    * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``.
+    * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``;
+    * ``GIT_CREDENTIALS_IN_SECRET`` -- whether the operator reads an http(s) config repository's credentials from
+      a Secret (``flux_bootstrap`` refuses a ``git_url`` with credentials otherwise).
     """
 
     VERSION = 0
@@ -46,6 +48,7 @@ class Flavour:
     UNSUPPORTED_OPTIONS: dict = {}
     BOOTSTRAP_PLANNED: str | None = None
     BOOTSTRAP_REQUIRED: tuple = ()
+    GIT_CREDENTIALS_IN_SECRET = False
 
     # ----------------------------------------------------------------------------------------- bootstrap
 

@@ -46,6 +46,7 @@ class FluxV2(Flavour):
     }
     WORKLOADS = tuple((name, name) for name in components.CONTROLLERS)
     BOOTSTRAP_REQUIRED = ("components_path",)
+    GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):
         self.repositories = {url: name for name, url in catalogue.chart_repositories(self.VERSION)}
