@@ -8,7 +8,6 @@ converge of the same inventory where Flux v2 applies the tree (config repository
 from __future__ import annotations
 
 import hashlib
-
 import json
 import subprocess
 import threading
