@@ -48,7 +48,7 @@ def kget(kube, *args):
 
 
 @pytest.fixture(scope="module")
-def served(gitops_stack, local_stack_env):
+def served(gitops_stack, local_stack_env, tmp_path_factory):
     AuthGit.root = str(gitops_stack.git.root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), AuthGit)
     server.daemon_threads = True
@@ -56,17 +56,20 @@ def served(gitops_stack, local_stack_env):
     public = f"http://127.0.0.1:{server.server_port}/cluster-local.git"
     try:
         yield {"env": local_stack_env, "kube": gitops_stack.kube, "public": public, "bare": gitops_stack.git.root /
-               "cluster-local.git", "url": public.replace("http://", f"http://{USER}:{TOKEN}@")}
+               "cluster-local.git", "url": public.replace("http://", f"http://{USER}:{TOKEN}@"),
+               "tmp": tmp_path_factory.mktemp("token")}
     finally:
         stop_flux_v2(gitops_stack.kube)
         server.shutdown()
 
 
 def site(served, playbook="site.yml", url=None, **kw):
-    # flux_git_url as its role default (the config repository's URL): the local host's own setting is dropped
+    # flux_git_url as its role default (the config repository's URL): the local host's own setting is dropped. The
+    # token comes from a file, as a vaulted variable or an AWX credential brings it (not on the command line).
+    varsfile = served["tmp"] / "token-vars.json"
+    varsfile.write_text(json.dumps({"config_repo_url": url or served["url"], "flux_git_url": "{{ config_repo_url }}"}))
     return run_playbook(playbook, limit="local", env=served["env"], local_flavour=None, verbosity=3,
-                        extra_vars={"config_repo_url": url or served["url"], "flux_git_url": "{{ config_repo_url }}"},
-                        **kw)
+                        args=["-e", f"@{varsfile}"], **kw)
 
 
 def test_the_token_is_in_no_commit_no_output_no_gitrepository_and_flux_reads_it_from_its_secret(served):
