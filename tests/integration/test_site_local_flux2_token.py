@@ -41,6 +41,8 @@ class AuthGit(git_http.Handler):
             return
         super()._backend()
 
+    do_GET = do_POST = _backend
+
 
 def kget(kube, *args):
     proc = kube.kubectl("get", "-o", "json", *args, check=False)
