@@ -21,15 +21,16 @@ description:
   - In check mode O(workdir) is not changed; the clone refreshed (and returned in RV(checkout)) is
     C(<workdir>.check), a second private clone, so that C(--check --diff) still compares with the remote.
   - The clone keeps C(core.symlinks=false); links it held are checked out again as plain files.
+  - O(action=head) returns the commit O(branch) of O(url) points at (C(git ls-remote)), in RV(head); it reads only.
   - O(action=push) pushes C(HEAD) of O(workdir) to O(branch); when another run pushed first it fetches, rebases
     the collection's own commit and pushes again, up to O(retries) times. Never in check mode.
   - Credentials of an C(https://user:token@host/...) URL reach git only through its environment (a credential
     helper reading them); the clone's C(.git/config), the results and the messages hold the URL without them.
 options:
   action:
-    description: C(refresh) the clone, or C(push) its commit.
+    description: C(refresh) the clone, C(push) its commit, or read the remote branch's C(head).
     type: str
-    choices: [refresh, push]
+    choices: [refresh, push, head]
     required: true
   url:
     description: Git URL of the config repository (any URL git understands), without credentials.
@@ -42,17 +43,19 @@ options:
     type: str
     default: ""
   workdir:
-    description: The private clone (O(action=push) - the clone to push from, C(config_repo_checkout)).
+    description:
+      - The private clone (O(action=push) - the clone to push from, C(config_repo_checkout)).
+      - Required with O(action=refresh) and O(action=push).
     type: path
-    required: true
   branch:
     description: Branch to reset the clone to, and to push.
     type: str
     default: master
   host:
-    description: Inventory host of the run (two hosts of one run cannot share a clone).
+    description:
+      - Inventory host of the run (two hosts of one run cannot share a clone).
+      - Required with O(action=refresh) and O(action=push).
     type: str
-    required: true
   wait:
     description:
       - Seconds to wait for another run holding the lock of O(workdir). With V(0), a busy lock is returned in
@@ -123,6 +126,10 @@ rc:
   description: 0, the clone is at the remote branch.
   returned: action=refresh, unless busy
   type: int
+head:
+  description: The commit the branch points at (O(action=refresh) - the clone's, "" for a new branch).
+  returned: action=head or refresh
+  type: str
 attempts:
   description: Pushes made (more than 1 after lost races).
   returned: action=push
@@ -138,12 +145,12 @@ from ansible_collections.tidepool.eks.plugins.module_utils.repository import con
 def main():
     module = AnsibleModule(
         argument_spec=dict(
-            action=dict(type="str", choices=["refresh", "push"], required=True),
+            action=dict(type="str", choices=["refresh", "push", "head"], required=True),
             url=dict(type="str", required=True),
             userinfo=dict(type="str", default="", no_log=True),
-            workdir=dict(type="path", required=True),
+            workdir=dict(type="path"),
             branch=dict(type="str", default="master"),
-            host=dict(type="str", required=True),
+            host=dict(type="str"),
             wait=dict(type="int", default=0),
             cache=dict(type="path", default="~/.cache/tidepool-eks/checkouts"),
             retries=dict(type="int", default=3),
@@ -151,10 +158,13 @@ def main():
             author_email=dict(type="str", default=""),
         ),
         supports_check_mode=True,
+        required_if=[("action", "refresh", ("workdir", "host")), ("action", "push", ("workdir", "host"))],
     )
     p = module.params
 
     def work():
+        if p["action"] == "head":
+            return config_repo.head(p)
         if p["action"] == "push":
             return config_repo.push(p, module.check_mode)
         return config_repo.refresh(p, module.check_mode)

@@ -71,7 +71,19 @@ options:
   git_url:
     description:
       - SSH URL of the config repository Flux syncs, for example C(git@github.com:tidepool-org/cluster-test1.git).
+        With O(flux_version=2) also an C(https://) URL.
+      - Credentials in an C(https://user:token@host/...) URL (O(flux_version=2) only; Flux v1 would keep them in
+        its Deployment's arguments, so it refuses them) are moved to the Secret C(flux-system/flux-system) as
+        C(username) and C(password), which the GitRepository reads through C(secretRef), as C(flux bootstrap)
+        does. The GitRepository's C(spec.url), RV(git.url) and the messages hold the URL without them. Prefer
+        O(git_userinfo), so the token is not part of the URL the task shows.
       - Required when O(state=present).
+    type: str
+  git_userinfo:
+    description:
+      - O(flux_version=2) - C(user:token) for an C(https://) O(git_url), percent-encoded as in a URL (the
+        C(tidepool.eks.flux) role splits them off C(flux_git_url)). Stored in the Secret C(flux-system/flux-system)
+        (C(username), C(password)); never in the GitRepository, the results or the logs.
     type: str
   git_branch:
     description:
@@ -296,7 +308,7 @@ objects:
   elements: dict
   sample: [{kind: Deployment, namespace: flux, name: flux, action: none}]
 git:
-  description: Where Flux syncs from.
+  description: Where Flux syncs from (the URL without credentials).
   returned: when state=present
   type: dict
   sample: {url: "git@github.com:tidepool-org/cluster-test1.git", branch: master, path: clusters/test1/flux, label: test1}
@@ -311,8 +323,9 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registr
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials
 
-CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_branch", "git_path", "git_label",
+CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_userinfo", "git_branch", "git_path", "git_label",
                 "git_user", "git_email", "git_poll_interval", "sync_interval", "sync_garbage_collection", "images",
                 "flux_extra_args", "tiller_tls_dir", "helm_operator_tls_dir", "components_path",
                 "components_sha256", "known_hosts", "deploy_key_type", "deploy_key_bits",
@@ -327,6 +340,7 @@ def argument_spec() -> dict:
         state=dict(type="str", choices=["present", "absent"], default="present"),
         namespace=dict(type="str"),
         git_url=dict(type="str"),
+        git_userinfo=dict(type="str", no_log=True),
         git_branch=dict(type="str", default="master"),
         git_path=dict(type="str"),
         git_label=dict(type="str"),
@@ -356,6 +370,10 @@ def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
                            required_if=[("state", "present", ("git_url", "git_email"))])
     p = module.params
+    # a token in git_url itself: masked wherever it would appear (the invocation's module_args included)
+    given = credentials.split(p["git_url"] or "")
+    if given.has_credentials:
+        module.no_log_values.add(given.password or given.username)
 
     def work():
         spec = flux_bootstrap.normalize_params({k: p[k] for k in CORE_OPTIONS})

@@ -23,8 +23,10 @@ options:
     description:
       - The repository, as C(owner/name) or any git URL form (C(git@github.com:owner/name.git),
         C(ssh://git@github.com/owner/name.git), C(https://github.com/owner/name)).
-      - Without O(api_url) and C(GITHUB_API_URL), a URL on another host than C(github.com) selects GitHub Enterprise
-        Server at C(https://<host>/api/v3).
+      - Without O(api_url) and C(GITHUB_API_URL), the token goes to C(https://api.github.com), and only for
+        C(owner/name) or a URL whose host is exactly C(github.com); a URL on any other host (a GitHub Enterprise
+        server, or a look-alike such as C(git@github.com.evil.example:o/r.git)) is refused until O(api_url)
+        names its API. No API URL is derived from the repository's host.
     type: str
     required: true
   key:
@@ -60,8 +62,11 @@ options:
     type: str
   api_url:
     description:
-      - Base URL of the API. C(https://api.github.com) for github.com, C(https://<host>/api/v3) for GitHub Enterprise
-        Server. Defaults to C($GITHUB_API_URL), else derived from O(repository) (see there).
+      - Base URL of the API, the only origin the token is sent to. C(https://api.github.com) for github.com,
+        C(https://<host>/api/v3) for GitHub Enterprise Server. Defaults to C($GITHUB_API_URL), else
+        C(https://api.github.com) for a repository on github.com (see O(repository)).
+      - Pagination (C(Link rel=next)) and redirects are followed only on this scheme, host and port; a link
+        elsewhere fails, naming it.
     type: str
   validate_certs:
     description:
@@ -172,6 +177,7 @@ from ansible.module_utils.urls import open_url
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming, runner
 from ansible_collections.tidepool.eks.plugins.module_utils.github import deploy_key as core
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials
 
 
 def make_request(token: str, validate_certs: bool, timeout: int):
@@ -184,7 +190,7 @@ def make_request(token: str, validate_certs: bool, timeout: int):
         hdrs = dict(headers, **({"Content-Type": "application/json"} if data else {}))
         try:
             resp = open_url(url, method=method, data=data, headers=hdrs, validate_certs=validate_certs,
-                            timeout=timeout, follow_redirects="safe")
+                            timeout=timeout, follow_redirects="none")  # core.Repository follows same-origin ones
             status, raw, resp_headers = resp.status if hasattr(resp, "status") else resp.getcode(), resp.read(), resp.headers
         except HTTPError as exc:
             status, raw, resp_headers = exc.code, exc.read() if exc.fp else b"", exc.headers
@@ -217,6 +223,9 @@ def main():
         supports_check_mode=True,
     )
     p = module.params
+    given = credentials.split(p["repository"] or "")  # a token URL as repository: masked in every output
+    if given.has_credentials:
+        module.no_log_values.add(given.password or given.username)
 
     def work():
         token = p["token"] or os.environ.get("GITHUB_TOKEN")

@@ -12,16 +12,23 @@ reference set.
 Layout (what the flux role's ``flux_v2_mirror_url`` expects)::
 
     <cache>/mirror/flux2/<release>/install.yaml
-    <cache>/mirror/flux2/<release>/install.yaml.sha256     "<hex>  install.yaml"
 
     python -m local_stack.flux_mirror [--out <cache>/mirror]
 
-Idempotent: the files are rewritten only when their content changes (same inputs, same bytes, same sha256).
+The digest is pinned, not attested by the mirror: the assembly is deterministic (same inputs, same bytes), so the
+collection pins its sha256 (``flux_v2_local_mirror_sha256`` in ``roles/flux/defaults/main.yml``, :func:`pin`) and
+:func:`build` refuses to write a file with another digest (its inputs changed: a controller version of
+``versions.env``, the reference CRDs, ``components.py``; review the change, then update the pin). The local and
+test2 inventories check the file against the same pin; no ``.sha256`` is written beside it (a stale one is
+removed), since whoever can replace the file could replace that too.
+
+Idempotent: the file is rewritten only when its content changes.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import re
 import sys
 from pathlib import Path
 
@@ -60,6 +67,22 @@ def crd_files(bin_root: Path | None = None, reference: Path | None = None) -> li
     return own + [p for p in sorted(reference.glob("*.yaml")) if p.name not in names]
 
 
+PIN_FILE = REPO / "roles" / "flux" / "defaults" / "main.yml"
+PIN_KEY = "flux_v2_local_mirror_sha256"
+
+
+class MirrorError(Exception):
+    """The assembly does not have the pinned digest (nothing was written)."""
+
+
+def pin() -> str:
+    """The collection's pin of the assembly's sha256 (``flux_v2_local_mirror_sha256`` of :data:`PIN_FILE`)."""
+    match = re.search(rf"^{PIN_KEY}:\s*\"?([0-9a-f]{{64}})\"?\s*(#.*)?$", PIN_FILE.read_text(), re.M)
+    if not match:
+        raise MirrorError(f"{PIN_FILE}: no {PIN_KEY} (a sha256) found.")
+    return match.group(1)
+
+
 def _write(path: Path, data: bytes) -> bool:
     if path.exists() and path.read_bytes() == data:
         return False
@@ -69,16 +92,30 @@ def _write(path: Path, data: bytes) -> bool:
     return True
 
 
-def build(root: Path | None = None, bin_root: Path | None = None, reference: Path | None = None) -> tuple[Path, str, bool]:
-    """Assemble ``<root>/flux2/<release>/install.yaml`` and its ``.sha256``; return (path, sha256, changed)."""
+def build(root: Path | None = None, bin_root: Path | None = None, reference: Path | None = None,
+          pinned: str | None = "collection") -> tuple[Path, str, bool]:
+    """Assemble ``<root>/flux2/<release>/install.yaml``; return (path, sha256, changed). ``pinned``: the digest
+    the assembly must have (default the collection's :func:`pin`; None checks nothing, for tests assembling other
+    inputs). Raises MirrorError, writing nothing, when the digest differs."""
     components = _components()
     root = Path(root or default_root())
     out = root / "flux2" / components.FLUX_VERSION
-    out.mkdir(parents=True, exist_ok=True)
-    data = components.dump(components.assemble([str(p) for p in crd_files(bin_root, reference)])).encode()
+    files = crd_files(bin_root, reference)
+    data = components.dump(components.assemble([str(p) for p in files])).encode()
     digest = hashlib.sha256(data).hexdigest()
+    expected = pin() if pinned == "collection" else pinned
+    if expected and digest != expected:
+        built = sorted({p.parent.parent.name for p in files if p.parent.name == "crds"}) or ["none"]
+        raise MirrorError(
+            f"the Flux components assembly has sha256 {digest}, not the pinned {expected} ({PIN_KEY}, {PIN_FILE}); "
+            f"nothing was written. Its inputs differ from the pinned ones: built controllers' CRDs: "
+            f"{', '.join(built)} (build them first: `scripts/local-stack build gitops`), the reference CRDs, "
+            "components.py. If the change is intended, review the new file and update the pin.")
+    out.mkdir(parents=True, exist_ok=True)
     changed = _write(out / "install.yaml", data)
-    changed = _write(out / "install.yaml.sha256", f"{digest}  install.yaml\n".encode()) or changed
+    stale = out / "install.yaml.sha256"
+    if stale.exists():   # written by older versions; never trusted, so not left to look trusted
+        stale.unlink()
     return out / "install.yaml", digest, changed
 
 
@@ -86,7 +123,11 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--out", type=Path, default=None, help="mirror root (default <cache>/mirror)")
     args = p.parse_args(argv)
-    path, digest, changed = build(args.out)
+    try:
+        path, digest, changed = build(args.out)
+    except MirrorError as exc:
+        print(f"local-stack build: flux mirror: {exc}", file=sys.stderr)
+        return 1
     print(f"local-stack build: flux mirror: {path} sha256 {digest} ({'written' if changed else 'unchanged'})",
           file=sys.stderr)
     return 0

@@ -54,6 +54,7 @@ def run(tmp_path, kube_stack):
     def _run(**extra):
         extra_vars = {"config_repo_url": f"file://{bare}", "config_repo_workdir": str(tmp_path / "checkout"),
                       "flux_v2_components_url": f"file://{mirror}",
+                      "flux_v2_components_sha256": hashlib.sha256(mirror.read_bytes()).hexdigest(),
                       "config_validate": "server", "kubeconfig": str(kube_stack.kubeconfig),
                       # the local stack stands in for test2's EKS cluster: the objects are checked against it as an
                       # existing cluster (the preflight would otherwise look for eksctl's context of test2)
@@ -112,13 +113,13 @@ def test_the_stack_enforces_the_crds_cel_rules(kube_stack):
 
 def test_test2_renders_offline_from_the_stacks_mirror_without_extra_variables(tmp_path):
     """ISSUE15 Shows 1: `site.yml -l test2 -e config_repo_url=file://...` and nothing else; the components come from
-    the mirror `scripts/local-stack build flux-mirror` assembles (here into a throw-away cache), checked against the
-    sha256 written beside it."""
+    the mirror `scripts/local-stack build flux-mirror` assembles (here into a throw-away cache, from the stack's built
+    controllers), checked against the collection's pin (issue 24), never a sha256 beside it."""
     sys.path.insert(0, str(REPO / "scripts"))
     from local_stack import flux_mirror  # pylint: disable=import-outside-toplevel
 
     cache = tmp_path / "cache"
-    path, digest, _changed = flux_mirror.build(cache / "mirror", bin_root=cache / "bin")
+    path, digest, _changed = flux_mirror.build(cache / "mirror")   # checked against flux_mirror.pin()
     bare = tmp_path / "cluster-test2.git"
     _git("init", "-q", "--bare", "--initial-branch", "master", str(bare))
     proc = run_playbook("site.yml", limit="test2", extra_vars={"config_repo_url": f"file://{bare}"},
@@ -129,3 +130,25 @@ def test_test2_renders_offline_from_the_stacks_mirror_without_extra_variables(tm
     # the mirror's bytes (the file lookup of the config role drops the final newline)
     assert text.rstrip("\n") == path.read_text().rstrip("\n")
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+
+
+def test_a_tampered_mirror_with_a_matching_sha256_beside_it_is_refused(tmp_path):
+    """Issue 24: the mirror's digest is pinned in the collection; a file changed on disk, with a `.sha256` beside it
+    that matches the change, is refused before anything is committed."""
+    sys.path.insert(0, str(REPO / "scripts"))
+    from local_stack import flux_mirror  # pylint: disable=import-outside-toplevel
+
+    cache = tmp_path / "cache"
+    path, digest, _changed = flux_mirror.build(cache / "mirror")
+    tampered = path.read_text() + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: planted, namespace: flux-system}\n"
+    path.write_text(tampered)
+    fake = hashlib.sha256(tampered.encode()).hexdigest()
+    (path.parent / "install.yaml.sha256").write_text(f"{fake}  install.yaml\n")
+    bare = tmp_path / "cluster-test2.git"
+    _git("init", "-q", "--bare", "--initial-branch", "master", str(bare))
+    proc = run_playbook("site.yml", limit="test2", extra_vars={"config_repo_url": f"file://{bare}"},
+                        env={"HOME": str(tmp_path), "TIDEPOOL_EKS_CACHE": str(cache)}, env_remove=AWS_ENV)
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode != 0, out[-3000:]
+    assert f"has sha256 {fake}, not the pinned flux_v2_components_sha256 {digest}" in out, out[-3000:]
+    assert _git("--git-dir", str(bare), "rev-list", "--all") == ""   # nothing committed

@@ -13,7 +13,8 @@ import pytest
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 
-from tests.integration.test_flux_bootstrap import play
+from tests.integration.test_flux_bootstrap import PLAYBOOK, play
+from tests.support.helpers import run_playbook
 from tests.support.schemas import REF
 
 pytestmark = pytest.mark.integration
@@ -98,3 +99,38 @@ def test_v2_install_rerun_check_mode_and_removal(kube_stack, install):
     assert get(kube_stack, "crd", "gitrepositories.source.toolkit.fluxcd.io")
     ns_obj = get(kube_stack, "namespace", NS)
     assert ns_obj is None or ns_obj["metadata"].get("deletionTimestamp")
+
+
+TOKEN = "ghp_ModuleToKeN0123456789abcdef"
+
+
+@pytest.mark.parametrize("given", ["url", "userinfo"])
+def test_an_https_token_goes_to_the_secret_never_to_the_gitrepository_or_the_output(kube_stack, install, given,
+                                                                                    tmp_path):
+    """Issue 24: with a token in git_url (or in the no_log option git_userinfo, what the flux role passes), the
+    GitRepository holds the URL without it and reads it through secretRef; -vvvv --diff output and the result hold
+    neither the token nor its base64."""
+    public = "https://github.com/tidepool-org/cluster-itest.git"
+    args = dict(install, git_url=public.replace("https://", f"https://x-access-token:{TOKEN}@"))
+    if given == "userinfo":
+        args.update(git_url=public, git_userinfo=f"x-access-token:{TOKEN}")
+    # the options from a file, as a vaulted variable or an AWX credential would bring them (-e on the command line
+    # is echoed by ansible-playbook itself at -vvvv)
+    varsfile = tmp_path / "vars.json"
+    varsfile.write_text(json.dumps({"flux": args}))
+    proc = run_playbook(PLAYBOOK, limit="local", diff=True, verbosity=4, args=["-e", f"@{varsfile}"])
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert TOKEN not in output and base64.b64encode(TOKEN.encode()).decode() not in output
+    assert public in output   # the GitRepository's URL, in the diff and the result
+    git = get(kube_stack, "-n", NS, "gitrepository", "flux-system")
+    assert git["spec"]["url"] == public and git["spec"]["secretRef"] == {"name": "flux-system"}
+    assert TOKEN not in json.dumps(git)
+    data = get(kube_stack, "-n", NS, "secret", "flux-system")["data"]
+    assert base64.b64decode(data["username"]) == b"x-access-token" and base64.b64decode(data["password"]) == TOKEN.encode()
+    assert {"identity", "identity.pub", "known_hosts"} <= set(data)   # the deploy key stays beside them
+
+    # back to the SSH URL: the Secret loses username and password
+    _, ssh = play(install)
+    assert not ssh.get("failed"), ssh.get("msg")
+    assert "password" not in get(kube_stack, "-n", NS, "secret", "flux-system")["data"]

@@ -7,6 +7,7 @@ GitHub or AWS; a run stopped after each step in turn (1, 2, 3, 5a, 4, 5b, 6), ea
 converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import threading
@@ -179,6 +180,7 @@ def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factor
     from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
     mirror.write_text(components.dump(components.assemble(components.crd_files(str(SHARED / "reference" / "crds" / "flux2")))))
     v2 = {"flux_version": 2, "confirm_migrate": "local", "flux_v2_components_url": f"file://{mirror}",
+          "flux_v2_components_sha256": hashlib.sha256(mirror.read_bytes()).hexdigest(),   # the file this test made
           "flux_git_url": local_stack_env["TIDEPOOL_GIT_HTTP_URL"] + "cluster-local.git",
           "migrate_flux_v2_wait_timeout": 240}
     yield {"env": local_stack_env, "api": api, "secrets": secrets, "v2": v2, "kube": kube_stack, "git": git_server}

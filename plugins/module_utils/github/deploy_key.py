@@ -5,7 +5,8 @@
 
 GitHub's documented behaviour (https://docs.github.com/en/rest/deploy-keys/deploy-keys) this relies on:
 
-* ``GET /repos/{owner}/{repo}/keys`` is paginated (``per_page`` up to 100, ``Link`` header ``rel="next"``);
+* ``GET /repos/{owner}/{repo}/keys`` is paginated (``per_page`` up to 100, ``Link`` header ``rel="next"``, a
+  link on the same API host: a link to any other scheme, host or port is refused, never followed with the token);
 * ``POST /repos/{owner}/{repo}/keys`` answers 201 with the key, or 422 ``Validation Failed`` with
   ``errors[].message`` ``key is already in use`` (a key can be a deploy key of one repository only, and is
   then also refused when it is already on this one) or ``key is invalid``;
@@ -20,6 +21,11 @@ Rate-limited and 5xx answers are retried (:data:`RETRIES` times) with exponentia
 doubled each time, at most :data:`MAX_WAIT` s), honouring ``retry-after`` / ``x-ratelimit-reset`` when they fit in
 :data:`MAX_WAIT`; a rate limit is reported as one, never as missing admin rights.
 
+The token goes only to the API base URL (:func:`api_url_for`): ``https://api.github.com`` for a repository on
+github.com (its host exactly, parsed by :mod:`repository.git_url`) or an ``owner/name``, else the ``api_url``
+given explicitly (GitHub Enterprise); a repository on any other host (``git@github.com.evil.example:o/r.git``)
+without an explicit ``api_url`` is refused, nothing is sent. Redirects and pagination stay on that origin.
+
 Keys are compared by material (``type base64``; GitHub drops the comment), over every page. The HTTP call is
 injected (``request(method, url, body) -> (status, headers, json)``), so the unit tests use GitHub's documented
 answers and the module shell uses Ansible's ``open_url``.
@@ -32,6 +38,7 @@ from urllib.parse import urlparse
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials, git_url
 
 GITHUB_API = "https://api.github.com"
 PER_PAGE = 100
@@ -43,8 +50,10 @@ RETRIES = 5
 BACKOFF = 1.0
 MAX_WAIT = 60.0
 
-_SCP_RE = re.compile(r"^(?:[^@/\s]+@)?(?P<host>[^:/\s]+):(?P<path>[^/\s].*)$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+#: Redirects followed (to the API's own origin only), e.g. GitHub's 301 for a renamed repository.
+REDIRECTS = (301, 302, 307, 308)
+MAX_REDIRECTS = 3
 _LINK_RE = re.compile(r'<([^>]+)>\s*;\s*rel="([^"]+)"')
 
 
@@ -52,17 +61,23 @@ class GitHubError(TidepoolError):
     """A refused or failed call; one sentence naming the repository and what to do."""
 
 
+def _shown(url: str) -> str:
+    """``url`` without credentials or query string, for a message."""
+    return credentials.split(str(url or "")).public.split("?", 1)[0][:200]
+
+
 def parse_repository(value: str) -> tuple[str, str, str | None]:
     """``(owner, name, host)`` of ``owner/name`` or a git URL (``git@host:o/r.git``, ``ssh://[user@]host[:port]/o/r.git``,
     ``https://host/o/r(.git)``, ``git://host/o/r.git``). ``host`` is None for the short form. Raises GitHubError."""
-    text = (value or "").strip()
-    host = None
+    try:
+        host = git_url.host((value or "").strip())
+    except git_url.GitUrlError as exc:
+        raise GitHubError(f"repository {exc}") from None
+    text = credentials.split((value or "").strip()).public
     if "://" in text:
-        url = urlparse(text)
-        host, path = url.hostname, url.path
-    elif ":" in text and _SCP_RE.match(text):
-        m = _SCP_RE.match(text)
-        host, path = m.group("host"), m.group("path")
+        path = urlparse(text).path
+    elif host:
+        path = text.split(":", 1)[1]
     else:
         path = text
     parts = [p for p in path.strip("/").split("/") if p]
@@ -75,15 +90,24 @@ def parse_repository(value: str) -> tuple[str, str, str | None]:
 
 
 def api_url_for(explicit: str | None, env_url: str | None, host: str | None) -> str:
-    """The API base URL: ``api_url``, else ``$GITHUB_API_URL``, else the repository URL's host
-    (``github.com`` -> ``https://api.github.com``, another host -> GitHub Enterprise ``https://<host>/api/v3``),
-    else ``https://api.github.com``."""
+    """The API base URL the token is sent to: ``api_url``, else ``$GITHUB_API_URL`` (both configured explicitly,
+    e.g. GitHub Enterprise ``https://<host>/api/v3``), else ``https://api.github.com`` for a repository on
+    github.com (``host`` exactly one of :data:`git_url.GITHUB_HOSTS`) or without a host (``owner/name``).
+    Raises GitHubError for a repository on another host without an explicit API URL: no URL is derived from
+    the repository's host, so a look-alike (``github.com.evil.example``) never receives the token."""
     for candidate in (explicit, env_url):
         if candidate:
-            return candidate.rstrip("/")
-    if host and host not in ("github.com", "www.github.com", "ssh.github.com"):
-        return f"https://{host}/api/v3"
-    return GITHUB_API
+            url = urlparse(candidate.strip())
+            if url.scheme not in ("https", "http") or not url.hostname or url.username or url.password:
+                raise GitHubError(f"api_url={credentials.split(candidate).public!r} is not an http(s) URL of a "
+                                  "GitHub API (https://api.github.com, or https://<host>/api/v3 for GitHub "
+                                  "Enterprise).")
+            return candidate.strip().rstrip("/")
+    if host is None or host in git_url.GITHUB_HOSTS:
+        return GITHUB_API
+    raise GitHubError(f"repository is on {host}, not github.com: the token is sent only to api.github.com or to the "
+                      f"GitHub Enterprise API given as api_url (e.g. https://{host}/api/v3, or github_api_url in the "
+                      "inventory) when that is your GitHub Enterprise server. Nothing was sent.")
 
 
 def _message(body) -> str:
@@ -142,10 +166,20 @@ class Repository:
         self.attempts = 0
 
     def call(self, method: str, url: str, body=None) -> tuple:
-        """``request`` with the retries of the module docstring; -> the last ``(status, headers, json)``."""
+        """``request`` with the retries of the module docstring, following a redirect (GitHub's answer for a
+        renamed repository) only to the API's own origin; -> the last ``(status, headers, json)``."""
+        redirects = 0
         for attempt in range(self.retries + 1):
             self.attempts = attempt + 1
             status, headers, answer = self.request(method, url, body)
+            while status in REDIRECTS and redirects < MAX_REDIRECTS:
+                location = (headers or {}).get("location", "")
+                if not git_url.same_origin(location, self.api_url):
+                    raise GitHubError(f"GitHub redirected {method} {self.full_name} to {_shown(location) or 'nowhere'}, "
+                                      f"outside the API {self.api_url}; refusing to send the token there.")
+                redirects += 1
+                url = location
+                status, headers, answer = self.request(method, url, body)
             delay = retry_delay(status, headers, answer, attempt, self.clock()) if attempt < self.retries else None
             if delay is None:
                 return status, headers, answer
@@ -191,6 +225,9 @@ class Repository:
             if "next" not in links:
                 return keys
             url = links["next"]
+            if not git_url.same_origin(url, self.api_url):
+                raise GitHubError(f"GitHub's next page of the deploy keys of {self.full_name} is at {_shown(url)}, "
+                                  f"outside the API {self.api_url}; refusing to send the token there.")
         raise GitHubError(f"More than {MAX_PAGES} pages of deploy keys on {self.full_name}; refusing to go on.")
 
     def create(self, key: str, title: str, read_only: bool) -> dict:

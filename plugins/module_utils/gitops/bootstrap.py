@@ -28,6 +28,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials
 
 #: Go duration (what fluxd's interval flags take), e.g. 1m, 30s, 1h30m.
 DURATION_RE = re.compile(r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$")
@@ -50,7 +51,9 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "tidepool.eks", "app.kubernetes.io
 def normalize_params(params: dict) -> dict:
     """Validate module options into the spec the flavours read. Raises FluxBootstrapError naming the option.
 
-    Keys of the spec: ``cluster``, ``flux_version``, ``state``, ``namespace``, ``git_url``, ``git_branch``,
+    Keys of the spec: ``cluster``, ``flux_version``, ``state``, ``namespace``, ``git_url`` (without credentials),
+    ``git_username`` / ``git_password`` (those of an ``https://user:token@host/...`` URL or of the option
+    ``git_userinfo``; None without), ``git_branch``,
     ``git_path``, ``git_label``, ``git_user``, ``git_email``, ``git_poll_interval``, ``sync_interval``
     (Go durations), ``sync_garbage_collection``, ``images`` (component -> image), ``flux_extra_args``,
     ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``components_path``, ``components_sha256``, ``known_hosts``
@@ -90,6 +93,7 @@ def normalize_params(params: dict) -> dict:
     if ".." in git_path.split("/"):
         raise FluxBootstrapError(f"git_path={git_path!r} must stay inside the config repository (no '..').")
     spec["git_path"] = git_path
+    _split_git_credentials(spec, flavour)
     spec["git_label"] = spec.get("git_label") or cluster
     for key in ("git_poll_interval", "sync_interval"):
         if not DURATION_RE.match(str(spec[key])):
@@ -124,6 +128,29 @@ def normalize_params(params: dict) -> dict:
     for key in ("rotate_deploy_key", "keep_deploy_key", "remove_crds"):
         spec[key] = bool(spec.get(key, False))
     return spec
+
+
+def _split_git_credentials(spec: dict, flavour) -> None:
+    """Move the credentials of ``git_url`` (or of ``git_userinfo``, ``user:token`` percent-encoded as in a URL)
+    into ``git_username`` / ``git_password``; ``git_url`` keeps the URL without them. Raises FluxBootstrapError
+    (never showing the credentials) when they are given twice, for a URL that is not http(s), or to a flavour
+    that would store them in the URL of an object."""
+    remote = credentials.split(spec.get("git_url") or "")
+    userinfo = spec.pop("git_userinfo", None) or ""
+    if userinfo:
+        if remote.has_credentials:
+            raise FluxBootstrapError("git_userinfo is set and git_url carries credentials too; give them once.")
+        if not re.match(r"^https?://", remote.public, re.I):
+            raise FluxBootstrapError(f"git_userinfo is only for an http(s) git_url, not {remote.public!r} (SSH uses "
+                                     "the deploy key).")
+        remote = credentials.with_userinfo(remote.public, userinfo)
+    if remote.has_credentials and not flavour.GIT_CREDENTIALS_IN_SECRET:
+        raise FluxBootstrapError(f"git_url {remote.public} carries credentials: flux_version {flavour.VERSION} would "
+                                 "store them in its Deployment's arguments. Point flux_git_url at the repository's "
+                                 "SSH URL (Flux reads it with its deploy key).")
+    if spec.get("git_url"):
+        spec["git_url"] = remote.public
+    spec["git_username"], spec["git_password"] = remote.username, remote.password
 
 
 # --------------------------------------------------------------------------------------------- deploy key

@@ -49,7 +49,9 @@ class Flavour:
       for it (``flux_wait``) and leave applying the config repository's objects to it;
     * ``MIGRATION_TARGET`` -- whether ``playbooks/migrate_flux_v2.yml`` moves a cluster to this flavour;
     * ``SECRET_READERS`` -- who reads the secrets from Secrets Manager (:meth:`secret_reader_accounts`):
-      ``namespace`` (each namespace's own service account) or ``controller`` (the secrets controller's one account).
+      ``namespace`` (each namespace's own service account) or ``controller`` (the secrets controller's one account);
+    * ``GIT_CREDENTIALS_IN_SECRET`` -- whether the operator reads an http(s) config repository's credentials from
+      a Secret (``flux_bootstrap`` refuses a ``git_url`` with credentials otherwise).
     """
 
     VERSION = 0
@@ -74,6 +76,7 @@ class Flavour:
     REPORTS_APPLIED_REVISION = False
     MIGRATION_TARGET = False
     SECRET_READERS = "namespace"
+    GIT_CREDENTIALS_IN_SECRET = False
 
     # ----------------------------------------------------------------------------------------- bootstrap
 

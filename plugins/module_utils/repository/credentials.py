@@ -50,8 +50,9 @@ class Remote:
     def redact(self, text: str) -> str:
         """``text`` with any userinfo of a URL, and the password itself, replaced by ``***``."""
         text = text or ""
-        if self.password:
-            text = text.replace(self.password, "***")
+        secret = self.password or self.username  # https://<token>@host/...: the user name is the token
+        if secret:
+            text = text.replace(secret, "***")
         return re.sub(r"(//)[^/@\s]+@", r"\1***@", text)
 
 

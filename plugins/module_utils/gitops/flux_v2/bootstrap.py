@@ -9,7 +9,10 @@
   config repository over SSH, ``secretRef: flux-system``) and Kustomization ``flux-system`` applying
   ``./<git_path>`` with ``prune: true``;
 * the deploy key Secret ``flux-system/flux-system`` (:func:`deploy_key_secret`) with the keys ``flux bootstrap``
-  writes: ``identity`` (OpenSSH private key), ``identity.pub``, ``known_hosts``. It is not in the repository.
+  writes: ``identity`` (OpenSSH private key), ``identity.pub``, ``known_hosts``, and for an ``http(s)`` URL with
+  credentials ``username`` / ``password`` (as ``flux create secret git --username --password`` writes them). It
+  is not in the repository: the GitRepository's URL never carries credentials (:func:`sync_url` strips them),
+  source-controller reads them through ``secretRef``.
 
 :func:`repository_files` gives the three files under ``clusters/<cluster>/flux/flux-system/``.
 """
@@ -27,11 +30,14 @@ from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_key
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.releases import SOURCE_API_VERSION
+from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials, git_url as git_urls
 
 NAME = "flux-system"
 KUSTOMIZE_API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
 #: Keys of the deploy key Secret, as ``flux bootstrap`` / ``flux create secret git`` write them.
 IDENTITY, IDENTITY_PUB, KNOWN_HOSTS = "identity", "identity.pub", "known_hosts"
+#: Keys of HTTP basic auth in the same Secret (``flux create secret git --username --password``).
+USERNAME, PASSWORD = "username", "password"
 #: How often the Kustomization re-applies the tree (``flux bootstrap``'s default).
 KUSTOMIZATION_INTERVAL = "10m0s"
 #: GitHub's published SSH host keys (docs.github.com, "GitHub's SSH key fingerprints"): the ``known_hosts`` of a
@@ -46,8 +52,10 @@ _SCP_RE = re.compile(r"^(?P<user>[^@/:]+)@(?P<host>[^:/]+):(?P<path>[^/].*)$")
 
 def sync_url(git_url: str) -> str:
     """The GitRepository URL of ``git_url``: ``git@host:owner/repo.git`` becomes ``ssh://git@host/owner/repo.git``
-    (what ``flux bootstrap`` writes; the CRD takes ``http(s)://`` and ``ssh://`` only). Raises FluxBootstrapError
-    naming ``git_url`` for any other scheme (``git://``, ``file://``)."""
+    (what ``flux bootstrap`` writes; the CRD takes ``http(s)://`` and ``ssh://`` only); an ``http(s)`` URL loses
+    its ``user:password@`` (the credentials go to the Secret, :func:`deploy_key_secret`). Raises
+    FluxBootstrapError naming ``git_url`` (without credentials) for any other scheme (``git://``, ``file://``)."""
+    git_url = credentials.split(git_url).public
     match = _SCP_RE.match(git_url)
     if match:
         return f"ssh://{match['user']}@{match['host']}/{match['path']}"
@@ -58,9 +66,12 @@ def sync_url(git_url: str) -> str:
 
 
 def git_host(git_url: str) -> str:
-    """The host name of ``git_url`` (SSH or URL form)."""
-    url = sync_url(git_url)
-    return re.sub(r"^[a-z]+://([^@/]*@)?", "", url).split("/")[0].split(":")[0]
+    """The host name of ``git_url`` (SSH or URL form), lower case. Raises FluxBootstrapError naming the URL when
+    its host cannot be read unambiguously."""
+    try:
+        return git_urls.host(sync_url(git_url)) or ""
+    except git_urls.GitUrlError as exc:
+        raise FluxBootstrapError(f"git_url {exc}") from None
 
 
 def known_hosts(spec: dict) -> str:
@@ -115,11 +126,15 @@ def sync_objects(cluster_path: str, git_url: str, branch: str, interval: str = "
 
 
 def deploy_key_secret(spec: dict, private_key: bytes) -> dict:
-    """Secret ``flux-system/flux-system``: ``identity``, ``identity.pub``, ``known_hosts`` (base64 ``data``).
-    ``private_key`` may be empty when only the object's identity matters (state=absent)."""
+    """Secret ``flux-system/flux-system``: ``identity``, ``identity.pub``, ``known_hosts`` (base64 ``data``), and
+    ``username`` / ``password`` when ``spec`` holds ``git_username`` (an ``http(s)`` URL with credentials:
+    source-controller's basic auth). ``private_key`` may be empty when only the object's identity matters
+    (state=absent)."""
     public = ssh_keys.public_line(ssh_keys.load_private(private_key)) + "\n" if private_key else ""
     hosts = known_hosts(spec) if spec.get("git_url") else ""
     data = {IDENTITY: private_key, IDENTITY_PUB: public.encode(), KNOWN_HOSTS: hosts.encode()}
+    if spec.get("git_username") is not None:
+        data.update({USERNAME: spec["git_username"].encode(), PASSWORD: (spec.get("git_password") or "").encode()})
     return {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": NAME, "namespace": components.NAMESPACE},
             "data": {k: base64.b64encode(v).decode() for k, v in data.items()}}

@@ -53,6 +53,7 @@ class FluxV2(Flavour):
     BOOTSTRAP_REQUIRED = ("components_path",)
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
+    GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):
         self.repositories = {url: name for name, url in self.CHART_REPOSITORIES}

@@ -191,6 +191,7 @@ def test_http_errors(status, body, headers, fragment):
     ("https://github.com/tidepool-org/cluster-t1", ("tidepool-org", "cluster-t1", "github.com")),
     ("https://ghe.example.com/team/repo.git/", ("team", "repo", "ghe.example.com")),
     ("ghe.example.com:team/repo.git", ("team", "repo", "ghe.example.com")),
+    ("https://bot:s3cret@GitHub.com/tidepool-org/cluster-t1.git", ("tidepool-org", "cluster-t1", "github.com")),
 ])
 def test_repository_forms(value, expected):
     assert gh.parse_repository(value) == expected
@@ -205,11 +206,87 @@ def test_bad_repository(value):
 def test_api_url_forms():
     assert gh.api_url_for(None, None, None) == "https://api.github.com"
     assert gh.api_url_for(None, None, "github.com") == "https://api.github.com"
-    assert gh.api_url_for(None, None, "ghe.example.com") == "https://ghe.example.com/api/v3"
     assert gh.api_url_for(None, "http://127.0.0.1:18080/", "github.com") == "http://127.0.0.1:18080"
     assert gh.api_url_for("https://ghe.example.com/api/v3/", "http://x", None) == "https://ghe.example.com/api/v3"
     r = gh.Repository(lambda *a: None, "https://ghe.example.com/api/v3", "team", "repo")
     assert r.base == "https://ghe.example.com/api/v3/repos/team/repo/keys"
+
+
+# --- the token goes to api.github.com or the configured API only ----------------------------------------------------
+
+@pytest.mark.parametrize("value", [
+    "git@github.com.evil.example:tidepool-org/cluster-t1.git",
+    "ssh://git@github.com.evil.example/tidepool-org/cluster-t1.git",
+    "https://github.com.evil.example/tidepool-org/cluster-t1.git",
+    "https://github.com@evil.example/tidepool-org/cluster-t1.git",   # userinfo "github.com", host evil.example
+    "https://evil.example/github.com/cluster-t1",
+    "git@evilgithub.com:tidepool-org/cluster-t1.git",
+    "git@api.github.com.evil.example:tidepool-org/cluster-t1.git",
+])
+def test_a_look_alike_host_gets_no_token_without_an_explicit_api_url(value):
+    owner, name, host = gh.parse_repository(value)
+    assert host not in ("github.com", "www.github.com", "ssh.github.com")
+    with pytest.raises(gh.GitHubError, match=f"repository is on {re.escape(host)}, not github.com.*Nothing was sent"):
+        gh.api_url_for(None, None, host)
+
+
+def test_an_authority_git_and_python_read_differently_is_refused():
+    with pytest.raises(gh.GitHubError, match="cannot be read unambiguously"):
+        gh.parse_repository("https://evil.example\\@github.com/tidepool-org/cluster-t1.git")
+
+
+def test_github_enterprise_only_as_configured_exactly():
+    assert gh.api_url_for("https://ghe.example.com/api/v3", None, "ghe.example.com") == "https://ghe.example.com/api/v3"
+    with pytest.raises(gh.GitHubError, match="repository is on ghe.example.com"):
+        gh.api_url_for(None, None, "ghe.example.com")   # never derived from the repository's host
+    for bad in ("ftp://ghe.example.com/api/v3", "ghe.example.com/api/v3", "https://u:p@ghe.example.com/api/v3"):
+        with pytest.raises(gh.GitHubError, match="is not an http"):
+            gh.api_url_for(bad, None, "ghe.example.com")
+
+
+@pytest.mark.parametrize("link", [
+    "https://api.github.com.evil.example/repos/tidepool-org/cluster-t1/keys?page=2",
+    "http://api.github.com/repos/tidepool-org/cluster-t1/keys?page=2",         # another scheme
+    "https://api.github.com:8443/repos/tidepool-org/cluster-t1/keys?page=2",   # another port
+    "https://evil.example/?page=2",
+    "https://x@api.github.com/repos/tidepool-org/cluster-t1/keys?page=2",
+])
+def test_pagination_never_leaves_the_api_host(link):
+    calls = []
+
+    def api(method, url, body):
+        calls.append(url)
+        return 200, {"link": f'<{link}>; rel="next"'}, [{"id": 1, "key": pub(), "title": "x"}]
+
+    with pytest.raises(gh.GitHubError, match=f"next page .* is at .*outside the API {API}; refusing"):
+        repo(api).list_keys()
+    assert calls == [f"{API}/repos/tidepool-org/cluster-t1/keys?per_page=100"]   # the link was not requested
+
+
+def test_pagination_on_the_api_host_is_followed():
+    api = GitHubAPI()
+    for _ in range(101):
+        api.add(pub(), "other")
+    assert len(repo(api).list_keys()) == 101 and len(api.calls) == 2
+
+
+def test_a_redirect_is_followed_on_the_api_origin_only():
+    moved = f"{API}/repositories/42/keys?per_page=100"
+    answers = {f"{API}/repos/tidepool-org/cluster-t1/keys?per_page=100": (301, {"location": moved}, None),
+               moved: (200, {}, [])}
+    calls = []
+
+    def api(method, url, body):
+        calls.append(url)
+        return answers[url]
+
+    assert repo(api).list_keys() == [] and calls[-1] == moved
+    answers[f"{API}/repos/tidepool-org/cluster-t1/keys?per_page=100"] = (
+        302, {"location": "https://evil.example/keys"}, None)
+    calls.clear()
+    with pytest.raises(gh.GitHubError, match="redirected GET tidepool-org/cluster-t1 to https://evil.example/keys"):
+        repo(api).list_keys()
+    assert calls == [f"{API}/repos/tidepool-org/cluster-t1/keys?per_page=100"]
 
 
 # --- rate limits and 5xx: retried with bounded backoff, never read as missing admin rights ------------------------

@@ -243,3 +243,14 @@ def test_a_lock_held_by_a_run_that_ended_but_is_not_reaped_yet_is_taken_over():
         assert not lock._alive(holder)  # so acquire() breaks its lock at once instead of waiting
     finally:
         child.wait()
+
+
+def test_head_reads_the_remote_branch_without_a_clone(tmp_path, bare):
+    seed(bare, tmp_path, {"a.txt": "a"})
+    sha = git("--git-dir", str(bare), "rev-parse", "master").strip()
+    assert config_repo.head({"url": str(bare), "userinfo": "", "branch": "master"})["head"] == sha
+    with pytest.raises(workdir.WorkdirError, match="has no branch 'develop'"):
+        config_repo.head({"url": str(bare), "userinfo": "", "branch": "develop"})
+    with pytest.raises(workdir.WorkdirError) as info:
+        config_repo.head({"url": "https://127.0.0.1:9/repo.git", "userinfo": "bot:SeCrEt", "branch": "master"})
+    assert "cannot read https://127.0.0.1:9/repo.git" in str(info.value) and "SeCrEt" not in str(info.value)

@@ -127,3 +127,50 @@ def test_sync_intervals_in_gos_canonical_form(given, canonical):
     Flux's own sync of gotk-sync.yaml does not change what flux_bootstrap applied (second run changed=0)."""
     assert v2.go_duration(given) == canonical
     assert v2.sync_objects("clusters/c/flux", "https://h/r.git", "main", given)[0]["spec"]["interval"] == canonical
+
+
+# --- an https URL with a token: the credentials live in the Secret, never in the URL ---------------------------------
+
+TOKEN = "ghp_UnitToKeN0123456789abcdef"
+TOKEN_URL = f"https://x-access-token:{TOKEN}@github.com/tidepool-org/cluster-unit2.git"
+
+
+def test_the_config_repository_files_never_carry_the_token(components_file):
+    files = v2.repository_files("clusters/unit2/flux", open(components_file).read(), TOKEN_URL, "master")
+    assert not any(TOKEN in text or "x-access-token" in text for text in files.values())
+    git = next(yaml.safe_load_all(files["clusters/unit2/flux/flux-system/gotk-sync.yaml"]))
+    assert git["spec"]["url"] == "https://github.com/tidepool-org/cluster-unit2.git"
+    assert git["spec"]["secretRef"] == {"name": "flux-system"}
+
+
+@pytest.mark.parametrize("given", [{"git_url": TOKEN_URL},
+                                   {"git_url": "https://github.com/tidepool-org/cluster-unit2.git",
+                                    "git_userinfo": f"x-access-token:{TOKEN}"}])
+def test_the_gitrepository_reads_the_token_from_its_secret_ref(components_file, given):
+    spec = spec_for(components_file, **given)
+    assert spec["git_url"] == "https://github.com/tidepool-org/cluster-unit2.git"
+    fake = FakeApplier()
+    result = fb.run(spec, fake, check_mode=False)
+    git = fake.store[("GitRepository", "flux-system", "flux-system")]
+    assert git["spec"]["url"] == "https://github.com/tidepool-org/cluster-unit2.git"
+    assert git["spec"]["secretRef"] == {"name": "flux-system"}
+    data = fake.store[("Secret", "flux-system", "flux-system")]["data"]
+    assert base64.b64decode(data["username"]) == b"x-access-token" and base64.b64decode(data["password"]) == TOKEN.encode()
+    assert result["git"]["url"] == "https://github.com/tidepool-org/cluster-unit2.git"
+    assert TOKEN not in repr(result) and base64.b64encode(TOKEN.encode()).decode() not in repr(result)  # diff too
+    # the token removed from the URL: the Secret loses username/password (server-side apply drops them)
+    again = fb.run(spec_for(components_file, git_url="https://github.com/tidepool-org/cluster-unit2.git"), fake, False)
+    assert again["changed"]
+    assert "password" not in fake.store[("Secret", "flux-system", "flux-system")]["data"]
+
+
+@pytest.mark.parametrize("over, message", [
+    ({"git_url": TOKEN_URL, "git_userinfo": "a:b"}, "give them once"),
+    ({"git_url": "git@github.com:o/r.git", "git_userinfo": "a:b"}, "only for an http"),
+    ({"flux_version": 1, "git_url": TOKEN_URL}, "git_url https://github.com/tidepool-org/cluster-unit2.git carries "
+                                                "credentials: flux_version 1 would store them"),
+])
+def test_credentials_given_twice_for_ssh_or_to_flux_v1_are_refused_without_showing_them(components_file, over, message):
+    with pytest.raises(FluxBootstrapError, match=message) as info:
+        spec_for(components_file, **over)
+    assert TOKEN not in str(info.value) and ":b" not in str(info.value)
