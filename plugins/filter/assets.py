@@ -11,6 +11,11 @@ description:
   - C(bucket_drift) compares the role's buckets (C({name, environment, kind}) dicts, from C(environment_buckets)) with
     the C(buckets) list of one C(amazon.aws.s3_bucket_info) call and returns C({name, changes}) for each bucket that
     would be created or changed (encryption, public access block, versioning, tags).
+  - C(bucket_refusals) (C(buckets | bucket_refusals(info, cluster=..., environments=...))) lists, one sentence
+    each, the existing buckets the role may not touch: tagged for another cluster or environment, or without the
+    C(tidepool.org/cluster) tag and not adopted (C(environments.<env>.buckets.adopt)).
+  - C(bucket_teardown) (C(buckets | bucket_teardown(info, cluster=...))) splits the buckets into C(delete) (tagged
+    as this cluster's), C(kept) (existing, someone else's, with their owner tags) and C(absent).
   - C(bucket_name_filter) gives the longest prefix common to a list of bucket names, for C(s3_bucket_info)'s
     C(name_filter).
 positional: _input, info
@@ -65,6 +70,7 @@ _value:
 
 from ansible_collections.tidepool.eks.plugins.filter.config import _plain
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import buckets as core
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import bucket_ownership
 
 
 def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=True, tags=None, purge_tags=False):
@@ -73,10 +79,20 @@ def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=T
                       purge_tags=bool(purge_tags))
 
 
+def bucket_refusals(buckets, info, cluster, environments=None):
+    return bucket_ownership.refusals(_plain(buckets), _plain(info), cluster=str(cluster),
+                                     environments=_plain(environments or {}))
+
+
+def bucket_teardown(buckets, info, cluster):
+    return bucket_ownership.partition(_plain(buckets), _plain(info), cluster=str(cluster))
+
+
 def bucket_name_filter(names):
     return core.name_filter([str(n) for n in names])
 
 
 class FilterModule:
     def filters(self):
-        return {"bucket_drift": bucket_drift, "bucket_name_filter": bucket_name_filter}
+        return {"bucket_drift": bucket_drift, "bucket_name_filter": bucket_name_filter,
+                "bucket_refusals": bucket_refusals, "bucket_teardown": bucket_teardown}
