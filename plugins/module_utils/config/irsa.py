@@ -57,7 +57,7 @@ def s3_statement(actions, resources, account: str) -> dict:
 
 def flux_ca_key_denial(entry: dict, cluster: str, region: str, account: str) -> dict:
     """``entry`` (a Secrets Manager reader's IRSA entry) with a Deny of the Tiller CA kept after a migration
-    (``<cluster>/flux/ca-*``: ``ca.pem``, ``ca-key.pem``) when it is the ``flux`` namespace's: that namespace's
+    (``<cluster>/flux/ca-*``: ``ca-key.pem``) when it is the ``flux`` namespace's: that namespace's
     store reads ``<cluster>/flux/*``, and the CA key mints Tiller client certificates (cluster-admin). Other entries
     unchanged."""
     if entry["metadata"]["namespace"] != naming.FLUX_NAMESPACE:

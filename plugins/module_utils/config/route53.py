@@ -19,6 +19,9 @@ them, and the IAM policy limited to those zones.
 """
 from __future__ import annotations
 
+#: The packages whose IRSA roles change Route53 records (:func:`policy`).
+DNS_PACKAGES = ("certmanager", "external-dns")
+
 
 def dns_names(values: dict) -> list:
     """The DNS names of enabled gateways (``environments.<env>.gateway.http|https.dnsNames``) and of the shared
@@ -46,6 +49,14 @@ def domain_filters(values: dict) -> list:
     if given:
         return list(given)
     return list(dict.fromkeys(_bare(n) for n in dns_names(values)))
+
+
+def needs_lookup(values: dict) -> bool:
+    """Whether the cluster step must look the zones up: cert-manager or external-dns enabled and no
+    ``aws.hostedZoneIds``."""
+    pkgs = values.get("pkgs") or {}
+    enabled = any(isinstance(pkgs.get(p), dict) and pkgs[p].get("enabled") for p in DNS_PACKAGES)
+    return enabled and not zone_ids(values)
 
 
 def zone_ids(values: dict) -> list:
