@@ -76,10 +76,12 @@ def bucket_tags(cluster: str, bucket: dict, extra: dict) -> dict:
 
 
 def changes(bucket: dict, have: dict | None, *, cluster: str, encryption: str, kms_key_id: str = "",
-            versioning: bool = True, tags: dict | None = None, purge_tags: bool = False) -> list:
-    """The changes ``s3_bucket`` would make to one bucket (``have`` None: the bucket does not exist)."""
+            versioning: bool = True, tags: dict | None = None, purge_tags: bool = False, tls_only: bool = True) -> list:
+    """The changes ``s3_bucket`` would make to one bucket (``have`` None: the bucket does not exist); ``tls_only``:
+    whether the bucket policy must hold :func:`tls_statement` (False: the policy is not managed)."""
     if have is None:
-        return [f"create ({encryption}, public access blocked{', versioned' if versioning else ''}, TLS-only policy)"]
+        return [f"create ({encryption}, public access blocked{', versioned' if versioning else ''}"
+                f"{', TLS-only policy' if tls_only else ''})"]
     out = []
     rules = ((have.get("bucket_encryption") or {}).get("ServerSideEncryptionConfiguration") or {}).get("Rules") or [{}]
     sse = rules[0].get("ApplyServerSideEncryptionByDefault") or {}
@@ -101,7 +103,7 @@ def changes(bucket: dict, have: dict | None, *, cluster: str, encryption: str, k
         keys += [f"{k} (remove)" for k in live_tags if k not in want_tags]
     if keys:
         out.append("set tags " + ", ".join(keys))
-    if not has_tls_policy(bucket["name"], live_policy(have)):
+    if tls_only and not has_tls_policy(bucket["name"], live_policy(have)):
         out.append("set the TLS-only bucket policy (deny aws:SecureTransport false)")
     return out
 
