@@ -115,23 +115,40 @@ def resolve_error(values: dict, zones: list) -> str | None:
             f"only given the zones of these names: create the zone, or name the zones in aws.hostedZoneIds")
 
 
-def with_zones(values: dict, zones: list) -> dict:
-    """``values`` with ``aws.hostedZoneIds`` set to the zones :func:`resolve` finds for the inventory's DNS names
-    (``values`` itself when it names zones). A copy; ``values`` is not changed."""
-    if zone_ids(values):
-        return values
-    return {**values, "aws": {**(values.get("aws") or {}), "hostedZoneIds": resolve(dns_names(values), zones)["ids"]}}
+#: The record-change resource of the offline rendering (:func:`policy` without zones).
+ALL_ZONES = "arn:aws:route53:::hostedzone/*"
+
+
+def scope_cluster_config(config: dict, values: dict, zones: list | None) -> dict:
+    """The rendered ClusterConfig ``config`` with every IRSA statement on :data:`ALL_ZONES` narrowed to the zones of
+    the inventory's DNS names found in ``zones`` (:func:`resolve`). ``config`` itself when the inventory names its
+    zones (``aws.hostedZoneIds``) or ``zones`` is None (not looked up). A copy; ``config`` is not changed.
+
+    Raises ValueError (:func:`resolve_error`'s sentence) when a DNS name has no zone: never the whole account."""
+    if zones is None or zone_ids(values):
+        return config
+    error = resolve_error(values, zones)
+    if error:
+        raise ValueError(error)
+    arns = [f"arn:aws:route53:::hostedzone/{z}" for z in resolve(dns_names(values), zones)["ids"]]
+    accounts = []
+    for entry in (config.get("iam") or {}).get("serviceAccounts") or []:
+        policy = entry.get("attachPolicy") or {}
+        statements = [dict(st, Resource=arns) if st.get("Resource") == ALL_ZONES else st
+                      for st in policy.get("Statement") or []]
+        accounts.append({**entry, "attachPolicy": {**policy, "Statement": statements}} if policy else entry)
+    return {**config, "iam": {**config["iam"], "serviceAccounts": accounts}} if accounts else config
 
 
 def policy(values: dict) -> dict:
     """cert-manager's and external-dns's IAM policy: record changes (and reads) in the zones ``aws.hostedZoneIds``
     names; ``GetChange`` and the zone listings everywhere (Route53 has no narrower resource for them). An inventory
     that names no zone is the offline rendering: every zone of the account (``hostedzone/*``); the cluster step
-    replaces it by the zones of the inventory's DNS names (:func:`with_zones`) before it creates the roles."""
+    replaces it by the zones of the inventory's DNS names (:func:`scope_cluster_config`) before it creates the roles."""
     ids = zone_ids(values)
     return {"Version": "2012-10-17", "Statement": [
         {"Effect": "Allow", "Action": ["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"],
-         "Resource": [f"arn:aws:route53:::hostedzone/{z}" for z in ids] or "arn:aws:route53:::hostedzone/*"},
+         "Resource": [f"arn:aws:route53:::hostedzone/{z}" for z in ids] or ALL_ZONES},
         {"Effect": "Allow", "Action": ["route53:GetChange"], "Resource": "arn:aws:route53:::change/*"},
         {"Effect": "Allow", "Action": ["route53:ListHostedZones", "route53:ListHostedZonesByName"], "Resource": "*"},
     ]}

@@ -3,7 +3,9 @@ Route53 (moto), or one clear error; external-dns's domainFilters; the IRSA polic
 import boto3
 import pytest
 
-from ansible_collections.tidepool.eks.plugins.filter.route53 import route53_zone_error, route53_zones
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.tidepool.eks.plugins.filter.route53 import route53_scope, route53_zone_error
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config, irsa, packages, route53
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 
@@ -71,9 +73,10 @@ def test_the_zones_of_the_dns_names_are_looked_up_in_route53(zones):
     assert found["ids"] == [ids[("dev.example.org.", False)], ids[("example.org.", False)]]
     assert found["missing"] == [] and route53_zone_error(values, listed) == ""
 
-    scoped = route53_zones(values, listed)
-    assert scoped["aws"]["hostedZoneIds"] == found["ids"] and "hostedZoneIds" not in values["aws"]
-    cfg = cluster_config.cluster_config(scoped)
+    offline = cluster_config.cluster_config(values)
+    assert "arn:aws:route53:::hostedzone/*" in str(offline)
+    cfg = route53_scope(offline, values, listed)
+    assert "arn:aws:route53:::hostedzone/*" in str(offline)  # not changed in place
     for entry in cfg["iam"]["serviceAccounts"]:
         if entry["metadata"]["name"] in ("certmanager", "external-dns"):
             assert record_statement(entry["attachPolicy"])["Resource"] == [
@@ -96,6 +99,13 @@ def test_a_dns_name_without_a_zone_is_one_clear_error(zones):
     assert "names no DNS name" in route53_zone_error(bare, listed)
     # named zones are not looked up
     assert route53_zone_error(inventory(hostedZoneIds=["Z1"]), []) == ""
+    # the cluster step's ClusterConfig never falls back to every zone
+    with pytest.raises(AnsibleFilterError, match="qa1.nowhere.test"):
+        route53_scope(cluster_config.cluster_config(values), values, listed)
+    # not looked up (zones None) or zones named: unchanged
+    named = inventory(hostedZoneIds=["ZA1"])
+    cfg = cluster_config.cluster_config(named)
+    assert route53_scope(cfg, named, listed) == cfg and route53_scope(cfg, values, None) == cfg
     assert route53.needs_lookup(values) and not route53.needs_lookup(inventory(hostedZoneIds=["Z1"]))
 
 
