@@ -228,8 +228,9 @@ open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmrelease
     # The other cluster's bucket is left in place, with its objects and tags, and reported.
     assert s3.list_objects_v2(Bucket=foreign)["KeyCount"] == 1
     assert s3.get_bucket_tagging(Bucket=foreign)["TagSet"] == foreign_tags
+    report = " ".join(purged.stdout.split("Report the buckets left in place", 1)[1].split("TASK [", 1)[0].split())
     assert (f"{foreign}: tidepool.org/cluster=test1-qa2, tidepool.org/environment=x, not "
-            f"tidepool.org/cluster={CLUSTER}, tidepool.org/environment=qa2") in purged.stdout, purged.stdout[-5000:]
+            f"tidepool.org/cluster={CLUSTER}, tidepool.org/environment=qa2") in report, purged.stdout[-5000:]
     assert "DeletedDate" in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")  # 7-day recovery window
     assert "DeletedDate" not in sm.describe_secret(SecretId="other/qa2/mongo")  # another cluster's secret is kept
 
