@@ -10,7 +10,12 @@ short_description: What amazon.aws.s3_bucket would change on the buckets of the 
 description:
   - C(bucket_drift) compares the role's buckets (C({name, environment, kind}) dicts, from C(environment_buckets)) with
     the C(buckets) list of one C(amazon.aws.s3_bucket_info) call and returns C({name, changes}) for each bucket that
-    would be created or changed (encryption, public access block, versioning, tags).
+    would be created or changed (encryption, public access block, versioning, tags, the TLS-only bucket policy).
+  - C(bucket_refusals) (C(buckets | bucket_refusals(info, cluster=..., environments=...))) lists, one sentence
+    each, the existing buckets the role may not touch (tagged for another cluster or environment, or without the
+    C(tidepool.org/cluster) tag and not adopted with C(environments.<env>.buckets.adopt)).
+  - C(bucket_teardown) (C(buckets | bucket_teardown(info, cluster=...))) splits the buckets into C(delete) (tagged
+    as this cluster's), C(kept) (existing, someone else's, with their owner tags) and C(absent).
   - C(bucket_name_filter) gives the longest prefix common to a list of bucket names, for C(s3_bucket_info)'s
     C(name_filter).
 positional: _input, info
@@ -50,6 +55,10 @@ options:
     description: Whether tags set by others are removed.
     type: bool
     default: false
+  tls_only:
+    description: Whether the bucket policy must deny requests without TLS (C(aws:SecureTransport) false).
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
@@ -65,12 +74,23 @@ _value:
 
 from ansible_collections.tidepool.eks.plugins.filter.config import _plain
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import buckets as core
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import bucket_ownership
 
 
-def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=True, tags=None, purge_tags=False):
+def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=True, tags=None, purge_tags=False,
+                 tls_only=True):
     return core.drift(_plain(buckets), _plain(info), cluster=str(cluster), encryption=str(encryption),
                       kms_key_id=str(kms_key_id or ""), versioning=bool(versioning), tags=_plain(tags or {}),
-                      purge_tags=bool(purge_tags))
+                      purge_tags=bool(purge_tags), tls_only=bool(tls_only))
+
+
+def bucket_refusals(buckets, info, cluster, environments=None):
+    return bucket_ownership.refusals(_plain(buckets), _plain(info), cluster=str(cluster),
+                                     environments=_plain(environments or {}))
+
+
+def bucket_teardown(buckets, info, cluster):
+    return bucket_ownership.partition(_plain(buckets), _plain(info), cluster=str(cluster))
 
 
 def bucket_name_filter(names):
@@ -79,4 +99,5 @@ def bucket_name_filter(names):
 
 class FilterModule:
     def filters(self):
-        return {"bucket_drift": bucket_drift, "bucket_name_filter": bucket_name_filter}
+        return {"bucket_drift": bucket_drift, "bucket_name_filter": bucket_name_filter,
+                "bucket_refusals": bucket_refusals, "bucket_teardown": bucket_teardown}

@@ -45,6 +45,28 @@ def check_bucket(bucket, region, tags):
     assert c.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
     have = {t["Key"]: t["Value"] for t in c.get_bucket_tagging(Bucket=bucket)["TagSet"]}
     assert tags.items() <= have.items()
+    # TLS only: every request without aws:SecureTransport is denied (issue 24)
+    policy = json.loads(c.get_bucket_policy(Bucket=bucket)["Policy"])
+    assert {"Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}.items() <= policy["Statement"][-1].items()
+
+
+def tags_of(bucket, region="us-east-1"):
+    try:
+        return {t["Key"]: t["Value"] for t in s3(region).get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    except s3(region).exceptions.ClientError:
+        return {}
+
+
+def untouched(bucket, region="us-east-1"):
+    """What the role would have set on a bucket: versioning, public access block, a policy (all absent on a bucket
+    made by hand here)."""
+    c = s3(region)
+    assert c.get_bucket_versioning(Bucket=bucket).get("Status") is None
+    for call in (c.get_bucket_policy, c.get_public_access_block):
+        with pytest.raises(c.exceptions.ClientError):
+            call(Bucket=bucket)
 
 
 def test_buckets_per_environment(moto_server, name):
@@ -53,6 +75,7 @@ def test_buckets_per_environment(moto_server, name):
         "cluster": {"metadata": {"name": name, "region": region}},
         "environments": {"qa1": {"buckets": {}}, "qa2": {"buckets": {"asset": f"{name}-custom-asset"}}},
         "assets_tags": {"owner": "tests"},
+        "assets_tls_only": True,  # off by default behind the local stack's http:// endpoint
     }
     want = {f"tidepool-{name}-qa1-data", f"tidepool-{name}-qa1-asset", f"tidepool-{name}-qa2-data",
             f"{name}-custom-asset"}
@@ -144,6 +167,17 @@ def test_seed_copies_every_object(moto_server, name):
         assert src.get_object(Bucket=bucket, Key="email/reset/en.html")["Body"].read() == b"reset"
 
 
+def test_no_tls_only_policy_behind_an_http_endpoint(moto_server, name):
+    """The local stack's endpoint is http://: no request could satisfy the TLS-only statement, so by default the
+    role does not set it there (and the seeding of test_seed_copies_every_object can read the buckets)."""
+    extra = {"cluster": {"metadata": {"name": name, "region": "us-east-1"}}, "environments": {"qa1": {}},
+             "assets_asset_buckets": False}
+    proc, stats = play(extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with pytest.raises(s3().exceptions.ClientError):
+        s3().get_bucket_policy(Bucket=f"tidepool-{name}-qa1-data")
+
+
 def test_bad_inputs_stop_before_any_change(moto_server, name):
     proc, stats = play({"cluster": {"metadata": {"name": name}}, "environments": {"qa1": {}}})
     assert proc.returncode != 0
@@ -152,3 +186,92 @@ def test_bad_inputs_stop_before_any_change(moto_server, name):
                         "environments": {"qa1": {}}, "assets_environments": ["nope"]})
     assert proc.returncode != 0 and "must name environments" in proc.stdout
     assert not {b for b in all_buckets() if name in b}
+
+
+OWNER_REFUSED = ("bucket {bucket} exists with tidepool.org/cluster={owner}, tidepool.org/environment={owner_env}, "
+                 "not this cluster's (tidepool.org/cluster={cluster}, tidepool.org/environment={env}): refused, "
+                 "nothing changed")
+
+
+def test_derived_names_that_collide_across_clusters_are_refused_before_creation(moto_server, name):
+    """(<name>, prod-qa) and (<name>-prod, qa) derive the same bucket names: the second cluster's run stops before it
+    creates anything (not even its other environment's buckets) and the first cluster's buckets keep their tags."""
+    first = {"cluster": {"metadata": {"name": name, "region": "us-east-1"}}, "environments": {"prod-qa": {}}}
+    proc, stats = play(first)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    shared = f"tidepool-{name}-prod-qa-data"
+    before = {b: tags_of(b) for b in (shared, f"tidepool-{name}-prod-qa-asset")}
+    assert before[shared]["tidepool.org/cluster"] == name
+
+    second = {"cluster": {"metadata": {"name": f"{name}-prod", "region": "us-east-1"}},
+              "environments": {"qa": {}, "zz": {}}}
+    for check in (True, False):
+        proc, stats = play(second, check=check)
+        assert proc.returncode != 0 and stats.get("failed") == 1, proc.stdout
+        assert OWNER_REFUSED.format(bucket=shared, owner=name, owner_env="prod-qa", cluster=f"{name}-prod",
+                                    env="qa") in proc.stdout, proc.stdout
+        assert {b: tags_of(b) for b in before} == before
+        assert {b for b in all_buckets() if name in b} == set(before)  # tidepool-<name>-prod-zz-* not created
+
+
+def test_a_bucket_of_another_cluster_is_refused_and_left_untouched(moto_server, name):
+    """An inventory copying another cluster's bucket name into environments.<env>.buckets: refused, never
+    re-tagged, no setting changed, and nothing else of the run created."""
+    theirs = f"{name}-prod-data"
+    c = s3()
+    c.create_bucket(Bucket=theirs)
+    prod_tags = {"tidepool.org/cluster": "prod", "tidepool.org/environment": "qa1", "tidepool.org/bucket": "data"}
+    c.put_bucket_tagging(Bucket=theirs, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in prod_tags.items()]})
+    extra = {"cluster": {"metadata": {"name": name, "region": "us-east-1"}},
+             "environments": {"qa1": {"buckets": {"data": theirs, "adopt": ["data"]}}}}
+    proc, stats = play(extra)
+    assert proc.returncode != 0, proc.stdout
+    assert OWNER_REFUSED.format(bucket=theirs, owner="prod", owner_env="qa1", cluster=name, env="qa1") in proc.stdout
+    assert "never re-tagged" in proc.stdout
+    assert tags_of(theirs) == prod_tags
+    untouched(theirs)
+    assert {b for b in all_buckets() if name in b} == {theirs}  # the asset bucket was not created either
+
+
+def test_an_untagged_bucket_is_taken_over_only_when_adopted(moto_server, name):
+    legacy = f"{name}-legacy-asset"
+    c = s3()
+    c.create_bucket(Bucket=legacy)
+    c.put_object(Bucket=legacy, Key="logo.png", Body=b"x")
+    extra = {"cluster": {"metadata": {"name": name, "region": "us-east-1"}},
+             "environments": {"qa1": {"buckets": {"asset": legacy}}}, "assets_tls_only": True}
+    proc, stats = play(extra)
+    assert proc.returncode != 0, proc.stdout
+    assert (f"bucket {legacy} exists with no tidepool.org/cluster tag (not created by tidepool.eks), not this "
+            f"cluster's (tidepool.org/cluster={name}, tidepool.org/environment=qa1)") in proc.stdout
+    assert "environments.qa1.buckets.adopt: [asset]" in proc.stdout
+    assert tags_of(legacy) == {}
+    untouched(legacy)
+
+    extra["environments"]["qa1"]["buckets"]["adopt"] = ["asset"]
+    proc, stats = play(extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    check_bucket(legacy, "us-east-1", {"tidepool.org/cluster": name, "tidepool.org/environment": "qa1"})
+    assert [o["Key"] for o in c.list_objects_v2(Bucket=legacy)["Contents"]] == ["logo.png"]
+    proc, stats = play(extra)
+    assert proc.returncode == 0 and stats["changed"] == 0, proc.stdout
+
+
+def test_a_policy_of_someone_else_is_kept_beside_the_tls_statement(moto_server, name):
+    extra = {"cluster": {"metadata": {"name": name, "region": "us-east-1"}}, "environments": {"qa1": {}},
+             "assets_asset_buckets": False, "assets_tls_only": True}
+    proc, stats = play(extra)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    bucket = f"tidepool-{name}-qa1-data"
+    audit = {"Sid": "AuditRead", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+             "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}
+    s3().put_bucket_policy(Bucket=bucket, Policy=json.dumps({"Version": "2012-10-17", "Statement": [audit]}))
+    proc, stats = play(extra, check=True)
+    assert stats["changed"] == 1 and "set the TLS-only bucket policy" in proc.stdout, proc.stdout
+    proc, stats = play(extra)
+    assert proc.returncode == 0 and stats["changed"] == 1, proc.stdout
+    statements = json.loads(s3().get_bucket_policy(Bucket=bucket)["Policy"])["Statement"]
+    assert [st.get("Sid") for st in statements] == ["AuditRead", "TidepoolDenyInsecureTransport"]
+    check_bucket(bucket, "us-east-1", {})
+    proc, stats = play(extra)
+    assert proc.returncode == 0 and stats["changed"] == 0, proc.stdout

@@ -50,6 +50,9 @@ def test_site_test1_check_predicts_and_changes_nothing(moto_reset, tmp_path):
                       "sys.exit(3)\n")
     eksctl.chmod(eksctl.stat().st_mode | stat.S_IXUSR)
     kubeconfig = tmp_path / "kube" / "config"
+    # test1 names no aws.hostedZoneIds: the cluster step looks up the hosted zone of its DNS name (localhost).
+    zone = boto3.client("route53", region_name=REGION, endpoint_url=moto_reset).create_hosted_zone(
+        Name="localhost.", CallerReference="test1")["HostedZone"]["Id"].rsplit("/", 1)[-1]
     before = aws_state(moto_reset)
 
     res = run_playbook("site.yml", limit="test1", check=True, diff=True, extra_vars={
@@ -73,6 +76,9 @@ def test_site_test1_check_predicts_and_changes_nothing(moto_reset, tmp_path):
     assert after["metadata"] == {"name": "test1", "version": "1.34"}
     assert [ng["name"] for ng in after["nodeGroups"]] == ["ng"]
     assert "qa2/blob" in after["iam"]["serviceAccounts"]
+    # cert-manager's and external-dns's roles only in that zone (the committed file, rendered offline, names every zone)
+    given = json.dumps(eks[0]["invocation"]["module_args"]["config"]["iam"])
+    assert f"arn:aws:route53:::hostedzone/{zone}" in given and "hostedzone/*" not in given
 
     # Flux has no API server to dry-run against yet: its install is predicted, not attempted.
     flux = [r for name, r in results if name.startswith("tidepool.eks.flux : Flux would be installed once the cluster")]
@@ -90,3 +96,23 @@ def test_site_test1_check_predicts_and_changes_nothing(moto_reset, tmp_path):
     assert not kubeconfig.exists()
     refs = subprocess.run(["git", "ls-remote", str(repo)], capture_output=True, text=True, check=True).stdout
     assert refs == ""
+
+
+def test_site_test1_stops_when_no_hosted_zone_holds_its_dns_names(moto_reset, tmp_path):
+    """test1 names no aws.hostedZoneIds and the account has no zone for its DNS name: the cluster step stops with one
+    error naming it before eksctl runs (cert-manager and external-dns never get every zone of the account)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    record = tmp_path / "eksctl-calls"
+    eksctl = bindir / "eksctl"
+    eksctl.write_text(f"#!{sys.executable}\nimport sys\nopen({str(record)!r}, 'a').write(' '.join(sys.argv) + '\\n')\n")
+    eksctl.chmod(eksctl.stat().st_mode | stat.S_IXUSR)
+    boto3.client("route53", region_name=REGION, endpoint_url=moto_reset).create_hosted_zone(
+        Name="example.org.", CallerReference="other")
+    res = run_playbook("playbooks/cluster.yml", limit="test1", check=True, extra_vars={
+        "aws_endpoint_url": moto_reset, "kubeconfig": str(tmp_path / "kube" / "config"), "aws": moto_aws()},
+        env={"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"})
+    assert res.returncode != 0
+    assert "Route53: no public hosted zone of the account holds localhost" in res.stdout, res.stdout[-4000:]
+    assert "Traceback" not in res.stdout + res.stderr
+    assert not record.exists()

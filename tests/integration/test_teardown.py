@@ -178,9 +178,17 @@ open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmrelease
     standin.chmod(standin.stat().st_mode | stat.S_IXUSR)
     kw = {"region_name": "us-west-2", "endpoint_url": moto_reset}
     s3, sm = boto3.client("s3", **kw), boto3.client("secretsmanager", **kw)
-    bucket = "tidepool-test1-qa2-data"  # naming convention of test1's environment qa2
+    bucket = "tidepool-test1-qa2-data"  # naming convention of test1's environment qa2, made by the assets role
     s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
     s3.put_object(Bucket=bucket, Key="blob/1", Body=b"x")
+    s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [
+        {"Key": "tidepool.org/cluster", "Value": CLUSTER}, {"Key": "tidepool.org/environment", "Value": "qa2"}]})
+    # test1's derived asset bucket name, but another cluster's bucket (names are global): never deleted
+    foreign = "tidepool-test1-qa2-asset"
+    foreign_tags = [{"Key": "tidepool.org/cluster", "Value": "test1-qa2"}, {"Key": "tidepool.org/environment", "Value": "x"}]
+    s3.create_bucket(Bucket=foreign, CreateBucketConfiguration={"LocationConstraint": "us-west-2"})
+    s3.put_object(Bucket=foreign, Key="theirs", Body=b"y")
+    s3.put_bucket_tagging(Bucket=foreign, Tagging={"TagSet": foreign_tags})
     sm.create_secret(Name=f"{CLUSTER}/qa2/mongo", SecretString="{}")
     sm.create_secret(Name="other/qa2/mongo", SecretString="{}")
     res = run_playbook("playbooks/delete_cluster.yml", limit=CLUSTER, extra_vars=extra(
@@ -217,6 +225,12 @@ open({str(record)!r}, "a").write(json.dumps({{"argv": sys.argv[1:], "helmrelease
     assert f"Stopped at {replica}: 1 secret(s) changed before it ({CLUSTER}/qa2/mongo)" in purged.stdout
     assert "Traceback" not in purged.stdout + purged.stderr
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    # The other cluster's bucket is left in place, with its objects and tags, and reported.
+    assert s3.list_objects_v2(Bucket=foreign)["KeyCount"] == 1
+    assert s3.get_bucket_tagging(Bucket=foreign)["TagSet"] == foreign_tags
+    report = " ".join(purged.stdout.split("Report the buckets left in place", 1)[1].split("TASK [", 1)[0].split())
+    assert (f"{foreign}: tidepool.org/cluster=test1-qa2, tidepool.org/environment=x, not "
+            f"tidepool.org/cluster={CLUSTER}, tidepool.org/environment=qa2") in report, purged.stdout[-5000:]
     assert "DeletedDate" in sm.describe_secret(SecretId=f"{CLUSTER}/qa2/mongo")  # 7-day recovery window
     assert "DeletedDate" not in sm.describe_secret(SecretId="other/qa2/mongo")  # another cluster's secret is kept
 

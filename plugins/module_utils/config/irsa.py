@@ -6,18 +6,21 @@
 Fixes against the original helpers (research ``tidepool-tools.md`` section 22): ``s3:ListBucket`` names the bucket
 ARN; ARNs use the inventory's account and region; the external-secrets role may not read the Tiller CA key; bucket
 overrides are honoured. Least privilege (issue 17): Route53 record changes only in the hosted zones the inventory
-names (``aws.hostedZoneIds``), the autoscaler's writes only on the auto scaling groups tagged for the cluster, logs
+names (``aws.hostedZoneIds``, else those of its DNS names: :mod:`config.route53`), S3 only on buckets of the
+inventory's account (``s3:ResourceAccount``), the autoscaler's writes only on the auto scaling groups tagged for the cluster, logs
 only in the cluster's log groups, SES only from the configured identity (``aws.sesIdentity`` or the domain of
 ``email``).
 
 Secrets readers are the GitOps flavour's (:func:`secret_reader_accounts`, the caller passes the flavour):
 flavour 1's kubernetes-external-secrets reads every secret of the cluster with the role of its own service
 account; flavour 2 gives each namespace that holds secrets (:func:`config.inventory.secret_namespaces`) a
-SecretStore service account whose role reads only ``<cluster>/<namespace>/*``.
+SecretStore service account whose role reads only ``<cluster>/<namespace>/*``; the ``flux`` namespace's role
+is denied the Tiller CA kept after a migration (:func:`flux_ca_key_denial`).
 """
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
+from ansible_collections.tidepool.eks.plugins.module_utils.config import route53
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 
@@ -37,16 +40,31 @@ def _irsa(name, ns, usage, policy):
 
 
 def route53_policy(values: dict) -> dict:
-    """cert-manager's and external-dns's policy: record changes in the hosted zones ``aws.hostedZoneIds`` names
-    (every zone of the account when the inventory names none), reads of zones and changes everywhere (Route53
-    has no narrower resource for them)."""
-    zones = (values.get("aws") or {}).get("hostedZoneIds") or []
-    arns = [f"arn:aws:route53:::hostedzone/{z.rsplit('/', 1)[-1]}" for z in zones] or "arn:aws:route53:::hostedzone/*"
-    return _policy(
-        _statement(["route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets"], arns),
-        _statement(["route53:GetChange"], "arn:aws:route53:::change/*"),
-        _statement(["route53:ListHostedZones", "route53:ListHostedZonesByName"], "*"),
-    )
+    """cert-manager's and external-dns's policy (:func:`config.route53.policy`): record changes in the hosted zones
+    ``aws.hostedZoneIds`` names (the cluster step fills it from the zones of the inventory's DNS names when the
+    inventory names none; every zone of the account only in the offline rendering), reads of zones and changes
+    everywhere (Route53 has no narrower resource for them)."""
+    return route53.policy(values)
+
+
+def s3_statement(actions, resources, account: str) -> dict:
+    """An S3 statement of an IRSA role, valid only on buckets of the inventory's account (``s3:ResourceAccount``):
+    a bucket of the same name in another account (names are global) is never reached."""
+    return _statement(actions, resources, condition={"StringEquals": {"s3:ResourceAccount": str(account)}})
+
+
+def flux_ca_key_denial(entry: dict, cluster: str, region: str, account: str) -> dict:
+    """``entry`` (a Secrets Manager reader's IRSA entry) with a Deny of the Tiller CA kept after a migration
+    (``<cluster>/flux/ca-*``: ``ca-key.pem``) when it is the ``flux`` namespace's: that namespace's
+    store reads ``<cluster>/flux/*``, and the CA key mints Tiller client certificates (cluster-admin). Other entries
+    unchanged."""
+    if entry["metadata"]["namespace"] != naming.FLUX_NAMESPACE:
+        return entry
+    policy = dict(entry["attachPolicy"])
+    policy["Statement"] = list(policy.get("Statement") or []) + [_statement(
+        ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+        f"arn:aws:secretsmanager:{region}:{account}:secret:{cluster}/{naming.FLUX_NAMESPACE}/ca-*", effect="Deny")]
+    return {**entry, "attachPolicy": policy}
 
 
 def autoscaler_policy(cluster: str) -> dict:
@@ -76,12 +94,14 @@ def ses_identity(values: dict) -> str:
 def secret_reader_accounts(values: dict, flavour) -> list[dict]:
     """The IRSA service accounts that read secrets from Secrets Manager, as ``flavour``
     (:class:`gitops.flavour.Flavour`) writes them for the namespaces that hold secrets
-    (:func:`config.inventory.secret_namespaces`); none unless ``pkgs.external-secrets`` is enabled."""
+    (:func:`config.inventory.secret_namespaces`), the ``flux`` namespace's denied the Tiller CA
+    (:func:`flux_ca_key_denial`); none unless ``pkgs.external-secrets`` is enabled."""
     namespaces = inventory.secret_namespaces(values)
     if not namespaces:
         return []
-    return flavour.secret_reader_accounts(inventory.cluster_name(values), inventory.region(values),
-                                          inventory.account(values), list(namespaces))
+    cluster, region, account = inventory.cluster_name(values), inventory.region(values), inventory.account(values)
+    return [flux_ca_key_denial(entry, cluster, region, account)
+            for entry in flavour.secret_reader_accounts(cluster, region, account, list(namespaces))]
 
 
 def irsa_service_accounts(values: dict, flavour) -> list[dict]:
@@ -111,11 +131,11 @@ def irsa_service_accounts(values: dict, flavour) -> list[dict]:
         data, asset = buckets["data"], buckets["asset"]
         for svc in ("blob", "image", "jellyfish"):
             out.append(_irsa(svc, env, f"{svc}-service", _policy(
-                _statement("s3:ListBucket", f"arn:aws:s3:::{data}"),
-                _statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], f"arn:aws:s3:::{data}/*"))))
+                s3_statement("s3:ListBucket", f"arn:aws:s3:::{data}", account),
+                s3_statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], f"arn:aws:s3:::{data}/*", account))))
         out.append(_irsa("hydrophone", env, "hydrophone-service", _policy(
-            _statement("s3:ListBucket", f"arn:aws:s3:::{asset}"),
-            _statement(["s3:GetObject"], f"arn:aws:s3:::{asset}/*"),
+            s3_statement("s3:ListBucket", f"arn:aws:s3:::{asset}", account),
+            s3_statement(["s3:GetObject"], f"arn:aws:s3:::{asset}/*", account),
             _statement(["ses:SendEmail", "ses:SendRawEmail"],
                        f"arn:aws:ses:{region}:{account}:identity/{ses_identity(values)}"))))
     return out

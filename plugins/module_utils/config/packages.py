@@ -14,6 +14,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
+from ansible_collections.tidepool.eks.plugins.module_utils.config import route53
 
 
 def _pkg_release(values, flavour, pkg, name, chart_values, **kw):
@@ -162,12 +163,6 @@ def _pkg_datadog(values, flavour):
 
 
 def _pkg_external_dns(values, flavour):
-    hosts = []
-    for conf in (values.get("environments") or {}).values():
-        for proto in ("http", "https"):
-            gw = ((conf or {}).get("gateway") or {}).get(proto) or {}
-            if gw.get("enabled"):
-                hosts += [h for h in gw.get("dnsNames") or [] if h not in hosts]
     chart_values = {
         "provider": "aws", "aws": {"zoneType": "public", "region": inventory.region(values)},
         "txtOwnerId": inventory.cluster_name(values), "policy": "upsert-only",
@@ -177,7 +172,8 @@ def _pkg_external_dns(values, flavour):
         "securityContext": {"fsGroup": 65534},
         "sources": ["service"],
     }
-    domain_filters = values["pkgs"]["external-dns"].get("domainFilters")
+    # Only records under the inventory's DNS names (pkgs.external-dns.domainFilters when set): config.route53.
+    domain_filters = route53.domain_filters(values)
     if domain_filters:
         chart_values["domainFilters"] = domain_filters
     return [manifests.namespace("external-dns"),

@@ -164,8 +164,12 @@ ENVIRONMENT = _obj(
                        {"branch": _str("a git branch name", r"\A[A-Za-z0-9._/-]+\Z"),
                         **{svc: _str("an image tag filter such as glob:develop-*") for svc in catalogue.TIDEPOOL_SERVICES}},
                        nullable=True),
-        "buckets": _obj("a dict with optional data and asset bucket names",
-                        {"data": {**_BUCKET, "type": ["string", "null"]}, "asset": {**_BUCKET, "type": ["string", "null"]}},
+        "buckets": _obj("a dict with optional data and asset bucket names and adopt",
+                        {"data": {**_BUCKET, "type": ["string", "null"]}, "asset": {**_BUCKET, "type": ["string", "null"]},
+                         # Existing buckets without tidepool.eks's owner tags the assets role may take over (tag).
+                         "adopt": {"type": ["array", "null"], "uniqueItems": True,
+                                   "description": "a list of bucket kinds to adopt (data, asset)",
+                                   "items": {"enum": ["data", "asset"], "description": "data or asset"}}},
                         nullable=True),
         "gateway": _obj("a dict with default, http and https", {
             "default": _obj("a dict {protocol: http|https}",

@@ -91,15 +91,25 @@ def test_cluster_config_policies_match_guide_with_bugs_fixed(values):
     for svc in ("blob", "image", "jellyfish"):
         st = sa(cfg, "qa2", svc)["attachPolicy"]["Statement"]
         # research 22.1: ListBucket names the bucket ARN
-        assert st[0] == {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tidepool-test1-qa2-data"}
+        # issue 24: only buckets of the inventory's account (a same-named bucket elsewhere is never reached)
+        assert st[0] == {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tidepool-test1-qa2-data",
+                         "Condition": ACCOUNT}
         assert st[1] == {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                         "Resource": "arn:aws:s3:::tidepool-test1-qa2-data/*"}
+                         "Resource": "arn:aws:s3:::tidepool-test1-qa2-data/*", "Condition": ACCOUNT}
     hy = sa(cfg, "qa2", "hydrophone")["attachPolicy"]["Statement"]
-    assert hy[0] == {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tidepool-test1-qa2-asset"}
-    assert hy[1] == {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::tidepool-test1-qa2-asset/*"}
+    assert hy[0] == {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::tidepool-test1-qa2-asset",
+                     "Condition": ACCOUNT}
+    assert hy[1] == {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "arn:aws:s3:::tidepool-test1-qa2-asset/*",
+                     "Condition": ACCOUNT}
+    assert all(st.get("Condition") == ACCOUNT for entry in cfg["iam"]["serviceAccounts"]
+               for st in entry["attachPolicy"]["Statement"] if str(st["Action"]).startswith(("s3:", "['s3:"))), \
+        "every S3 statement of every IRSA role carries s3:ResourceAccount"
     # issue 17: SES only from the configured identity (default: the domain of `email`)
     assert hy[2]["Resource"] == "arn:aws:ses:us-west-2:118346523422:identity/tidepool.org"
     assert "ses:*" not in str(cfg)
+
+
+ACCOUNT = {"StringEquals": {"s3:ResourceAccount": "118346523422"}}
 
 
 def test_named_hosted_zones_and_ses_identity_narrow_the_policies(values):

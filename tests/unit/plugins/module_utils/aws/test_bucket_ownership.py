@@ -1,0 +1,68 @@
+"""Bucket ownership: the assets role refuses another cluster's (or an unadopted untagged) bucket; teardown deletes
+only this cluster's."""
+from ansible_collections.tidepool.eks.plugins.filter.naming import environment_buckets
+from ansible_collections.tidepool.eks.plugins.module_utils.aws import bucket_ownership as own
+
+
+def tagged(name, cluster, env, **extra):
+    tags = {"tidepool.org/cluster": cluster, "tidepool.org/environment": env, **extra}
+    return {"name": name, "bucket_tagging": {k: v for k, v in tags.items() if v is not None}}
+
+
+def test_derived_names_collide_across_clusters_and_the_second_cluster_is_refused():
+    first = environment_buckets({"prod-qa": {}}, "test")
+    second = environment_buckets({"qa": {}}, "test-prod")
+    assert {b["name"] for b in first} == {b["name"] for b in second} == {
+        "tidepool-test-prod-qa-data", "tidepool-test-prod-qa-asset"}
+    info = [tagged(b["name"], "test", "prod-qa") for b in first]
+    assert own.refusals(first, info, cluster="test") == []
+    errors = own.refusals(second, info, cluster="test-prod")
+    assert errors == [
+        "bucket tidepool-test-prod-qa-data exists with tidepool.org/cluster=test, tidepool.org/environment=prod-qa, "
+        "not this cluster's (tidepool.org/cluster=test-prod, tidepool.org/environment=qa): refused, nothing changed "
+        "(another cluster's bucket is never re-tagged; name another bucket in environments.qa.buckets.data)",
+        "bucket tidepool-test-prod-qa-asset exists with tidepool.org/cluster=test, tidepool.org/environment=prod-qa, "
+        "not this cluster's (tidepool.org/cluster=test-prod, tidepool.org/environment=qa): refused, nothing changed "
+        "(another cluster's bucket is never re-tagged; name another bucket in environments.qa.buckets.asset)"]
+
+
+def test_another_environment_or_a_partial_tag_is_refused():
+    b = {"name": "shared", "environment": "qa1", "kind": "data"}
+    assert "tidepool.org/environment=qa2" in own.refusal(b, tagged("shared", "c1", "qa2"), cluster="c1")
+    partial = own.refusal(b, tagged("shared", "c1", None), cluster="c1")
+    assert "tidepool.org/cluster=c1, tidepool.org/environment=(none)" in partial
+
+
+def test_an_untagged_bucket_needs_adoption_and_adoption_never_covers_another_clusters_bucket():
+    b = {"name": "legacy-data", "environment": "qa1", "kind": "data"}
+    untagged = {"name": "legacy-data", "bucket_tagging": {"owner": "ops"}}
+    why = own.refusal(b, untagged, cluster="c1", environments={"qa1": {"buckets": {"data": "legacy-data"}}})
+    assert why.startswith("bucket legacy-data exists with no tidepool.org/cluster tag (not created by tidepool.eks), "
+                          "not this cluster's (tidepool.org/cluster=c1, tidepool.org/environment=qa1)")
+    assert "environments.qa1.buckets.adopt: [data]" in why
+    adopting = {"qa1": {"buckets": {"data": "legacy-data", "adopt": ["data"]}}}
+    assert own.refusal(b, untagged, cluster="c1", environments=adopting) is None
+    # adopt names the kind: the asset bucket is not adopted by it
+    assert own.refusal(dict(b, kind="asset"), untagged, cluster="c1", environments=adopting) is not None
+    assert own.refusal(b, tagged("legacy-data", "prod", "qa1"), cluster="c1", environments=adopting) is not None
+    # an untagged bucket whose tags could not be read (s3_bucket_info gives {}) is refused, not taken over
+    assert own.refusal(b, {"name": "legacy-data", "bucket_tagging": {}}, cluster="c1") is not None
+
+
+def test_missing_and_own_buckets_are_not_refused():
+    b = {"name": "tidepool-c1-qa1-data", "environment": "qa1", "kind": "data"}
+    assert own.refusals([b], [], cluster="c1") == []
+    assert own.refusals([b], [tagged(b["name"], "c1", "qa1", owner="x")], cluster="c1") == []
+
+
+def test_teardown_deletes_only_this_clusters_buckets_and_names_the_others():
+    wanted = environment_buckets({"qa": {}, "prd": {"buckets": {"data": "prod-data"}}}, "c1")
+    info = [tagged("tidepool-c1-qa-data", "c1", "qa"), tagged("tidepool-c1-qa-asset", "c2", "qa"),
+            {"name": "prod-data", "bucket_tagging": {}}]
+    assert own.partition(wanted, info, cluster="c1") == {
+        "delete": ["tidepool-c1-qa-data"],
+        "kept": ["prod-data: no tidepool.org/cluster tag (not created by tidepool.eks), not tidepool.org/cluster=c1, "
+                 "tidepool.org/environment=prd",
+                 "tidepool-c1-qa-asset: tidepool.org/cluster=c2, tidepool.org/environment=qa, not "
+                 "tidepool.org/cluster=c1, tidepool.org/environment=qa"],
+        "absent": ["tidepool-c1-prd-asset"]}
