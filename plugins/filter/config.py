@@ -27,7 +27,7 @@ description:
     branch, and returns the C(clusters/<cluster>/flux/flux-system/) files C(flux bootstrap) commits
     (C(gotk-components.yaml), C(gotk-sync.yaml), C(kustomization.yaml); C(plugins/module_utils/gitops/flux_v2/bootstrap.py)).
   - C(peering_errors) returns a list of messages (empty when valid) about the host's C(peering) list (the
-    operator's C(host_vars/<host>/main.yml)), each starting with C(peering[<i>].<key>): types, VPC, route table
+    operator's C(host_vars/<host>/main.yml)), each starting with C(peering[<i>].<key>) - types, VPC and route table
     ids, regions, account numbers, CIDRs (C(validation.peering_errors)).
   - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
 positional: _input

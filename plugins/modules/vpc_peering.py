@@ -42,7 +42,7 @@ options:
     required: true
   cluster_vpc_id:
     description:
-      - The VPC the inventory names as the cluster's (C(cluster.vpc.id), a VPC eksctl did not create): accepted as
+      - The VPC the inventory names as the cluster's (C(cluster.vpc.id), a VPC eksctl did not create), accepted as
         the cluster's without its tag.
     type: str
   peer_vpc_id:
