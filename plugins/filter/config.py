@@ -23,6 +23,9 @@ description:
   - C(flux_system_files) takes the cluster name, the Flux v2 components text, the config repository's URL and
     branch, and returns the C(clusters/<cluster>/flux/flux-system/) files C(flux bootstrap) commits
     (C(gotk-components.yaml), C(gotk-sync.yaml), C(kustomization.yaml); C(plugins/module_utils/gitops/flux_v2/bootstrap.py)).
+  - C(peering_errors) returns a list of messages (empty when valid) about the host's C(peering) list (the
+    operator's C(host_vars/<host>/main.yml)), each starting with C(peering[<i>].<key>) - types, VPC and route table
+    ids, regions, account numbers, CIDRs (C(validation.peering_errors)).
   - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
 positional: _input
 options:
@@ -131,6 +134,13 @@ def flux_system_files(cluster, components_text, git_url, branch, interval="1m0s"
         raise AnsibleFilterError(str(exc)) from None
 
 
+def peering_errors(entries):
+    try:
+        return validation.peering_errors(_plain(entries))
+    except TidepoolError as exc:
+        raise AnsibleFilterError(str(exc)) from None
+
+
 def object_ref(obj):
     obj = _plain(obj)
     if "metadata" not in obj:
@@ -149,5 +159,6 @@ class FilterModule:
             "config_managed_dirs": config_managed_dirs,
             "config_commit_message": config_commit_message,
             "object_ref": object_ref,
+            "peering_errors": peering_errors,
             "flux_system_files": flux_system_files,
         }

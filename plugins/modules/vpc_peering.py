@@ -10,7 +10,12 @@ short_description: Peer an EKS cluster's VPC with another VPC and route to it, a
 description:
   - Replaces the VPC-peering appendix of the Tidepool install guide (peering the cluster VPC with the VPC of a
     Tidepool Mongo deployment or a MongoDB Atlas project).
-  - Finds the cluster VPC by O(vpc_id), or by eksctl's tag C(alpha.eksctl.io/cluster-name=<cluster>) for O(cluster).
+  - Finds the cluster VPC by O(vpc_id), else O(cluster_vpc_id), else by eksctl's tag
+    C(alpha.eksctl.io/cluster-name=<cluster>) for O(cluster).
+  - Changes nothing in a VPC that is not O(cluster)'s, O(state=absent) included; a VPC is the cluster's when it
+    carries the tag C(alpha.eksctl.io/cluster-name), C(eksctl.cluster.k8s.io/v1alpha1/cluster-name) or
+    C(tidepool.org/cluster) with the cluster's name, or is O(cluster_vpc_id). Another VPC is refused, naming it
+    and its tags, before anything changes.
   - Requests a VPC peering connection to O(peer_vpc_id) (in O(peer_region), owned by O(peer_owner_id)), reusing a
     live connection between the two VPCs. Accepts it when the caller may (the peer is in the same account, or the
     accepter credentials are given) and waits until it is active.
@@ -27,11 +32,18 @@ author:
 options:
   vpc_id:
     description:
-      - Id of the cluster VPC (the requester). One of O(vpc_id) and O(cluster) is required.
+      - Id of the cluster VPC (the requester); it must be O(cluster)'s (tagged, or O(cluster_vpc_id)).
     type: str
   cluster:
     description:
-      - Name of the eksctl cluster whose VPC is the requester (found by eksctl's C(alpha.eksctl.io/cluster-name) tag).
+      - Name of the cluster whose VPC is the requester (found by eksctl's C(alpha.eksctl.io/cluster-name) tag when
+        neither O(vpc_id) nor O(cluster_vpc_id) is given).
+    type: str
+    required: true
+  cluster_vpc_id:
+    description:
+      - The VPC the inventory names as the cluster's (C(cluster.vpc.id), a VPC eksctl did not create), accepted as
+        the cluster's without its tag.
     type: str
   peer_vpc_id:
     description:
@@ -144,7 +156,8 @@ EXAMPLES = r"""
 
 - name: Request peering with a MongoDB Atlas project (accepted in Atlas)
   tidepool.eks.vpc_peering:
-    vpc_id: vpc-0123456789abcdef0
+    cluster: test1
+    vpc_id: vpc-0123456789abcdef0          # must carry test1's tag
     region: us-west-2
     peer_vpc_id: vpc-0fedcba9876543210
     peer_owner_id: "536727724300"
@@ -210,7 +223,8 @@ def argument_spec() -> dict:
     spec = aws.aws_argument_spec()
     spec.update(
         vpc_id=dict(type="str"),
-        cluster=dict(type="str"),
+        cluster=dict(type="str", required=True),
+        cluster_vpc_id=dict(type="str"),
         peer_vpc_id=dict(type="str", required=True),
         peer_region=dict(type="str"),
         peer_owner_id=dict(type="str"),
@@ -252,7 +266,6 @@ def clients(params: dict):
 
 def main():
     module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True,
-                           required_one_of=[("vpc_id", "cluster")], mutually_exclusive=[("vpc_id", "cluster")],
                            required_together=[("accepter_aws_access_key_id", "accepter_aws_secret_access_key")])
     p = module.params
 

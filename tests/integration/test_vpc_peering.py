@@ -137,7 +137,7 @@ def test_cross_region_request_accepted_in_peer_region(moto_reset):
     cli, peer_cli = ec2(moto_reset), ec2(moto_reset, PEER_REGION)
     vpc = make_vpc(cli, "10.47.0.0/16", CLUSTER)
     peer = make_vpc(peer_cli, "192.168.0.0/16")
-    params = {"cluster": CLUSTER, "vpc_id": None, "peer_vpc_id": peer, "peer_region": PEER_REGION, "state": "present",
+    params = {"cluster": CLUSTER, "vpc_id": None, "cluster_vpc_id": None, "peer_vpc_id": peer, "peer_region": PEER_REGION, "state": "present",
               "peer_owner_id": None, "route_table_ids": None, "peer_route_table_ids": None, "peer_cidr_blocks": None,
               "allow_dns_resolution": None}
     conn = aws.resolve_connection({"endpoint_url": moto_reset, "region": REGION})
@@ -166,3 +166,50 @@ def test_wait_times_out_with_a_clear_message():
     ticks = iter(range(0, 1000, 5))
     with pytest.raises(core.PeeringError, match=r"Timed out after 30 s .*pcx-1.*pending-acceptance"):
         core.wait_status(Fake(), "pcx-1", ("active",), 30, sleep=lambda _s: None, clock=lambda: next(ticks))
+
+
+def _state(cli):
+    """Every live connection and every route of every VPC: what a refused call must leave as it was."""
+    vpcs = [v["VpcId"] for v in cli.describe_vpcs()["Vpcs"]]
+    return sorted(c["VpcPeeringConnectionId"] for c in live_connections(cli)), {v: routes(cli, v) for v in vpcs}
+
+
+def test_a_vpc_of_another_cluster_is_refused_and_left_as_it_was(vpcs):
+    """vpc_id names a VPC tagged for another cluster: present and absent are both refused before any change,
+    naming the VPC and its tags (the connection between that VPC and the peer stays)."""
+    cli = vpcs["ec2"]
+    theirs = make_vpc(cli, "10.48.0.0/16", "prod")
+    pcx = cli.create_vpc_peering_connection(VpcId=theirs, PeerVpcId=vpcs["peer"])["VpcPeeringConnection"]
+    cli.accept_vpc_peering_connection(VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"])
+    table = routes(cli, theirs)
+    cli.create_route(RouteTableId=next(iter(table)), DestinationCidrBlock="10.1.0.0/16",
+                     VpcPeeringConnectionId=pcx["VpcPeeringConnectionId"])
+    before = _state(cli)
+    for state in ("absent", "present"):
+        for check in (True, False):
+            result = run_module("tidepool.eks.vpc_peering", args(vpcs, vpc_id=theirs, state=state), check=check)
+            assert result.get("failed") is True, result
+            assert f"VPC {theirs} does not belong to cluster {CLUSTER}" in result["msg"], result["msg"]
+            assert "alpha.eksctl.io/cluster-name=prod" in result["msg"] and "nothing was changed" in result["msg"]
+            assert _state(cli) == before
+
+
+def test_an_untagged_vpc_is_refused_unless_the_inventory_names_it(vpcs):
+    """A VPC eksctl did not create: refused by vpc_id alone; accepted as cluster_vpc_id (the inventory's
+    cluster.vpc.id) or once tagged tidepool.org/cluster=<cluster>."""
+    cli = vpcs["ec2"]
+    own = make_vpc(cli, "10.49.0.0/16")
+    before = _state(cli)
+    refused = run_module("tidepool.eks.vpc_peering", args(vpcs, vpc_id=own))
+    assert refused.get("failed") is True and f"VPC {own}" in refused["msg"] and "its tags: none" in refused["msg"]
+    assert _state(cli) == before
+    planned = run_module("tidepool.eks.vpc_peering", args(vpcs, cluster_vpc_id=own), check=True)
+    assert planned["changed"] is True and planned["vpc_id"] == own, planned
+    cli.create_tags(Resources=[own], Tags=[{"Key": "tidepool.org/cluster", "Value": CLUSTER}])
+    done = run_module("tidepool.eks.vpc_peering", args(vpcs, vpc_id=own))
+    assert done["changed"] is True and done["vpc_id"] == own and done["status"] == "active", done
+
+
+def test_vpc_id_of_the_cluster_itself_is_accepted(vpcs):
+    planned = run_module("tidepool.eks.vpc_peering", args(vpcs, vpc_id=vpcs["vpc"]), check=True)
+    assert planned["changed"] is True and planned["vpc_id"] == vpcs["vpc"], planned

@@ -11,6 +11,7 @@ Conventions:
 
 * The cluster's VPC is found by eksctl's tag ``alpha.eksctl.io/cluster-name=<cluster>`` (older eksctl
   releases: ``eksctl.cluster.k8s.io/v1alpha1/cluster-name``), as eksctl tags the VPC of its cluster stack.
+* Nothing is changed in a VPC that is not the cluster's (:func:`check_cluster_vpc`, ``state: absent`` included).
 * A connection is "ours" when it joins the two VPCs and is not in a final state (``deleted``,
   ``rejected``, ``failed``, ``expired``); it is reused, never duplicated.
 * Routes are added, never replaced: a route table that already sends a peer CIDR elsewhere is an error
@@ -30,6 +31,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.plan import Plan as PlanBase
 
 CLUSTER_TAGS = ("alpha.eksctl.io/cluster-name", "eksctl.cluster.k8s.io/v1alpha1/cluster-name")
+#: Tags that make a VPC the cluster's (value: its name): eksctl's, or the collection's for another VPC.
+OWNER_TAGS = CLUSTER_TAGS + ("tidepool.org/cluster",)
 LIVE_STATUSES = ("initiating-request", "pending-acceptance", "provisioning", "active")
 DEFAULT_WAIT_TIMEOUT = 300  # seconds
 POLL_INTERVAL = 5  # seconds
@@ -57,6 +60,19 @@ def find_cluster_vpc(ec2, cluster: str) -> str:
     if len(found) > 1:
         raise PeeringError(f"Several VPCs are tagged for cluster {cluster!r} ({', '.join(found)}); give vpc_id.")
     return found[0]
+
+
+def check_cluster_vpc(vpc: dict, cluster: str | None, cluster_vpc_id: str | None = None) -> None:
+    """PeeringError naming the VPC and its tags unless ``vpc`` (a DescribeVpcs entry) carries one of :data:`OWNER_TAGS`
+    with the value ``cluster`` or is ``cluster_vpc_id`` (what the inventory names as the cluster's VPC)."""
+    vpc_id = vpc["VpcId"]
+    tags = {t["Key"]: t.get("Value", "") for t in vpc.get("Tags") or []}
+    if (cluster_vpc_id and vpc_id == cluster_vpc_id) or (cluster and any(tags.get(k) == cluster for k in OWNER_TAGS)):
+        return
+    shown = ", ".join(f"{k}={v}" for k, v in sorted(tags.items())) or "none"
+    raise PeeringError(f"VPC {vpc_id} does not belong to cluster {cluster} (its tags: {shown}); nothing was changed. "
+                       f"Check vpc_id: it must be tagged {OWNER_TAGS[0]} or {OWNER_TAGS[-1]}={cluster} or be "
+                       "cluster.vpc.id.")
 
 
 def describe_vpc(ec2, vpc_id: str, what: str) -> dict:
@@ -223,14 +239,16 @@ def _summary(conn, routes, dns) -> dict:
 def build_plan(params: dict, ec2, peer_ec2, account_id: str | None = None, accepter_given: bool = False) -> Plan:
     """Read the state through ``ec2`` (cluster side) and ``peer_ec2`` (peer region / accepter credentials).
 
-    ``params``: vpc_id, cluster, peer_vpc_id, peer_region, peer_owner_id, route_table_ids,
-    peer_route_table_ids, peer_cidr_blocks, allow_dns_resolution, state. ``account_id`` is the caller's
-    account (STS); ``accepter_given`` whether a separate accepter credential set was given. Raises
-    PeeringError / aws.AwsError before anything changes.
+    ``params``: vpc_id, cluster, cluster_vpc_id, peer_vpc_id, peer_region, peer_owner_id, route_table_ids,
+    peer_route_table_ids, peer_cidr_blocks, allow_dns_resolution, state. The requester VPC is ``vpc_id``, else
+    ``cluster_vpc_id``, else the VPC tagged for ``cluster``; it must be the cluster's (:func:`check_cluster_vpc`).
+    ``account_id`` is the caller's account (STS); ``accepter_given`` whether a separate accepter credential set was
+    given. Raises PeeringError / aws.AwsError before anything changes.
     """
     plan = Plan(params)
-    plan.vpc_id = params.get("vpc_id") or find_cluster_vpc(ec2, params["cluster"])
+    plan.vpc_id = params.get("vpc_id") or params.get("cluster_vpc_id") or find_cluster_vpc(ec2, params["cluster"])
     vpc = describe_vpc(ec2, plan.vpc_id, "VPC")
+    check_cluster_vpc(vpc, params.get("cluster"), params.get("cluster_vpc_id"))
     ours = vpc_cidrs(vpc)
     conn = find_connection(ec2, plan.vpc_id, plan.peer_vpc_id)
     plan.connection = conn

@@ -95,9 +95,16 @@ PKGS = {
     "sumologic": {"namespace": "sumologic", "irsa": None},
 }
 
-#: Namespaces a Tidepool environment may not take (they belong to Kubernetes or a shared service).
+#: The namespace of each flavour's GitOps operator, by ``flux_version`` (the flavours' ``OPERATOR_NAMESPACE``; a unit
+#: test checks they agree): Flux v1's is also the ``flux`` package's, Flux v2's belongs to its install.
+GITOPS_OPERATOR_NAMESPACES = {1: "flux", 2: "flux-system"}
+
+#: Namespaces a Tidepool environment may not take, with whose they are: Kubernetes' own (``default``, and every
+#: ``kube-*`` name, see :func:`reserved_namespace`), each flavour's GitOps operator and every shared-service package
+#: of either flavour (a cluster may migrate from one flavour to the other).
 RESERVED_NAMESPACES = frozenset(
     {"default", "kube-system", "kube-public", "kube-node-lease"}
+    | set(GITOPS_OPERATOR_NAMESPACES.values())
     | {p["namespace"] for p in PKGS.values() if p["namespace"]}
 )
 
@@ -110,3 +117,17 @@ CLUSTER_VENDOR_SECRETS = {
     ("flux", "slack"): {"pkg": "fluxcloud", "keys": {"url": ""}},
     ("sumologic", "sumologic"): {"pkg": "sumologic", "keys": {"collector-url": ""}},
 }
+
+
+def reserved_namespace(name: str) -> str | None:
+    """Why ``name`` cannot be a Tidepool environment's namespace, or None when it is free: ``"a namespace Kubernetes
+    reserves (default, kube-*)"``, ``"the namespace of the Flux v2 controllers (flux_version 2)"``, ``"the namespace
+    of the shared services flux, fluxcloud"``..."""
+    if name == "default" or name.startswith("kube-"):
+        return "a namespace Kubernetes reserves (default, kube-*)"
+    owners = [f"the Flux v{v} controllers (flux_version {v})" for v, ns in sorted(GITOPS_OPERATOR_NAMESPACES.items())
+              if ns == name]
+    pkgs = [pkg for pkg, p in sorted(PKGS.items()) if p["namespace"] == name]
+    if pkgs:
+        owners.append(f"the shared service{'s' if len(pkgs) > 1 else ''} {', '.join(pkgs)}")
+    return f"the namespace of {' and of '.join(owners)}" if owners else None

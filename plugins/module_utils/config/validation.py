@@ -16,6 +16,7 @@ import ipaddress
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import privileged
 from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
@@ -50,8 +51,11 @@ def validate(values: dict, variables=None, flavour_of=None) -> list[str]:
         err(f"cluster.metadata.version: {version!r} is not a Kubernetes version EKS supports; use one of "
             f"{', '.join(catalogue.SUPPORTED_KUBERNETES_VERSIONS)} (quote it: \"1.34\")")
     _check_cidr((cluster.get("vpc") or {}).get("cidr"), err)
+    for env, conf in (values.get("environments") or {}).items():
+        _check_peering((conf or {}).get("peering"), f"environments.{env}.peering", err)
     _check_node_groups(cluster, err)
     _check_environments(values, err)
+    errors.extend(privileged.errors(values))
     errors.extend(certificates.errors(values))
     if flavour_of is not None:
         errors.extend(flavour_errors(values, flavour_of(values)))
@@ -73,6 +77,27 @@ def _check_cidr(cidr, err) -> None:
             "(eksctl carves public and private subnets in several zones out of it)")
     elif not (net.is_private and not net.is_loopback and not net.is_link_local):
         err(f"cluster.vpc.cidr: {cidr!r} must be a private range (RFC 1918 or 100.64.0.0/10)")
+
+
+def _check_peering(entries, where: str, err) -> None:
+    """Each ``peer_cidr_blocks`` entry an IPv4 network (no host bits set)."""
+    for i, entry in enumerate(entries or []):
+        for j, cidr in enumerate((entry or {}).get("peer_cidr_blocks") or []):
+            try:
+                ipaddress.IPv4Network(str(cidr), strict=True)
+            except ValueError as exc:
+                err(f"{where}[{i}].peer_cidr_blocks[{j}]: {cidr!r} is not an IPv4 CIDR block ({exc})")
+
+
+def peering_errors(entries, where: str = "peering") -> list[str]:
+    """Problems of the host's ``peering`` list (``host_vars/<host>/main.yml``, read by the peering role), one message
+    per problem starting with ``where`` and the key path: the entries of
+    :data:`values_schema.HOST_PEERING` (types, id formats, regions, account numbers, CIDRs)."""
+    out = values_schema.errors({where: entries},
+                               {"type": "object", "properties": {where: values_schema.HOST_PEERING}})
+    if not out:
+        _check_peering(entries, where, out.append)
+    return out
 
 
 def _check_node_groups(cluster: dict, err) -> None:
@@ -102,8 +127,11 @@ def _check_environments(values: dict, err) -> None:
         if len(release) > HELM_RELEASE_MAX:
             err(f"{where}: name too long; the Helm release {release!r} exceeds {HELM_RELEASE_MAX} characters")
             continue
-        if env in catalogue.RESERVED_NAMESPACES:
-            err(f"{where}: {env!r} is a namespace of Kubernetes or of a shared service; choose another name")
+        owner = catalogue.reserved_namespace(env)
+        if owner:
+            err(f"{where}: {env!r} is reserved, {owner}; each environment gets a namespace of its own: choose "
+                "another name")
+            continue
         overrides = conf.get("buckets") or {}
         names = naming.bucket_names(cluster, env, overrides)
         bad = [k for k, b in names.items() if not overrides.get(k) and not naming.BUCKET_NAME_RE.match(b)]

@@ -26,88 +26,33 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.optional_import import optional_import
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_schema
+from ansible_collections.tidepool.eks.plugins.module_utils.config import schema_types as t
+from ansible_collections.tidepool.eks.plugins.module_utils.config import privileged
 
 (jsonschema,), JSONSCHEMA_IMPORT_ERROR = optional_import("jsonschema")
 HAS_JSONSCHEMA = jsonschema is not None
 
-REGION_PATTERN = r"\A[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]+\Z"
-ACCOUNT_PATTERN = r"\A[0-9]{12}\Z"
+REGION_PATTERN, ACCOUNT_PATTERN = t.REGION_PATTERN, t.ACCOUNT_PATTERN
 EMAIL_PATTERN = (r"\A[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
                  r"(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)+\Z")
 IAM_USER_PATTERN = r"\A[A-Za-z0-9+=,.@_-]{1,64}\Z"
 LOG_LEVELS = ("trace", "debug", "info", "warn", "warning", "error", "fatal", "panic")
-
-#: Keys of the eksctl ClusterConfig (eksctl.io/v1alpha5, schema of eksctl v0.201.0) the inventory's ``cluster`` may
-#: carry; ``apiVersion`` and ``kind`` are written by the renderer. Their contents are eksctl's to validate, except
-#: the blocks this schema describes (metadata, vpc, nodeGroups, managedNodeGroups, iam).
-EKSCTL_CLUSTER_KEYS = (
-    "accessConfig", "addons", "addonsConfig", "autoModeConfig", "availabilityZones", "cloudWatch", "fargateProfiles",
-    "gitops", "iam", "iamIdentityMappings", "identityProviders", "karpenter", "kubernetesNetworkConfig", "localZones",
-    "managedNodeGroups", "metadata", "nodeGroups", "outpost", "privateCluster", "remoteNetworkConfig",
-    "secretsEncryption", "vpc", "zonalShiftConfig")
-EKSCTL_VPC_KEYS = (
-    "autoAllocateIPv6", "cidr", "clusterEndpoints", "controlPlaneSecurityGroupIDs", "controlPlaneSubnetIDs",
-    "extraCIDRs", "extraIPv6CIDRs", "hostnameType", "id", "ipv6Cidr", "ipv6Pool", "manageSharedNodeSecurityGroupRules",
-    "nat", "publicAccessCIDRs", "securityGroup", "sharedNodeSecurityGroup", "subnets")
-EKSCTL_NODEGROUP_KEYS = (
-    "additionalVolumes", "ami", "amiFamily", "asgMetricsCollection", "asgSuspendProcesses", "availabilityZones",
-    "bottlerocket", "capacityReservation", "classicLoadBalancerNames", "clusterDNS", "containerRuntime", "cpuCredits",
-    "desiredCapacity", "disableIMDSv1", "disablePodIMDS", "ebsOptimized", "efaEnabled", "enableDetailedMonitoring",
-    "iam", "instanceName", "instancePrefix", "instanceSelector", "instanceType", "instancesDistribution",
-    "kubeletExtraConfig", "labels", "localZones", "maxInstanceLifetime", "maxPodsPerNode", "maxSize", "minSize", "name",
-    "outpostARN", "overrideBootstrapCommand", "placement", "preBootstrapCommands", "privateNetworking",
-    "propagateASGTags", "securityGroups", "ssh", "subnets", "tags", "taints", "targetGroupARNs", "updateConfig",
-    "volumeEncrypted", "volumeIOPS", "volumeKmsKeyID", "volumeName", "volumeSize", "volumeThroughput", "volumeType")
-EKSCTL_NODEGROUP_IAM_KEYS = (
-    "attachPolicy", "attachPolicyARNs", "instanceProfileARN", "instanceRoleARN", "instanceRoleName",
-    "instanceRolePermissionsBoundary", "withAddonPolicies")
-EKSCTL_ADDON_POLICIES = (
-    "albIngress", "appMesh", "appMeshPreview", "autoScaler", "awsLoadBalancerController", "certManager", "cloudWatch",
-    "ebs", "efs", "externalDNS", "fsx", "imageBuilder", "xRay")
-EKSCTL_CLUSTER_IAM_KEYS = (
-    "fargatePodExecutionRoleARN", "fargatePodExecutionRolePermissionsBoundary", "podIdentityAssociations",
-    "serviceAccounts", "serviceRoleARN", "serviceRolePermissionsBoundary", "vpcResourceControllerPolicy", "withOIDC")
+#: An SES identity: an email address or a domain; no ``*`` or ``?`` (IAM reads them as wildcards in the ARN).
+SES_IDENTITY_PATTERN = (r"\A([A-Za-z0-9.!#$%&'+=^_`{|}~-]+@)?[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?"
+                        r"(\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)+\Z")
 #: Keys of a peering entry the peering role passes to tidepool.eks.vpc_peering (roles/peering/tasks/main.yml).
+#: ``accepter_profile`` (the peer account's credentials) only in the host's ``peering`` list, which the operator
+#: keeps in ``host_vars/<host>/main.yml``, never in ``environments.<env>.peering``: :data:`HOST_PEERING`.
 PEERING_KEYS = ("vpc_id", "peer_vpc_id", "peer_region", "peer_owner_id", "peer_cidr_blocks", "route_table_ids",
-                "peer_route_table_ids", "allow_dns_resolution", "tags", "state", "accepter_profile")
+                "peer_route_table_ids", "allow_dns_resolution", "tags", "state")
 #: Top-level keys of the inventory values (what roles/inventory collects into ``inventory_values``).
 TOP_LEVEL_KEYS = ("email", "aws", "kubeconfig", "logLevel", "cluster", "pkgs", "environments", "certificates",
-                  "flux_version")
+                  "flux_version", privileged.OPT_IN_KEY)
 
 
-def _str(what, pattern=None, max_length=None, min_length=None):
-    out = {"type": "string", "description": what}
-    if pattern:
-        out["pattern"] = pattern
-    if max_length:
-        out["maxLength"] = max_length
-    if min_length:
-        out["minLength"] = min_length
-    return out
-
-
-def _obj(what, props, required=(), nullable=False, **extra):
-    """A closed object: only ``props``; ``null`` too when ``nullable`` (the renderer reads it with ``or {}``)."""
-    out = {"type": ["object", "null"] if nullable else "object", "description": what, "properties": props,
-           "additionalProperties": False, **extra}
-    if required:
-        out["required"] = list(required)
-    return out
-
-
-def _open(what, nullable=True):
-    return {"type": ["object", "null"] if nullable else "object", "description": what}
-
-
-def _keys(what, names, required=(), **props):
-    """A closed object whose keys are ``names``, each free-form unless ``props`` describes it."""
-    return _obj(what, {n: props.get(n, {}) for n in names}, required=required)
-
-
-_BOOL = {"type": "boolean", "description": "true or false"}
-_SIZE = {"type": "integer", "minimum": 0, "description": "a non-negative integer"}
-_STR_MAP = {"type": "object", "description": "a dict of string -> string",
-            "additionalProperties": {"type": "string", "description": "a string (quote numbers and booleans)"}}
+_str, _obj, _open, _keys = t.string, t.closed, t.free, t.keys
+_BOOL, _SIZE, _STR_MAP = t.BOOL, t.SIZE, t.STR_MAP
 _HOST = _str("a host name (lower case letters, digits, '-', '.'; a leading '*.' for a wildcard)",
              certificates.HOST_PATTERN, max_length=253)
 _HOSTS = {"type": ["array", "null"], "description": "a list of host names", "items": _HOST, "uniqueItems": True}
@@ -122,21 +67,29 @@ _BUCKET = _str("a valid S3 bucket name (3-63 characters: lower case letters, dig
                naming.BUCKET_NAME_PATTERN)
 
 
-def _nodegroup(what):
-    return _keys(what, EKSCTL_NODEGROUP_KEYS,
-                 name=_str("a node group name (a letter, then letters, digits, hyphens)", naming.CLUSTER_NAME_PATTERN,
-                           max_length=naming.CLUSTER_NAME_MAX),
-                 instanceType=_str("an EC2 instance type such as m5.large", r"\A[a-z0-9-]+\.[a-z0-9]+\Z"),
-                 minSize=_SIZE, maxSize=_SIZE, desiredCapacity=_SIZE, tags=_STR_MAP, labels=_STR_MAP,
-                 iam=_keys("the node group's IAM settings", EKSCTL_NODEGROUP_IAM_KEYS,
-                           withAddonPolicies=_obj("addon policies of the node role",
-                                                  {k: _BOOL for k in EKSCTL_ADDON_POLICIES})))
+def _ids(what, prefix):
+    return {"type": "array", "description": f"a list of {what} ids", "minItems": 1, "uniqueItems": True,
+            "items": _str(f"a {what} id ({prefix}- and 8 or 17 hexadecimal digits)",
+                          rf"\A{prefix}-([0-9a-f]{{8}}|[0-9a-f]{{17}})\Z")}
 
 
-def _nodegroups(what):
-    item = _nodegroup(f"a {what} entry (eksctl keys: name, instanceType, desiredCapacity, minSize, maxSize, ...)")
-    item["required"] = ["name"]
-    return {"type": "array", "description": f"a list of {what}", "items": item}
+_VPC_ID = _ids("VPC", "vpc")["items"]
+_PEERING = {
+    "vpc_id": _VPC_ID, "peer_vpc_id": _VPC_ID,
+    "peer_region": _str("an AWS region name such as us-west-2", REGION_PATTERN), "peer_owner_id": t.ACCOUNT,
+    "peer_cidr_blocks": {"type": "array", "description": "a list of IPv4 CIDR blocks", "minItems": 1,
+                         "uniqueItems": True, "items": _str("an IPv4 CIDR block such as 10.16.0.0/16",
+                                                            r"\A[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}\Z")},
+    "route_table_ids": _ids("route table", "rtb"), "peer_route_table_ids": _ids("route table", "rtb"),
+    "allow_dns_resolution": _BOOL, "tags": _STR_MAP,
+    "state": {"enum": ["present", "absent"], "description": "present or absent"},
+}
+_PEERING_WHAT = "a peering connection (peer_vpc_id and the options of tidepool.eks.vpc_peering)"
+#: A peering entry of the host's ``peering`` list (``host_vars/<host>/main.yml``): the environments' keys plus
+#: ``accepter_profile``, the named AWS profile of the peer account.
+HOST_PEERING = {"type": ["array", "null"], "description": "a list of peering connections",
+                "items": _obj(_PEERING_WHAT, {**_PEERING, "accepter_profile": _str("a named AWS profile")},
+                              required=("peer_vpc_id",))}
 
 
 _PACKAGE_EXTRA = {
@@ -180,8 +133,10 @@ ENVIRONMENT = _obj(
         "values": _open("a dict of Helm values merged over the tidepool chart's"),
         "chart": _CHART,
         "peering": {"type": "array", "description": "a list of peering connections",
-                    "items": _obj("a peering connection (peer_vpc_id and the options of tidepool.eks.vpc_peering)",
-                                  {k: {} for k in PEERING_KEYS}, required=("peer_vpc_id",))},
+                    "items": {**_obj(_PEERING_WHAT, _PEERING, required=("peer_vpc_id",)), "x-not-here": {
+                        "accepter_profile": "the peer account's credentials are the operator's, not the inventory "
+                                            "values': set accepter_profile in the host's peering list "
+                                            "(host_vars/<host>/main.yml, docs/peering.md)"}}},
     },
     nullable=True)
 
@@ -201,8 +156,8 @@ SCHEMA = {
                               "description": "the Route53 hosted zone ids cert-manager and external-dns may change",
                               "items": _str("a Route53 hosted zone id (e.g. Z0123456789ABC)",
                                             r"\A(/hostedzone/)?Z[A-Z0-9]{1,32}\Z")},
-            "sesIdentity": _str("the SES identity hydrophone sends from (a domain or an email address)",
-                                r"\A[^\s/*]+\Z", max_length=254),
+            "sesIdentity": _str("the SES identity hydrophone sends from: an email address or a domain (no * or ? "
+                                "wildcards)", SES_IDENTITY_PATTERN, max_length=254),
         }, required=("accountNumber",)),
         "kubeconfig": {"type": ["string", "null"], "description": "a path"},
         "logLevel": {"enum": list(LOG_LEVELS), "description": "a log level"},
@@ -210,27 +165,7 @@ SCHEMA = {
         # not a values.yaml key: the flavour's facts the inventory role adds after validating (filter gitops_flavour),
         # so inventory_values passes the renderer's checks; never collected from the host's variables
         "gitops": {"type": "object", "description": "the GitOps flavour's facts (set by the inventory role)"},
-        "cluster": _keys(
-            "a dict with metadata (name, region), vpc (cidr), nodeGroups and other eksctl ClusterConfig keys",
-            EKSCTL_CLUSTER_KEYS,
-            metadata=_obj("a dict with name, region, optional version and tags", {
-                "name": _str("a valid EKS cluster name (eksctl rule: a letter, then letters, digits or hyphens; at "
-                             f"most {naming.CLUSTER_NAME_MAX} characters)", naming.CLUSTER_NAME_PATTERN,
-                             max_length=naming.CLUSTER_NAME_MAX),
-                "region": _str("an AWS region name such as us-west-2", REGION_PATTERN),
-                "version": {"type": ["string", "number"], "description": "a Kubernetes version such as \"1.34\""},
-                "tags": _STR_MAP, "annotations": _STR_MAP,
-            }, required=("name", "region")),
-            vpc=_keys("a dict such as {cidr: 10.47.0.0/16}", EKSCTL_VPC_KEYS,
-                      cidr=_str("an IPv4 CIDR block such as 10.47.0.0/16", r"\A[0-9./]+\Z")),
-            nodeGroups=_nodegroups("node groups"),
-            managedNodeGroups={"type": "array", "description": "a list of managed node groups",
-                               "items": {"type": "object", "description": "a managed node group", "required": ["name"],
-                                         "properties": {"name": _nodegroup("")["properties"]["name"],
-                                                        "minSize": _SIZE, "maxSize": _SIZE, "desiredCapacity": _SIZE}}},
-            iam=_keys("the cluster's IAM settings (eksctl ClusterIAM)", EKSCTL_CLUSTER_IAM_KEYS),
-            required=["metadata"],
-        ),
+        "cluster": cluster_schema.CLUSTER,
         "pkgs": {**_obj("a dict of package name -> {enabled: true|false}",
                         {pkg: _package(pkg) for pkg in sorted(catalogue.PKGS)}, nullable=True),
                  "x-unknown": "package"},
@@ -241,6 +176,10 @@ SCHEMA = {
                                   naming.DNS_LABEL_PATTERN, max_length=naming.DNS_LABEL_MAX),
             "additionalProperties": ENVIRONMENT,
         },
+        privileged.OPT_IN_KEY: {
+            "type": ["array", "null"], "uniqueItems": True,
+            "description": "a list of the privileged cluster settings the inventory opts in to (docs/eks.md)",
+            "items": {"enum": list(privileged.SETTINGS), "description": "a privileged setting"}},
         "certificates": {"type": ["array", "null"], "description": "a list of {name, dnsNames, issuer, secretName}",
                          "items": _obj("a dict with name and dnsNames (issuer, secretName optional)", {
                              "name": _str("a Kubernetes object name (lower case, digits, '-', '.')",
@@ -301,8 +240,10 @@ def _messages(error) -> list[tuple[str, str]]:
     if kind == "additionalProperties":
         known = list(schema.get("properties", {}))
         unknown = [k for k in value if k not in schema.get("properties", {})]
-        noun = schema.get("x-unknown", "key")
-        return [(_join(path, k), f"{_join(path, k)}: unknown {noun}{_suggest(k, known, noun)}") for k in unknown]
+        noun, elsewhere = schema.get("x-unknown", "key"), schema.get("x-not-here", {})
+        return [(_join(path, k), f"{_join(path, k)}: " + (f"not allowed here: {elsewhere[k]}" if k in elsewhere else
+                                                          f"unknown {noun}{_suggest(k, known, noun)}"))
+                for k in unknown]
     if kind == "required":   # a required key written wrong is one problem: the unknown key names it
         typos = [k for k in value if k not in schema.get("properties", {})]
         missing = [k for k in error.validator_value if k not in value and not difflib.get_close_matches(k, typos, n=1)]
@@ -327,14 +268,15 @@ def _messages(error) -> list[tuple[str, str]]:
     return [(where, f"{where}: {value!r} is not {what}" if what else f"{where}: {error.message}")]
 
 
-def errors(values: dict) -> list[str]:
-    """Problems of ``values`` against :data:`SCHEMA`: one message per problem (the first found at a key path),
-    each starting with the key path. Raises :class:`SchemaUnavailable` when ``jsonschema`` is not installed."""
+def errors(values: dict, schema: dict | None = None) -> list[str]:
+    """Problems of ``values`` against ``schema`` (default :data:`SCHEMA`): one message per problem (the first found
+    at a key path), each starting with the key path. Raises :class:`SchemaUnavailable` when ``jsonschema`` is not
+    installed."""
     if not HAS_JSONSCHEMA:
         raise SchemaUnavailable("the Python library jsonschema is required to validate the inventory "
                                 f"(pip install jsonschema): {JSONSCHEMA_IMPORT_ERROR}")
     found = {}
-    for error in jsonschema.Draft202012Validator(SCHEMA).iter_errors(values):
+    for error in jsonschema.Draft202012Validator(schema or SCHEMA).iter_errors(values):
         for where, message in _messages(error):
             found.setdefault(where, message)
     # a problem inside a value already at fault (an environment whose name is refused) is not a second problem
