@@ -27,6 +27,7 @@ import copy
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config as eksctl_config
 from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
+from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
 from ansible_collections.tidepool.eks.plugins.module_utils.config import packages
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
@@ -41,7 +42,7 @@ APPLY_ORDER = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "Clust
 PARTS = ("cluster", "shared", "environments")
 
 #: Sub-trees of a cluster directory the config role owns: files there that it no longer renders are removed.
-MANAGED_DIRS = ("eksctl", "flux/shared", "flux/environments")
+MANAGED_DIRS = ("eksctl", "flux/shared", "flux/environments", "flux/tenants")
 
 
 def ordered(objs: list[dict]) -> list[dict]:
@@ -105,7 +106,18 @@ def objects(values: dict, part: str, flavour=None) -> list[dict]:
     raise ValueError(f"part: {part!r} must be cluster, shared or environments")
 
 
-def _tree(values: dict, config: dict, shared: dict, envs: dict) -> dict:
+def _tenancy(values: dict, flavour, flux: str, shared: dict, envs: dict) -> dict:
+    """The flavour's multi-tenancy files (:meth:`gitops.flavour.Flavour.tenancy_files`) when its operator syncs
+    the tree (``pkgs.flux``), else none."""
+    if "flux" not in inventory.enabled_pkgs(values):
+        return {}
+    namespaces = {env: ns for env, objs in envs.items() for ns in objs
+                  if ns["kind"] == "Namespace" and ns["metadata"]["name"] == env}
+    secret_namespaces = irsa.secret_namespaces(values) if "external-secrets" in inventory.enabled_pkgs(values) else []
+    return flavour.tenancy_files(flux, namespaces, any(shared.values()), secret_namespaces)
+
+
+def _tree(values: dict, config: dict, shared: dict, envs: dict, flavour) -> dict:
     cluster = inventory.cluster_name(values)
     base = naming.cluster_dir(cluster)
     flux = naming.flux_path(cluster)
@@ -113,9 +125,13 @@ def _tree(values: dict, config: dict, shared: dict, envs: dict) -> dict:
     for pkg, objs in shared.items():
         for obj in objs:
             tree[f"{flux}/shared/{pkg}/{naming.manifest_filename(obj)}"] = obj
+    tenancy = _tenancy(values, flavour, flux, shared, envs)
+    placed = {id(obj) for obj in tenancy.values()}  # an environment's Namespace, when the tenancy files hold it
     for env, objs in envs.items():
         for obj in objs:
-            tree[f"{flux}/environments/{env}/{naming.manifest_filename(obj)}"] = obj
+            if id(obj) not in placed:
+                tree[f"{flux}/environments/{env}/{naming.manifest_filename(obj)}"] = obj
+    tree.update(tenancy)
     if not all(p.startswith(base + "/") for p in tree):
         raise AssertionError(f"rendered paths outside {base}/")
     return tree
@@ -125,7 +141,7 @@ def render_tree(values: dict, flavour=None) -> dict:
     """``{path relative to the repository root: object}`` for the whole cluster (see module docstring)."""
     flavour = flavour or registry.flavour(inventory.flux_version(values))
     return _tree(values, eksctl_config.cluster_config(values), _shared(values, flavour),
-                 _environments(values, flavour))
+                 _environments(values, flavour), flavour)
 
 
 def render(values: dict, flavour=None) -> dict:
@@ -140,7 +156,7 @@ def render(values: dict, flavour=None) -> dict:
     config = eksctl_config.cluster_config(values)
     shared, envs = _shared(values, flavour), _environments(values, flavour)
     shared_objs, env_objs = _flat(shared), _flat(envs)
-    return {"tree": _tree(values, config, shared, envs),
+    return {"tree": _tree(values, config, shared, envs, flavour),
             "objects": {"cluster": _cluster_part(config, shared_objs, env_objs), "shared": shared_objs,
                         "environments": env_objs}}
 

@@ -23,6 +23,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import images
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import notifications
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import releases
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import tenancy
 
 #: The GitRepository ``flux bootstrap`` creates for the config repository (what image automation commits to).
 SYNC_SOURCE = {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}
@@ -99,6 +100,9 @@ class FluxV2(Flavour):
         for ns in namespaces:
             sources += [("HelmRelease", ns), ("ImageUpdateAutomation", ns)]
         return notifications.objects(namespace, settings, sources)
+
+    def tenancy_files(self, flux_path, env_namespaces, shared, secret_namespaces):
+        return tenancy.files(flux_path, env_namespaces, shared, secret_namespaces)
 
     def secret_manifest(self, metadata, store_id, keys, *, secret_type=None, region=None, role_arn=None,
                         manifest_format=None):
