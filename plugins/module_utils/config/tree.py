@@ -114,7 +114,7 @@ def _tenancy(values: dict, flavour, flux: str, shared: dict, envs: dict) -> dict
     namespaces = {env: ns for env, objs in envs.items() for ns in objs
                   if ns["kind"] == "Namespace" and ns["metadata"]["name"] == env}
     secret_namespaces = irsa.secret_namespaces(values) if "external-secrets" in inventory.enabled_pkgs(values) else []
-    return flavour.tenancy_files(flux, namespaces, any(shared.values()), secret_namespaces)
+    return flavour.tenancy_files(flux, namespaces, [o for objs in shared.values() for o in objs], secret_namespaces)
 
 
 def _tree(values: dict, config: dict, shared: dict, envs: dict, flavour) -> dict:
@@ -122,15 +122,14 @@ def _tree(values: dict, config: dict, shared: dict, envs: dict, flavour) -> dict
     base = naming.cluster_dir(cluster)
     flux = naming.flux_path(cluster)
     tree = {naming.eksctl_config_path(cluster): config}
-    for pkg, objs in shared.items():
-        for obj in objs:
-            tree[f"{flux}/shared/{pkg}/{naming.manifest_filename(obj)}"] = obj
     tenancy = _tenancy(values, flavour, flux, shared, envs)
-    placed = {id(obj) for obj in tenancy.values()}  # an environment's Namespace, when the tenancy files hold it
-    for env, objs in envs.items():
-        for obj in objs:
-            if id(obj) not in placed:
-                tree[f"{flux}/environments/{env}/{naming.manifest_filename(obj)}"] = obj
+    # Namespaces the tenancy files hold (applied before the accounts that work in them) leave their directories
+    placed = {o["metadata"]["name"] for o in tenancy.values() if o.get("kind") == "Namespace"}
+    for part, units in (("shared", shared), ("environments", envs)):
+        for unit, objs in units.items():
+            for obj in objs:
+                if obj["kind"] != "Namespace" or obj["metadata"]["name"] not in placed:
+                    tree[f"{flux}/{part}/{unit}/{naming.manifest_filename(obj)}"] = obj
     tree.update(tenancy)
     if not all(p.startswith(base + "/") for p in tree):
         raise AssertionError(f"rendered paths outside {base}/")

@@ -75,10 +75,11 @@ class FluxV2(Flavour):
 
     # rendering
     def chart_sources(self, namespace, repositories):
-        return [releases.helm_repository(name, namespace, url) for name, url in repositories]
+        # none in flux-system: each release's source is in its own namespace (releases.own_sources; the lockdown)
+        return []
 
     def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None):
-        spec = releases.chart_spec(name, namespace, chart, self.repositories, self.OPERATOR_NAMESPACE)
+        spec = releases.chart_spec(name, namespace, chart, self.repositories)
         return releases.helm_release(name, namespace, spec, values, release_name=release_name, depends_on=depends_on)
 
     def release_sources(self, name, namespace, chart):

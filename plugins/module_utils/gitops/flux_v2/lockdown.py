@@ -4,11 +4,11 @@
 """Flux's multi-tenancy lockdown (fluxcd.io, "Flux installation > Configuration > Multi-tenancy lockdown"), as
 patches to the components in ``flux-system/kustomization.yaml``, never by editing ``gotk-components.yaml``.
 
-* :data:`FLAGS`: the extra arguments of each controller's Deployment. kustomize-controller refuses a
-  ``sourceRef`` in another namespace (``--no-cross-namespace-refs=true``) and impersonates the namespace's
-  ``default`` service account for a Kustomization that names none (``--default-service-account=default``, which
-  has no rights: fail closed); image-reflector-controller refuses an ImagePolicy's ImageRepository in another
-  namespace.
+* :data:`FLAGS`: the extra arguments of each controller's Deployment. kustomize-controller and helm-controller
+  refuse a source in another namespace (``--no-cross-namespace-refs=true``) and impersonate the namespace's
+  ``default`` service account for a Kustomization or HelmRelease that names none
+  (``--default-service-account=default``, which has no rights: fail closed; every rendered one names its own,
+  :mod:`.tenancy`); image-reflector-controller refuses an ImagePolicy's ImageRepository in another namespace.
 * :data:`NOT_LOCKED`: the controllers Flux's guide also locks that the collection cannot lock yet, each with why
   (the objects the flavour renders need the reference the flag would refuse).
 * The Kustomization ``flux-system`` runs as ``kustomize-controller`` (cluster-admin through the release's
@@ -27,13 +27,12 @@ import copy
 #: Extra arguments per controller, appended to the container's ``args`` in this order.
 FLAGS = {
     "kustomize-controller": ("--no-cross-namespace-refs=true", "--default-service-account=default"),
+    "helm-controller": ("--no-cross-namespace-refs=true", "--default-service-account=default"),
     "image-reflector-controller": ("--no-cross-namespace-refs=true",),
 }
 
 #: Controllers of Flux's lockdown guide left unlocked, and why (docs/flux.md "Multi-tenancy").
 NOT_LOCKED = {
-    "helm-controller": "every HelmRelease would need a serviceAccountName (--default-service-account) and the shared "
-                       "services' HelmReleases name HelmRepositories of flux-system (--no-cross-namespace-refs)",
     "notification-controller": "the Alert flux/flux watches the Kustomizations of flux-system and each environment's "
                                "HelmReleases and ImageUpdateAutomations (events of other namespaces)",
     "image-automation-controller": "each environment's ImageUpdateAutomation pushes through the GitRepository "

@@ -11,11 +11,17 @@ bootstrap objects: ``flux-system/`` (Flux itself) and ``tenants/`` (:data:`TENAN
 * per environment ``<env>`` (``tenants/<env>/``): its Namespace (moved here from ``environments/<env>/``: a
   namespace-bound account cannot apply a cluster-scoped object), the ServiceAccount ``environment-<env>``, a
   RoleBinding in ``<env>`` to the ClusterRole :data:`ENVIRONMENT_ROLE` (the kinds an environment's files hold, in its
-  own namespace only), and the Kustomization ``environment-<env>`` applying ``environments/<env>`` as that account;
-* the shared services (``tenants/shared/``): the ServiceAccount ``shared-services``, bound to ``cluster-admin`` by a
-  ClusterRoleBinding (the shared services are CustomResourceDefinitions, ClusterRoles and their bindings,
-  ClusterIssuers, Namespaces and objects in ``kube-system``: binding a ClusterRole needs its rights or ``bind``,
-  which amount to cluster-admin), and the Kustomization ``shared-services`` applying ``shared/`` as it;
+  own namespace only), the Kustomization ``environment-<env>`` applying ``environments/<env>`` as that account, and
+  the ServiceAccount ``<env>/helm-release`` its HelmRelease installs the chart as (helm-controller's
+  ``--default-service-account``), bound by a RoleBinding in ``<env>`` to ``cluster-admin``: every namespaced kind
+  of the chart (gloo's, cert-manager's included), in ``<env>`` only (what ``flux create tenant`` binds);
+* the shared services (``tenants/shared/``): their Namespaces (moved here from ``shared/<pkg>/``), the
+  ServiceAccount ``shared-services``, bound to ``cluster-admin`` by a ClusterRoleBinding (the shared services are
+  CustomResourceDefinitions, ClusterRoles and their bindings, ClusterIssuers, Namespaces and objects in
+  ``kube-system``: binding a ClusterRole needs its rights or ``bind``, which amount to cluster-admin), the
+  Kustomization ``shared-services`` applying ``shared/`` as it, and in each namespace of a shared HelmRelease the
+  ServiceAccount ``helm-release`` bound to ``cluster-admin`` by the ClusterRoleBinding ``helm-release-<ns>`` (the
+  charts install CRDs, ClusterRoles, webhooks);
 * per namespace with ExternalSecrets ``<ns>`` (``tenants/external-secrets/``): the Kustomization
   ``external-secrets-<ns>`` applying ``external-secrets/<ns>`` as the environment's account (an environment
   namespace) or ``shared-services`` (a package's namespace), after the Kustomization that applies its SecretStore;
@@ -30,6 +36,7 @@ namespace is refused (Ready False, "forbidden"), not silently moved. Environment
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.releases import RELEASE_ACCOUNT
 
 KUSTOMIZE_API_VERSION = "kustomize.toolkit.fluxcd.io/v1"
 RBAC_API_VERSION = "rbac.authorization.k8s.io/v1"
@@ -84,12 +91,19 @@ def environment_role() -> dict:
             "rules": rules}
 
 
-def _account(name: str) -> dict:
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": NAMESPACE}}
+def _account(name: str, namespace: str = NAMESPACE) -> dict:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": namespace}}
 
 
-def _subject(name: str) -> list[dict]:
-    return [{"kind": "ServiceAccount", "name": name, "namespace": NAMESPACE}]
+def _subject(name: str, namespace: str = NAMESPACE) -> list[dict]:
+    return [{"kind": "ServiceAccount", "name": name, "namespace": namespace}]
+
+
+def _binding(kind: str, name: str, namespace: str | None, role: str, subjects: list) -> dict:
+    meta = {"name": name, "namespace": namespace} if namespace else {"name": name}
+    return {"apiVersion": RBAC_API_VERSION, "kind": kind, "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": subjects}
 
 
 def kustomization(name: str, path: str, account: str, depends_on=()) -> dict:
@@ -107,20 +121,24 @@ def environment_objects(flux_path: str, env: str, namespace: dict, shared: bool)
     """The bootstrap objects of environment ``env``: ``namespace`` (its rendered Namespace), its ServiceAccount,
     the RoleBinding in ``env`` and its Kustomization (after ``shared-services`` when ``shared``)."""
     name = environment_name(env)
-    binding = {"apiVersion": RBAC_API_VERSION, "kind": "RoleBinding",
-               "metadata": {"name": name, "namespace": env},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": ENVIRONMENT_ROLE},
-               "subjects": _subject(name)}
-    return [namespace, _account(name), binding,
-            kustomization(name, f"{flux_path}/environments/{env}", name, [SHARED] if shared else ())]
+    return [namespace, _account(name), _binding("RoleBinding", name, env, ENVIRONMENT_ROLE, _subject(name)),
+            kustomization(name, f"{flux_path}/environments/{env}", name, [SHARED] if shared else ()),
+            _account(RELEASE_ACCOUNT, env),
+            _binding("RoleBinding", RELEASE_ACCOUNT, env, "cluster-admin", _subject(RELEASE_ACCOUNT, env))]
 
 
-def shared_objects(flux_path: str) -> list[dict]:
-    """The shared services' ServiceAccount, its ClusterRoleBinding to ``cluster-admin`` and their Kustomization."""
-    binding = {"apiVersion": RBAC_API_VERSION, "kind": "ClusterRoleBinding", "metadata": {"name": SHARED},
-               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-               "subjects": _subject(SHARED)}
-    return [_account(SHARED), binding, kustomization(SHARED, f"{flux_path}/shared", SHARED)]
+def shared_objects(flux_path: str, objects: list) -> list[dict]:
+    """The shared services' bootstrap objects from ``objects`` (those of ``shared/``): their Namespaces, the
+    ServiceAccount ``shared-services``, its ClusterRoleBinding to ``cluster-admin`` and their Kustomization, then
+    per namespace of a HelmRelease its ``helm-release`` account and ClusterRoleBinding to ``cluster-admin``."""
+    namespaces = {o["metadata"]["name"]: o for o in objects if o["kind"] == "Namespace"}
+    out = [namespaces[n] for n in sorted(namespaces)]
+    out += [_account(SHARED), _binding("ClusterRoleBinding", SHARED, None, "cluster-admin", _subject(SHARED)),
+            kustomization(SHARED, f"{flux_path}/shared", SHARED)]
+    for ns in sorted({o["metadata"]["namespace"] for o in objects if o["kind"] == "HelmRelease"}):
+        out += [_account(RELEASE_ACCOUNT, ns), _binding("ClusterRoleBinding", f"{RELEASE_ACCOUNT}-{ns}", None,
+                                                        "cluster-admin", _subject(RELEASE_ACCOUNT, ns))]
+    return out
 
 
 def secrets_objects(flux_path: str, namespace: str, environments, shared: bool) -> list[dict]:
@@ -141,16 +159,17 @@ def root_kustomization(resources) -> dict:
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(resources)}
 
 
-def files(flux_path: str, env_namespaces: dict, shared: bool, secret_namespaces) -> dict:
+def files(flux_path: str, env_namespaces: dict, shared: list, secret_namespaces) -> dict:
     """``{path: object}`` of the bootstrap objects (module docstring) under ``flux_path`` (no trailing slash):
-    ``env_namespaces`` maps each environment to its rendered Namespace, ``shared`` tells whether ``shared/`` holds
-    anything, ``secret_namespaces`` are the namespaces the secrets step writes ExternalSecrets for. The top
-    ``kustomization.yaml`` lists ``flux-system`` and every file of ``tenants/``."""
+    ``env_namespaces`` maps each environment to its rendered Namespace, ``shared`` holds the objects of ``shared/``,
+    ``secret_namespaces`` are the namespaces the secrets step writes ExternalSecrets for. The top
+    ``kustomization.yaml`` lists ``flux-system`` and every file of ``tenants/``. A file name is ``<kind>-<name>.yaml``,
+    ``<kind>-<name>-<namespace>.yaml`` in ``tenants/shared/`` (the ``helm-release`` accounts of several namespaces)."""
     tenants = f"{flux_path}/{TENANTS_DIR}"
     out = {f"{tenants}/clusterrole-{ENVIRONMENT_ROLE}.yaml": environment_role()}
     if shared:
-        for obj in shared_objects(flux_path):
-            out[f"{tenants}/shared/{_filename(obj)}"] = obj
+        for obj in shared_objects(flux_path, shared):
+            out[f"{tenants}/shared/{_filename(obj, with_namespace=True)}"] = obj
     for env, namespace in sorted(env_namespaces.items()):
         for obj in environment_objects(flux_path, env, namespace, shared):
             out[f"{tenants}/{env}/{_filename(obj)}"] = obj
@@ -162,5 +181,7 @@ def files(flux_path: str, env_namespaces: dict, shared: bool, secret_namespaces)
     return out
 
 
-def _filename(obj: dict) -> str:
-    return f"{obj['kind'].lower()}-{obj['metadata']['name']}.yaml"
+def _filename(obj: dict, with_namespace: bool = False) -> str:
+    meta = obj["metadata"]
+    suffix = f"-{meta['namespace']}" if with_namespace and meta.get("namespace") not in (None, NAMESPACE) else ""
+    return f"{obj['kind'].lower()}-{meta['name']}{suffix}.yaml"

@@ -37,6 +37,7 @@ def args_of(objs):
 def test_the_lockdown_flags_are_fluxs(install):
     args = args_of(lockdown.apply(install))
     assert args["kustomize-controller"][-2:] == ["--no-cross-namespace-refs=true", "--default-service-account=default"]
+    assert args["helm-controller"][-2:] == ["--no-cross-namespace-refs=true", "--default-service-account=default"]
     assert args["image-reflector-controller"][-1] == "--no-cross-namespace-refs=true"
     # source-controller v1.9 has no such flag: it would not start
     assert not any(a.startswith("--no-cross-namespace-refs") for a in args["source-controller"])
@@ -155,3 +156,28 @@ def test_without_flux_there_is_nothing_to_split():
     t = _tree(values)
     assert not any("/flux/tenants/" in p for p in t)
     assert "clusters/local/flux/environments/qa1/namespace-qa1.yaml" in t
+
+
+def test_every_helm_release_installs_as_an_account_the_tenancy_renders():
+    """helm-controller's --default-service-account=default: a release without its own account could install nothing;
+    an environment's account is bound in its namespace only, a shared service's cluster-wide (charts with CRDs)."""
+    from tests.unit.plugins.module_utils.config.test_reference_schemas import TREES
+    for name in ("local", "test2", "all-pkgs-v2"):
+        t = TREES[name]
+        accounts = {(o["metadata"]["namespace"], o["metadata"]["name"]) for p, o in t.items()
+                    if "/flux/tenants/" in p and o["kind"] == "ServiceAccount"}
+        bindings = {(s["namespace"], s["name"]): (o["kind"], o["metadata"].get("namespace"), o["roleRef"]["name"])
+                    for p, o in t.items() if "/flux/tenants/" in p and o["kind"].endswith("Binding")
+                    for s in o["subjects"]}
+        envs = {p.split("/")[4] for p in t if "/flux/environments/" in p}
+        for p, hr in t.items():
+            if hr["kind"] != "HelmRelease":
+                continue
+            ns = hr["metadata"]["namespace"]
+            key = (ns, hr["spec"]["serviceAccountName"])
+            assert key in accounts, (name, p)
+            assert bindings[key] == (("RoleBinding", ns, "cluster-admin") if ns in envs
+                                     else ("ClusterRoleBinding", None, "cluster-admin")), (name, p)
+        # the Namespaces of the shared services and environments are bootstrap objects, nowhere else
+        namespaces = [p for p, o in t.items() if o["kind"] == "Namespace"]
+        assert namespaces and all("/flux/tenants/" in p for p in namespaces), namespaces
