@@ -41,6 +41,8 @@ ESO_CONCURRENT = 8
 #: ESO_CLIENT_BURST there).
 ESO_CLIENT_QPS = 150
 ESO_CLIENT_BURST = 300
+#: kustomize-controller's ``--requeue-dependency`` on the stack (Flux's default is 30s).
+KUSTOMIZE_REQUEUE_DEPENDENCY = "5s"
 
 
 def lockdown_flags(name: str) -> list[str]:
@@ -110,6 +112,9 @@ def start_kustomize_controller(stack, timeout: float) -> None:
     argv = [str(stack.gitops_bin("kustomize-controller")),
             f"--metrics-addr={addr(stack, 'kustomize-controller-metrics')}",
             f"--health-addr={addr(stack, 'kustomize-controller')}",
+            # a Kustomization whose dependsOn is not ready yet is looked at again after this (default 30s): the
+            # environments wait for the shared services (gitops/flux_v2/tenancy.py); a timing of the stack only
+            f"--requeue-dependency={KUSTOMIZE_REQUEUE_DEPENDENCY}",
             "--log-level=info", "--log-encoding=console", *lockdown_flags("kustomize-controller")]
     _start(stack, "kustomize-controller", argv, _env(stack), timeout)
 
