@@ -15,7 +15,10 @@ ClusterConfig per file) laid out as documented in ``docs/config-repo.md``:
 
 * ``clusters/<cluster>/eksctl/cluster-config.yaml`` -- the eksctl ClusterConfig, outside the Flux path;
 * ``clusters/<cluster>/flux/shared/<pkg>/<kind>-<name>.yaml`` -- shared services of enabled ``pkgs``;
-* ``clusters/<cluster>/flux/environments/<env>/<kind>-<name>.yaml`` -- one directory per environment.
+* ``clusters/<cluster>/flux/environments/<env>/<kind>-<name>.yaml`` -- one directory per environment;
+* with a flavour whose operator splits the tree among tenants (:meth:`gitops.flavour.Flavour.tenancy_files`, Flux
+  v2 with ``pkgs.flux``): ``clusters/<cluster>/flux/kustomization.yaml`` and ``flux/tenants/...``, which then hold
+  the Namespaces of the shared services and environments.
 
 :func:`objects` gives the same objects per part (``cluster``, ``shared``, ``environments``), ordered for applying
 to clusters without Flux (``cluster_provider: existing``); :func:`render` gives both from one rendering.
