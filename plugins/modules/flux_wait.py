@@ -22,6 +22,10 @@ description:
     call, so ESO syncs it now instead of after its back-off; RV(nudged) counts them (and the call reports C(changed)).
   - Fails with Flux's own message (the Ready condition of the GitRepository or the Kustomization) when Flux
     handled the request and could not fetch or apply O(revision).
+  - Then waits for every other Kustomization of C(flux-system) that reads the GitRepository C(flux-system) (under
+    the multi-tenancy lockdown, one per environment, the shared services, each namespace's ExternalSecrets), to
+    apply O(revision) too, and fails with the Ready message of each one that could not (for example an object of
+    an environment's directory in another namespace is C(forbidden)).
   - Check mode reads only (no annotation, no wait).
 extends_documentation_fragment:
   - tidepool.eks.kubernetes
@@ -70,7 +74,8 @@ done:
   returned: always
   type: bool
 phase:
-  description: C(apply) (waiting for Flux), C(secrets) (waiting for Secrets) or C(done).
+  description: C(apply) (waiting for Flux), C(kustomizations) (waiting for the other Kustomizations), C(secrets)
+    (waiting for Secrets) or C(done).
   returned: always
   type: str
 requested:
@@ -89,6 +94,10 @@ values:
 applied_revision:
   description: The Kustomization's lastAppliedRevision once it is O(revision), e.g. C(master@sha1:<sha>).
   returned: always
+  type: str
+kustomizations:
+  description: How many Kustomizations besides C(flux-system) applied O(revision), e.g. C(5 Kustomizations).
+  returned: once they have
   type: str
 secrets_present:
   description: Secrets of ExternalSecrets that exist.

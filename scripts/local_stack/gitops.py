@@ -8,6 +8,11 @@ their Deployments), built by build.sh at the versions of versions.env.
 * external-secrets turns ExternalSecrets into Secrets, reading moto's Secrets Manager and STS
   (``AWS_SECRETSMANAGER_ENDPOINT`` / ``AWS_STS_ENDPOINT``: ESO takes custom AWS endpoints only from there).
 
+The Flux controllers run with the multi-tenancy lockdown flags a flavour-2 cluster's Deployments get
+(:func:`lockdown_flags`: the collection's ``gitops/flux_v2/lockdown.FLAGS``, the one place that holds them), so
+the stack proves what a cluster enforces: kustomize-controller refuses a ``sourceRef`` into another namespace and
+impersonates each Kustomization's service account (``default`` when it names none).
+
 Each runs with ``KUBECONFIG`` = the stack's admin kubeconfig (the controllers' ``--kubeconfig`` flag is not
 wired), leader election off, every listener on 127.0.0.1. Their CRDs come from the module each was built from
 (``<bin>/<component>-<version>/crds``, copied by build.sh) and replace the reference CRDs of the same name
@@ -16,9 +21,10 @@ while they run (``crd_dirs``).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
-from .common import HOST, REGION, StackError, http_ok, wait_for
+from .common import HOST, REGION, REPO, StackError, http_ok, wait_for
 
 # component -> the versions.env key of its pin
 VERSION_KEYS = {
@@ -35,6 +41,18 @@ ESO_CONCURRENT = 8
 #: ESO_CLIENT_BURST there).
 ESO_CLIENT_QPS = 150
 ESO_CLIENT_BURST = 300
+#: kustomize-controller's ``--requeue-dependency`` on the stack (Flux's default is 30s).
+KUSTOMIZE_REQUEUE_DEPENDENCY = "5s"
+
+
+def lockdown_flags(name: str) -> list[str]:
+    """The lockdown flags of Flux controller ``name`` (none for a controller the lockdown leaves alone), read from
+    the collection of this checkout (its ``.collections`` link, as pytest and ansible use)."""
+    path = str(REPO / ".collections")
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown
+    return list(lockdown.FLAGS.get(name, ()))
 
 
 def addr(stack, port_name: str) -> str:
@@ -86,7 +104,7 @@ def start_source_controller(stack, timeout: float) -> None:
             f"--metrics-addr={addr(stack, 'source-controller-metrics')}",
             f"--health-addr={addr(stack, 'source-controller')}",
             f"--storage-path={storage}", f"--storage-addr={storage_addr}", f"--storage-adv-addr={storage_addr}",
-            "--log-level=info", "--log-encoding=console"]
+            "--log-level=info", "--log-encoding=console", *lockdown_flags("source-controller")]
     _start(stack, "source-controller", argv, _env(stack), timeout)
 
 
@@ -94,7 +112,10 @@ def start_kustomize_controller(stack, timeout: float) -> None:
     argv = [str(stack.gitops_bin("kustomize-controller")),
             f"--metrics-addr={addr(stack, 'kustomize-controller-metrics')}",
             f"--health-addr={addr(stack, 'kustomize-controller')}",
-            "--log-level=info", "--log-encoding=console"]
+            # a Kustomization whose dependsOn is not ready yet is looked at again after this (default 30s): the
+            # environments wait for the shared services (gitops/flux_v2/tenancy.py); a timing of the stack only
+            f"--requeue-dependency={KUSTOMIZE_REQUEUE_DEPENDENCY}",
+            "--log-level=info", "--log-encoding=console", *lockdown_flags("kustomize-controller")]
     _start(stack, "kustomize-controller", argv, _env(stack), timeout)
 
 

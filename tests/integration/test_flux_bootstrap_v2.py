@@ -58,6 +58,14 @@ def test_v2_install_rerun_check_mode_and_removal(kube_stack, install):
     assert git["spec"]["secretRef"] == {"name": "flux-system"}
     kust = get(kube_stack, "-n", NS, "kustomization.kustomize.toolkit.fluxcd.io", "flux-system")
     assert kust["spec"]["path"] == f"./clusters/{install['cluster']}/flux" and kust["spec"]["prune"] is True
+    # the multi-tenancy lockdown, as flux-system/kustomization.yaml patches the components
+    assert kust["spec"]["serviceAccountName"] == "kustomize-controller"
+    for name in ("kustomize-controller", "helm-controller"):
+        deploy = get(kube_stack, "-n", NS, "deployment", name)
+        assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
+            "--no-cross-namespace-refs=true", "--default-service-account=default"], name
+    source = get(kube_stack, "-n", NS, "deployment", "source-controller")
+    assert not any("cross-namespace" in a for a in source["spec"]["template"]["spec"]["containers"][0]["args"])
     deployments = {d["metadata"]["name"] for d in get(kube_stack, "-n", NS, "deployments")["items"]}
     assert {"source-controller", "kustomize-controller", "helm-controller", "notification-controller"} <= deployments
     secret = get(kube_stack, "-n", NS, "secret", "flux-system")

@@ -58,6 +58,84 @@ def configmap(name, namespace):
             "data": {"from": "git"}}
 
 
+def tenant(kube, name, namespace):
+    """ServiceAccount flux-system/<name>, bound to cluster-admin in ``namespace`` only (what `flux create tenant`
+    binds)."""
+    apply(kube, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "flux-system"}})
+    apply(kube, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                 "metadata": {"name": name, "namespace": namespace},
+                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                 "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "flux-system"}]})
+
+
+def push_tree(gitops_stack, tmp_path, name, files):
+    """A new repository ``name`` holding ``files`` ({path: object}) on master, and its GitRepository in flux-system;
+    returns the commit."""
+    kube, git = gitops_stack.kube, gitops_stack.git
+    git.create_repo(name)
+    url = f"{git.http_url}{name}.git"
+    work = tmp_path / name
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@x", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@x", GIT_TERMINAL_PROMPT="0")
+    subprocess.run(["git", "clone", "-q", url, str(work)], env=env, check=True, capture_output=True, timeout=60)
+    for path, obj in files.items():
+        (work / path).parent.mkdir(parents=True, exist_ok=True)
+        (work / path).write_text(json.dumps(obj))
+    for args in (["add", "."], ["commit", "-q", "-m", "tree"], ["push", "-q", "origin", "HEAD:master"]):
+        subprocess.run(["git", *args], cwd=work, env=env, check=True, capture_output=True, timeout=60)
+    apply(kube, {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
+                 "metadata": {"name": name, "namespace": "flux-system"},
+                 "spec": {"url": url, "interval": "10m", "ref": {"branch": "master"}}})
+    return subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def test_the_stack_s_kustomize_controller_runs_with_fluxs_lockdown(gitops_stack, tmp_path):
+    """--default-service-account=default: a Kustomization naming no account applies as flux-system/default, which may
+    do nothing; one naming an account bound in one namespace cannot write another; --no-cross-namespace-refs: a
+    Kustomization cannot read a GitRepository of another namespace."""
+    kube = gitops_stack.kube
+    name = f"lock-{uuid.uuid4().hex[:6]}"
+    ensure_namespace(kube, "flux-system")
+    ensure_namespace(kube, name)
+    ensure_namespace(kube, f"{name}-other")
+    push_tree(gitops_stack, tmp_path, name, {"x/mine.yaml": configmap("mine", name),
+                                              "x/other.yaml": configmap("theirs", f"{name}-other")})
+
+    def kustomization(ks_name, namespace="flux-system", **spec):
+        apply(kube, {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+                     "metadata": {"name": ks_name, "namespace": namespace},
+                     "spec": {"interval": "10m", "path": "./x", "prune": True,
+                              "sourceRef": {"kind": "GitRepository", "name": name, "namespace": "flux-system"},
+                              **spec}})
+
+    def refused(ks_name, namespace="flux-system"):
+        ks = get(kube, "kustomization", ks_name, "-n", namespace) or {}
+        cond = next((c for c in ks.get("status", {}).get("conditions", []) if c["type"] == "Ready"), {})
+        return cond.get("message") if cond.get("status") == "False" else None
+
+    def report():
+        return logs(gitops_stack.stack, "kustomize-controller")
+
+    kustomization(f"{name}-default")
+    message = wait("no account: refused as flux-system/default", lambda: refused(f"{name}-default"), 90, report)
+    assert "system:serviceaccount:flux-system:default" in message and "forbidden" in message, message
+
+    tenant(kube, name, name)
+    kustomization(f"{name}-tenant", serviceAccountName=name)
+    message = wait("the tenant's object in another namespace: refused", lambda: refused(f"{name}-tenant"), 90, report)
+    assert f"system:serviceaccount:flux-system:{name}" in message and f'namespace "{name}-other"' in message, message
+    assert get(kube, "configmap", "theirs", "-n", f"{name}-other") is None
+
+    kustomization(f"{name}-cross", namespace=name, serviceAccountName="default")
+    message = wait("a source of another namespace: refused", lambda: refused(f"{name}-cross", name), 90, report)
+    assert "cross-namespace references have been blocked" in message, message
+
+    kube.kubectl("delete", "-n", "flux-system", f"kustomization/{name}-default", f"kustomization/{name}-tenant",
+                 f"gitrepository/{name}", "--wait=false")
+    kube.kubectl("delete", "-n", name, f"kustomization/{name}-cross", "--wait=false")
+
+
 def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, tmp_path):
     kube, git = gitops_stack.kube, gitops_stack.git
     name = f"loop-{uuid.uuid4().hex[:6]}"
@@ -86,9 +164,12 @@ def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, t
     apply(kube, {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
                  "metadata": {"name": name, "namespace": "flux-system"},
                  "spec": {"url": url, "interval": "10m", "ref": {"branch": "master"}}})
+    # the stack's kustomize-controller runs locked down (--default-service-account=default): the Kustomization
+    # applies as its own service account, bound in the target namespace only
+    tenant(kube, name, ns)
     apply(kube, {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
                  "metadata": {"name": name, "namespace": "flux-system"},
-                 "spec": {"interval": "10m", "path": "./clusters/x", "prune": True,
+                 "spec": {"interval": "10m", "path": "./clusters/x", "prune": True, "serviceAccountName": name,
                           "sourceRef": {"kind": "GitRepository", "name": name}}})
 
     def applied(rev):

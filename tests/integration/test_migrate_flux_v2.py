@@ -195,9 +195,13 @@ def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factor
 
 def stop_flux(kube):
     """Flux v2 stops syncing `local` without pruning what it applied (suspended first: a Kustomization deleted while
-    suspended garbage-collects nothing, so the stack's Flux CRDs stay)."""
-    kube.kubectl("patch", "kustomizations.kustomize.toolkit.fluxcd.io", "flux-system", "-n", "flux-system", "--type",
-                 "merge", "-p", '{"spec": {"suspend": true}}', check=False)
+    suspended garbage-collects nothing, so the stack's Flux CRDs stay). Every Kustomization is suspended first:
+    with the multi-tenancy lockdown each environment has its own."""
+    listed = kube.kubectl("get", "kustomizations.kustomize.toolkit.fluxcd.io", "-n", "flux-system", "-o", "name",
+                          check=False)
+    for name in (listed.stdout.split() if listed.returncode == 0 else []):
+        kube.kubectl("patch", name, "-n", "flux-system", "--type", "merge", "-p", '{"spec": {"suspend": true}}',
+                     check=False)
     kube.kubectl("delete", "kustomizations.kustomize.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",
                  "--timeout=100s", check=False)
     kube.kubectl("delete", "gitrepositories.source.toolkit.fluxcd.io", "--all", "-n", "flux-system", "--wait=true",

@@ -6,7 +6,9 @@ the flux step waits until the stack's kustomize-controller has applied the pushe
 Operator has written every Secret from moto's Secrets Manager. A rerun changes nothing and requests no reconcile;
 check mode with an environment added changes nothing anywhere; an environment removed is pruned by Flux, its Secrets
 Manager values kept, and restored with the same values when added back; a bad manifest committed by hand stops the
-flux step's wait with Flux's own message.
+flux step's wait with Flux's own message. The multi-tenancy lockdown: each environment is applied by its own
+Kustomization as its own service account, and an object of its directory aimed at another namespace is refused by
+Flux and reported by the wait.
 
 The flavour-1 tests of the same stack pin `local` to flavour 1 (tests/support/helpers.LOCAL_FLAVOUR1_VARS); at the
 end this module suspends and deletes Flux's sync objects (nothing is pruned) so Flux leaves their runs alone."""
@@ -145,17 +147,82 @@ def test_removed_environment_is_pruned_by_flux_and_restored_with_its_values(conv
     assert final.returncode == 0, final.stdout[-6000:]
 
 
+def test_each_environment_is_applied_by_its_own_kustomization_as_its_own_account(converged):
+    """The multi-tenancy lockdown: flux-system (as kustomize-controller) applies only the bootstrap objects; each
+    environment, the shared services and each namespace's ExternalSecrets have their own Kustomization, at the pushed
+    commit, running as their own service account; an environment's account is bound in its namespace only."""
+    env, kube = converged["env"], converged["kube"]
+    sha = head(env)
+    ks = {k["metadata"]["name"]: k for k in kget(kube, "kustomization", "-n", "flux-system")["items"]}
+    assert ks["flux-system"]["spec"]["serviceAccountName"] == "kustomize-controller"
+    expected = {"environment-qa1": ("environment-qa1", "./clusters/local/flux/environments/qa1"),
+                "shared-services": ("shared-services", "./clusters/local/flux/shared"),
+                "external-secrets-qa1": ("environment-qa1", "./clusters/local/flux/external-secrets/qa1")}
+    for name, (account, path) in expected.items():
+        assert (ks[name]["spec"]["serviceAccountName"], ks[name]["spec"]["path"]) == (account, path), name
+        assert ks[name]["status"]["lastAppliedRevision"] == f"master@sha1:{sha}", name
+    # what each one applied is in its own inventory: qa1's HelmRelease by environment-qa1, not by flux-system
+    inventory = lambda name: {e["id"] for e in ks[name]["status"]["inventory"]["entries"]}  # noqa: E731
+    assert "qa1_tidepool_helm.toolkit.fluxcd.io_HelmRelease" in inventory("environment-qa1")
+    assert not any(i.startswith("qa1_tidepool_") for i in inventory("flux-system"))
+    assert "_qa1__Namespace" in inventory("flux-system")  # the namespace is a bootstrap object
+    binding = kget(kube, "rolebinding", "environment-qa1", "-n", "qa1")
+    assert binding["roleRef"]["name"] == "tidepool-environment"
+    assert kget(kube, "clusterrolebinding", "environment-qa1") is None
+    # the lockdown flags of the stack's controller are the ones the components' Deployment carries
+    deploy = kget(kube, "deployment", "kustomize-controller", "-n", "flux-system")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
+        "--no-cross-namespace-refs=true", "--default-service-account=default"]
+    # helm-controller does not run on the stack: what it would enforce is only visible in the objects
+    hr = kget(kube, "helmrelease", "tidepool", "-n", "qa1")
+    assert hr["spec"]["serviceAccountName"] == "helm-release"
+    assert hr["spec"]["chart"]["spec"]["sourceRef"]["namespace"] == "qa1"
+    assert kget(kube, "serviceaccount", "helm-release", "-n", "qa1") is not None
+
+
+def test_an_environment_s_object_in_another_namespace_is_refused_and_the_wait_reports_it(converged, tmp_path):
+    env, kube = converged["env"], converged["kube"]
+    clone = tmp_path / "clone"
+    git = lambda *a: subprocess.run(["git", "-C", str(clone), *a], check=True, capture_output=True, text=True)  # noqa: E731
+    subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
+    git("config", "user.name", "someone"), git("config", "user.email", "someone@example.com")
+    qa1 = clone / "clusters" / "local" / "flux" / "environments" / "qa1"
+    # committed under qa1's directory, aimed at kube-system: qa1's account may not write there
+    (qa1 / "by-hand.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-hand\n"
+                                      "  namespace: kube-system\ndata:\n  a: b\n")
+    git("add", "-A"), git("commit", "-q", "-m", "qa1 reaches into kube-system"), git("push", "-q", "origin",
+                                                                                       "HEAD:master")
+    bad = head(env)
+    try:
+        res = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None,
+                           extra_vars={"flux_wait_applied_timeout": 150})
+        assert res.returncode != 0, res.stdout[-4000:]
+        out = " ".join(res.stdout.split())
+        assert f"Flux did not apply {bad[:12]}: Kustomization flux-system/environment-qa1:" in out, out[-4000:]
+        assert "forbidden" in out.lower() and "system:serviceaccount:flux-system:environment-qa1" in out, out[-4000:]
+        assert "by-hand" in out and "kube-system" in out, out[-4000:]
+        assert kget(kube, "configmap", "by-hand", "-n", "kube-system") is None
+        ks = kget(kube, "kustomization", "environment-qa1", "-n", "flux-system")
+        assert ks["status"]["lastAttemptedRevision"] == f"master@sha1:{bad}"
+        assert kget(kube, "kustomization", "flux-system", "-n", "flux-system")["status"]["lastAppliedRevision"] == \
+            f"master@sha1:{bad}"  # the bootstrap objects applied; only the environment refused
+    finally:
+        git("revert", "--no-edit", "HEAD"), git("push", "-q", "origin", "HEAD:master")
+    fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")
+
+
 def test_a_bad_manifest_committed_by_hand_is_reported_by_the_wait_with_fluxs_message(converged, tmp_path):
     env, kube = converged["env"], converged["kube"]
     clone = tmp_path / "clone"
     git = lambda *a: subprocess.run(["git", "-C", str(clone), *a], check=True, capture_output=True, text=True)  # noqa: E731
     subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
     git("config", "user.name", "someone"), git("config", "user.email", "someone@example.com")
-    flux = clone / "clusters" / "local" / "flux"
+    shared = clone / "clusters" / "local" / "flux" / "shared" / "reloader"
     # well-formed YAML the API server refuses: Flux's server-side dry run fails and names the object
-    (flux / "by-hand.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_By_Hand\n"
-                                       "  namespace: qa1\ndata:\n  a: b\n")
-    assert not (flux / "kustomization.yaml").exists()  # Flux generates one: every manifest under the path is applied
+    (shared / "by-hand.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_By_Hand\n"
+                                         "  namespace: reloader\ndata:\n  a: b\n")
     git("add", "-A"), git("commit", "-q", "-m", "a bad manifest, by hand"), git("push", "-q", "origin", "HEAD:master")
     bad = head(env)
     try:
@@ -163,9 +230,9 @@ def test_a_bad_manifest_committed_by_hand_is_reported_by_the_wait_with_fluxs_mes
                            extra_vars={"flux_wait_applied_timeout": 150})
         assert res.returncode != 0, res.stdout[-4000:]
         out = res.stdout
-        assert f"Flux did not apply {bad[:12]}: Kustomization flux-system/flux-system:" in out, out[-4000:]
+        assert f"Flux did not apply {bad[:12]}: Kustomization flux-system/shared-services:" in out, out[-4000:]
         assert "Bad_By_Hand" in out and "dry-run failed" in out, out[-4000:]
-        ks = kget(kube, "kustomization", "flux-system", "-n", "flux-system")
+        ks = kget(kube, "kustomization", "shared-services", "-n", "flux-system")
         assert ks["status"]["lastAttemptedRevision"] == f"master@sha1:{bad}"
     finally:
         git("revert", "--no-edit", "HEAD"), git("push", "-q", "origin", "HEAD:master")

@@ -111,10 +111,14 @@ def stop_flux_v2(kube) -> None:
     """Stop the Flux v2 sync of the session's stack after a flavour-2 run of `local` (``kube``: the conftest
     KubeStack), so later modules that push to the same repository are left alone: suspend the Kustomization and
     GitRepository ``flux-system`` (a suspended Kustomization's deletion prunes nothing), delete both and wait until
-    they are gone."""
-    for kind in ("kustomization", "gitrepository"):
-        kube.kubectl("-n", "flux-system", "patch", kind, "flux-system", "--type=merge", "-p",
+    they are gone. The Kustomizations ``flux-system`` applied (with the multi-tenancy lockdown: each environment's,
+    the shared services', the ExternalSecrets') are suspended and deleted with it."""
+    listed = kube.kubectl("-n", "flux-system", "get", "kustomization", "-o", "name", check=False)
+    names = [n.split("/", 1)[1] for n in listed.stdout.split()] if listed.returncode == 0 else []
+    objects = [("kustomization", n) for n in names or ["flux-system"]] + [("gitrepository", "flux-system")]
+    for kind, name in objects:
+        kube.kubectl("-n", "flux-system", "patch", kind, name, "--type=merge", "-p",
                      '{"spec":{"suspend":true}}', check=False)
-    for kind in ("kustomization", "gitrepository"):
-        kube.kubectl("-n", "flux-system", "delete", kind, "flux-system", "--ignore-not-found", "--wait=true",
+    for kind, name in objects:
+        kube.kubectl("-n", "flux-system", "delete", kind, name, "--ignore-not-found", "--wait=true",
                      "--timeout=100s")

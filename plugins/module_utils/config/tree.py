@@ -15,7 +15,10 @@ ClusterConfig per file) laid out as documented in ``docs/config-repo.md``:
 
 * ``clusters/<cluster>/eksctl/cluster-config.yaml`` -- the eksctl ClusterConfig, outside the Flux path;
 * ``clusters/<cluster>/flux/shared/<pkg>/<kind>-<name>.yaml`` -- shared services of enabled ``pkgs``;
-* ``clusters/<cluster>/flux/environments/<env>/<kind>-<name>.yaml`` -- one directory per environment.
+* ``clusters/<cluster>/flux/environments/<env>/<kind>-<name>.yaml`` -- one directory per environment;
+* with a flavour whose operator splits the tree among tenants (:meth:`gitops.flavour.Flavour.tenancy_files`, Flux
+  v2 with ``pkgs.flux``): ``clusters/<cluster>/flux/kustomization.yaml`` and ``flux/tenants/...``, which then hold
+  the Namespaces of the shared services and environments.
 
 :func:`objects` gives the same objects per part (``cluster``, ``shared``, ``environments``), ordered for applying
 to clusters without Flux (``cluster_provider: existing``); :func:`render` gives both from one rendering.
@@ -27,6 +30,7 @@ import copy
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config as eksctl_config
 from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
+from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
 from ansible_collections.tidepool.eks.plugins.module_utils.config import packages
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
@@ -40,7 +44,7 @@ APPLY_ORDER = ("CustomResourceDefinition", "Namespace", "ServiceAccount", "Clust
 PARTS = ("cluster", "shared", "environments")
 
 #: Sub-trees of a cluster directory the config role owns: files there that it no longer renders are removed.
-MANAGED_DIRS = ("eksctl", "flux/shared", "flux/environments")
+MANAGED_DIRS = ("eksctl", "flux/shared", "flux/environments", "flux/tenants")
 
 
 def ordered(objs: list[dict]) -> list[dict]:
@@ -102,17 +106,31 @@ def objects(values: dict, part: str, flavour) -> list[dict]:
     raise ValueError(f"part: {part!r} must be cluster, shared or environments")
 
 
-def _tree(values: dict, config: dict, shared: dict, envs: dict) -> dict:
+def _tenancy(values: dict, flavour, flux: str, shared: dict, envs: dict) -> dict:
+    """The flavour's multi-tenancy files (:meth:`gitops.flavour.Flavour.tenancy_files`) when its operator syncs
+    the tree (``pkgs.flux``), else none."""
+    if "flux" not in inventory.enabled_pkgs(values):
+        return {}
+    namespaces = {env: ns for env, objs in envs.items() for ns in objs
+                  if ns["kind"] == "Namespace" and ns["metadata"]["name"] == env}
+    secret_namespaces = list(inventory.secret_namespaces(values))
+    return flavour.tenancy_files(flux, namespaces, [o for objs in shared.values() for o in objs], secret_namespaces)
+
+
+def _tree(values: dict, config: dict, shared: dict, envs: dict, flavour) -> dict:
     cluster = inventory.cluster_name(values)
     base = naming.cluster_dir(cluster)
     flux = naming.flux_path(cluster)
     tree = {naming.eksctl_config_path(cluster): config}
-    for pkg, objs in shared.items():
-        for obj in objs:
-            tree[f"{flux}/shared/{pkg}/{naming.manifest_filename(obj)}"] = obj
-    for env, objs in envs.items():
-        for obj in objs:
-            tree[f"{flux}/environments/{env}/{naming.manifest_filename(obj)}"] = obj
+    tenancy = _tenancy(values, flavour, flux, shared, envs)
+    # Namespaces the tenancy files hold (applied before the accounts that work in them) leave their directories
+    placed = {o["metadata"]["name"] for o in tenancy.values() if o.get("kind") == "Namespace"}
+    for part, units in (("shared", shared), ("environments", envs)):
+        for unit, objs in units.items():
+            for obj in objs:
+                if obj["kind"] != "Namespace" or obj["metadata"]["name"] not in placed:
+                    tree[f"{flux}/{part}/{unit}/{naming.manifest_filename(obj)}"] = obj
+    tree.update(tenancy)
     if not all(p.startswith(base + "/") for p in tree):
         raise AssertionError(f"rendered paths outside {base}/")
     return tree
@@ -121,7 +139,7 @@ def _tree(values: dict, config: dict, shared: dict, envs: dict) -> dict:
 def render_tree(values: dict, flavour) -> dict:
     """``{path relative to the repository root: object}`` for the whole cluster (see module docstring)."""
     return _tree(values, eksctl_config.cluster_config(values, flavour), _shared(values, flavour),
-                 _environments(values, flavour))
+                 _environments(values, flavour), flavour)
 
 
 def render(values: dict, flavour) -> dict:
@@ -135,7 +153,7 @@ def render(values: dict, flavour) -> dict:
     config = eksctl_config.cluster_config(values, flavour)
     shared, envs = _shared(values, flavour), _environments(values, flavour)
     shared_objs, env_objs = _flat(shared), _flat(envs)
-    return {"tree": _tree(values, config, shared, envs),
+    return {"tree": _tree(values, config, shared, envs, flavour),
             "objects": {"cluster": _cluster_part(config, shared_objs, env_objs), "shared": shared_objs,
                         "environments": env_objs}}
 

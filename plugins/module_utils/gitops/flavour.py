@@ -150,6 +150,13 @@ class Flavour:
         :meth:`notifications`."""
         return None
 
+    def tenancy_files(self, flux_path: str, env_namespaces: dict, shared: list, secret_namespaces) -> dict:
+        """``{path: object}`` of the files that say who applies which directory of ``flux_path`` (the operator's
+        multi-tenancy), given each environment's Namespace (``env_namespaces``: env -> Namespace object), the
+        objects of ``shared/`` and the namespaces with ExternalSecrets. A Namespace these files hold is left out of
+        its own directory. Default: none (the operator applies the whole path as one)."""
+        return {}
+
     def secret_namespace_annotations(self, cluster: str, namespace: str) -> dict:
         """Annotations of a namespace holding secrets that limit the secrets controller to the namespace's own
         secrets (``<cluster>/<namespace>/*``). Default: none."""

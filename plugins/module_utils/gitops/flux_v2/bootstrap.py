@@ -29,6 +29,7 @@ except ImportError:  # pragma: no cover - Ansible itself needs PyYAML
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.releases import SOURCE_API_VERSION
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials, git_url as git_urls
 
@@ -147,13 +148,15 @@ def objects(spec: dict, private_key: bytes, install: list) -> list[dict]:
     rest = [o for o in install if o["kind"] not in ("Namespace", "CustomResourceDefinition")]
     sync = sync_objects(spec["git_path"], spec["git_url"], spec["git_branch"], spec["git_poll_interval"]) \
         if spec.get("git_url") else sync_objects(spec["git_path"], "ssh://placeholder/", "main")
-    return first + [deploy_key_secret(spec, private_key)] + rest + sync
+    # the multi-tenancy lockdown, as flux-system/kustomization.yaml patches it (Flux's sync then changes nothing)
+    return lockdown.apply(first + [deploy_key_secret(spec, private_key)] + rest + sync)
 
 
 def kustomization_file() -> dict:
-    """``flux-system/kustomization.yaml``: the two files, as ``flux bootstrap`` writes it."""
+    """``flux-system/kustomization.yaml``: the two files, as ``flux bootstrap`` writes it, and the multi-tenancy
+    lockdown's patches (:func:`lockdown.kustomize_patches`)."""
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
-            "resources": ["gotk-components.yaml", "gotk-sync.yaml"]}
+            "resources": ["gotk-components.yaml", "gotk-sync.yaml"], "patches": lockdown.kustomize_patches()}
 
 
 def _dump(objects: list) -> str:

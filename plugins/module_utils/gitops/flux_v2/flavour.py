@@ -23,6 +23,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import images
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import notifications
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import releases
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import tenancy
 
 #: The GitRepository ``flux bootstrap`` creates for the config repository (what image automation commits to).
 SYNC_SOURCE = {"kind": "GitRepository", "name": "flux-system", "namespace": "flux-system"}
@@ -85,10 +86,11 @@ class FluxV2(Flavour):
         return charts.chart_values(pkg, settings)
 
     def chart_sources(self, namespace, repositories):
-        return [releases.helm_repository(name, namespace, url) for name, url in repositories]
+        # none in flux-system: each release's source is in its own namespace (releases.own_sources; the lockdown)
+        return []
 
     def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None):
-        spec = releases.chart_spec(name, namespace, chart, self.repositories, self.OPERATOR_NAMESPACE)
+        spec = releases.chart_spec(name, namespace, chart, self.repositories)
         return releases.helm_release(name, namespace, spec, values, release_name=release_name, depends_on=depends_on)
 
     def release_sources(self, name, namespace, chart):
@@ -110,6 +112,9 @@ class FluxV2(Flavour):
         for ns in namespaces:
             sources += [("HelmRelease", ns), ("ImageUpdateAutomation", ns)]
         return notifications.objects(namespace, settings, sources)
+
+    def tenancy_files(self, flux_path, env_namespaces, shared, secret_namespaces):
+        return tenancy.files(flux_path, env_namespaces, shared, secret_namespaces)
 
     def secret_manifest(self, metadata, store_id, keys, *, secret_type=None, region=None, role_arn=None,
                         manifest_format=None):

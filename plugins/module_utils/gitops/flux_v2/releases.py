@@ -2,9 +2,11 @@
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
 """How Flux v2 installs charts: helm-controller ``HelmRelease`` objects (``helm.toolkit.fluxcd.io/v2``) whose
-``chart.spec.sourceRef`` names a source-controller ``HelmRepository`` (``source.toolkit.fluxcd.io/v1``, one per
-chart repository, in the operator's namespace) or, for a chart kept in git, a ``GitRepository`` of its own in the
-release's namespace, at the inventory's ``path`` and ``ref``.
+``chart.spec.sourceRef`` names a source-controller ``HelmRepository`` (``source.toolkit.fluxcd.io/v1``) or, for a
+chart kept in git, a ``GitRepository`` at the inventory's ``path`` and ``ref``, always in the release's own
+namespace (helm-controller runs with ``--no-cross-namespace-refs``: :mod:`.lockdown`); a catalogue repository's
+HelmRepository keeps the catalogue's name. Each release installs as the ServiceAccount :data:`RELEASE_ACCOUNT` of
+its namespace (``--default-service-account``; the account and its rights are :mod:`.tenancy`'s).
 
 Git URLs: the CRD accepts ``http(s)://`` and ``ssh://`` only, and SSH needs a key Secret, so the install guide's
 scp-like ``git@<host>:<path>`` becomes ``https://<host>/<path>`` (public chart repositories); ``http(s)://`` and
@@ -22,6 +24,8 @@ KIND = "HelmRelease"
 RELEASE_INTERVAL = "10m"
 REPOSITORY_INTERVAL = "1h"
 GIT_INTERVAL = "10m"
+#: The ServiceAccount (in the release's namespace) helm-controller impersonates to install a release.
+RELEASE_ACCOUNT = "helm-release"
 
 _SCP_RE = re.compile(r"^(?:[\w.-]+@)?(?P<host>[\w.-]+):(?P<path>[^/].*)$")
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -67,36 +71,37 @@ def chart_source_name(release: str) -> str:
     return f"{release}-chart"
 
 
-def chart_spec(name: str, namespace: str, chart: dict, repositories: dict, operator_namespace: str) -> dict:
-    """``spec.chart.spec`` of release ``name``: from a catalogue repository (``repositories``: url -> name, in
-    ``operator_namespace``), the release's own HelmRepository (another repository URL) or its GitRepository."""
+def chart_spec(name: str, namespace: str, chart: dict, repositories: dict) -> dict:
+    """``spec.chart.spec`` of release ``name``: from a catalogue repository (``repositories``: url -> name), the
+    release's own HelmRepository (another repository URL) or its GitRepository, each in ``namespace``."""
     if "git" in chart:
         return {"chart": "./" + str(chart["path"]).strip("/"), "reconcileStrategy": "Revision",
                 "sourceRef": {"kind": "GitRepository", "name": chart_source_name(name), "namespace": namespace}}
     url = chart["repository"]
     if url in repositories:
-        ref = {"kind": "HelmRepository", "name": repositories[url], "namespace": operator_namespace}
+        ref = {"kind": "HelmRepository", "name": repositories[url], "namespace": namespace}
     else:
         ref = {"kind": "HelmRepository", "name": chart_source_name(name), "namespace": namespace}
     return {"chart": chart["name"], "version": str(chart["version"]), "sourceRef": ref}
 
 
 def own_sources(name: str, namespace: str, chart: dict, repositories: dict) -> list[dict]:
-    """The sources only release ``name`` uses: its GitRepository (git chart) or its HelmRepository (a repository
-    URL that is not one of ``repositories``); none for a catalogue repository."""
+    """The source of release ``name``, in its namespace: its GitRepository (git chart), the catalogue repository's
+    HelmRepository (named as in ``repositories``: url -> name) or a HelmRepository of its own (another URL)."""
     if "git" in chart:
         return [git_repository(chart_source_name(name), namespace, chart)]
-    if chart["repository"] not in repositories:
-        return [helm_repository(chart_source_name(name), namespace, chart["repository"])]
-    return []
+    if chart["repository"] in repositories:
+        return [helm_repository(repositories[chart["repository"]], namespace, chart["repository"])]
+    return [helm_repository(chart_source_name(name), namespace, chart["repository"])]
 
 
 def helm_release(name: str, namespace: str, spec: dict, values: dict, *, release_name: str | None = None,
                  depends_on=None) -> dict:
     """A ``HelmRelease`` (``helm.toolkit.fluxcd.io/v2``) with ``spec.chart.spec`` = ``spec`` (:func:`chart_spec`),
-    Helm release name ``release_name`` (default ``name``), ``dependsOn`` = ``depends_on`` (``[{name, namespace}]``,
+    Helm release name ``release_name`` (default ``name``), installed as :data:`RELEASE_ACCOUNT`, ``dependsOn`` = ``depends_on`` (``[{name, namespace}]``,
     only when not empty) and ``values``."""
-    out = {"interval": RELEASE_INTERVAL, "releaseName": release_name or name, "chart": {"spec": spec}}
+    out = {"interval": RELEASE_INTERVAL, "releaseName": release_name or name, "chart": {"spec": spec},
+           "serviceAccountName": RELEASE_ACCOUNT}
     if depends_on:
         out["dependsOn"] = [dict(d) for d in depends_on]
     # CRDs of a chart's crds/ directory are created and updated with the chart (helm-controller skips updates by

@@ -12,6 +12,10 @@ What ``flux reconcile kustomization flux-system --with-source`` does, without th
 2. poll (:func:`kustomization_state`) until ``status.lastAppliedRevision`` is the commit; a failed apply of that
    commit (Ready False once the controller handled the request, or a GitRepository that cannot fetch) is one
    :class:`FluxWaitError` with Flux's own message (the Ready condition's);
+2b. with the lockdown (:mod:`.tenancy`) the Kustomization ``flux-system`` applies only the others (one per
+   environment, the shared services, each namespace's ExternalSecrets): poll (:func:`kustomizations_state`) until
+   every Kustomization reading the GitRepository ``flux-system`` has applied the commit too; one that fails
+   (e.g. ``forbidden``: an object outside its namespace) is a :class:`FluxWaitError` with its Ready message;
 3. poll (:func:`secrets_state`) until the Secret each ExternalSecret writes exists. An ExternalSecret whose Secret is
    missing and whose last sync failed (Ready False: typically applied by Flux before its SecretStore, or before the
    store's IRSA role existed) is asked to sync again with ESO's own ``force-sync`` annotation (what ESO's docs give:
@@ -141,8 +145,10 @@ class Waiter:
     """
 
     def __init__(self, get, annotate, list_external_secrets, secret_exists, *, check_mode=False,
-                 clock=time.monotonic, now=time.time, sleep=time.sleep, interval=1.0, check_values=None):
+                 clock=time.monotonic, now=time.time, sleep=time.sleep, interval=1.0, check_values=None,
+                 list_kustomizations=None):
         self.check_values = check_values
+        self.list_kustomizations = list_kustomizations  # () -> every Kustomization (phase 2b); None: skipped
         self.get, self.annotate = get, annotate
         self.list_external_secrets, self.secret_exists = list_external_secrets, secret_exists
         self.check_mode, self.clock, self.now, self.sleep, self.interval = check_mode, clock, now, sleep, interval
@@ -185,6 +191,10 @@ class Waiter:
                 return out
             self.sleep(self.interval)
             kustomization, source = self._objects()
+        if self.list_kustomizations is not None:
+            out["phase"] = "kustomizations"
+            if not _kustomizations_poll(self, commit, deadline, out):
+                return out
         out["phase"] = "secrets"
         nudged: set = set()
         while True:
@@ -240,3 +250,57 @@ def values_text(values: dict, total: int) -> str:
 def check_applied(kustomization: dict | None, commit: str) -> bool:
     """Whether the Kustomization's lastAppliedRevision is ``commit``."""
     return same_commit(((kustomization or {}).get("status") or {}).get("lastAppliedRevision"), commit)
+
+
+# -- phase 2b: every Kustomization of the config repository (the multi-tenancy lockdown splits the tree) ------------
+
+def _reads_config_repository(kustomization: dict) -> bool:
+    meta, spec = kustomization.get("metadata") or {}, kustomization.get("spec") or {}
+    ref = spec.get("sourceRef") or {}
+    return (meta.get("name"), meta.get("namespace")) != (NAME, NAMESPACE) and ref.get("kind") == SOURCE[1] \
+        and ref.get("name") == NAME and (ref.get("namespace") or meta.get("namespace")) == NAMESPACE
+
+
+def kustomizations_state(kustomizations: list, commit: str) -> tuple[str, str]:
+    """``(state, text)`` over the Kustomizations (other than ``flux-system``) that read the GitRepository
+    ``flux-system``: ``applied`` (each one's lastAppliedRevision is ``commit``; text: how many), ``failed`` (one
+    attempted ``commit`` at its current generation and is Ready False for another reason than waiting for a
+    dependency: ``Kustomization <ns>/<name>: <Flux's message>``, each failed one, sorted) or ``pending`` (text: those
+    not yet at ``commit`` and what Flux says of them)."""
+    mine = [k for k in kustomizations if _reads_config_repository(k)]
+    failed, pending = [], []
+    for k in sorted(mine, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"])):
+        status, meta = k.get("status") or {}, k["metadata"]
+        label = f"Kustomization {meta.get('namespace')}/{meta['name']}"
+        if same_commit(status.get("lastAppliedRevision"), commit):
+            continue
+        cond = ready(k)
+        current = status.get("observedGeneration") == meta.get("generation")
+        if cond.get("status") == "False" and cond.get("reason") != "DependencyNotReady" and current \
+                and same_commit(status.get("lastAttemptedRevision"), commit):
+            failed.append(f"{label}: {(cond.get('message') or '').strip()}")
+        else:
+            pending.append(f"{label} ({(cond.get('message') or 'no status yet').strip()})")
+    if failed:
+        return "failed", "; ".join(failed)
+    if pending:
+        return "pending", f"{len(pending)} of {len(mine)} Kustomizations not at it yet: {', '.join(pending[:3])}" + \
+            (" ..." if len(pending) > 3 else "")
+    return "applied", f"{len(mine)} Kustomizations"
+
+
+def _kustomizations_poll(waiter, commit: str, deadline: float, out: dict) -> bool:
+    """Poll :func:`kustomizations_state` until applied (True; ``out['kustomizations']`` holds how many) or the
+    deadline (False, ``out['msg']`` says what is awaited). Raises FluxWaitError on a failed one."""
+    while True:
+        state, text = kustomizations_state(waiter.list_kustomizations() or [], commit)
+        if state == "failed":
+            raise FluxWaitError(f"Flux did not apply {commit[:12]}: {text}")
+        if state == "applied":
+            out["kustomizations"] = text
+            return True
+        if waiter.check_mode or waiter.clock() >= deadline:
+            out["msg"] = f"Flux applied {out['applied_revision']} (flux-system); {text}"
+            return False
+        waiter.sleep(waiter.interval)
+

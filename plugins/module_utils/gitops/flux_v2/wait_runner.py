@@ -35,7 +35,8 @@ def ref(api_version: str, kind: str, namespace: str, name: str) -> dict:
 
 class ClusterObjects:
     """The wait's reads and writes on one cluster. ``applier``: ``get(obj) -> dict | None`` and ``apply(obj)``
-    (a :class:`~.k8s.apply.Applier`); ``list_objects(api_version, kind) -> list`` (``k8s.client.list_objects``)."""
+    (a :class:`~.k8s.apply.Applier`); ``list_objects(api_version, kind, namespace=None) -> list``
+    (``k8s.client.list_objects``)."""
 
     def __init__(self, applier, list_objects):
         self.applier, self.list_objects = applier, list_objects
@@ -52,6 +53,10 @@ class ClusterObjects:
 
     def external_secrets(self) -> list:
         return self.list_objects(*wait.EXTERNAL_SECRET)
+
+    def kustomizations(self) -> list:
+        """Every Kustomization of the operator's namespace (``flux-system``): the config repository's."""
+        return self.list_objects(*wait.KUSTOMIZATION, namespace=wait.NAMESPACE)
 
     def secret_exists(self, namespace: str, name: str) -> bool:
         self.last_read[(namespace, name)] = obj = self.get("v1", "Secret", namespace, name)
@@ -90,7 +95,8 @@ def poll(objects: ClusterObjects, revision: str, *, poll_seconds: float = 15, se
         def check_values(items):
             return secret_values.compare(items, objects.secret_data, remote)
     waiter = wait.Waiter(objects.get, objects.annotate, objects.external_secrets, objects.secret_exists,
-                         check_mode=check_mode, check_values=check_values, **waiter_options)
+                         check_mode=check_mode, check_values=check_values,
+                         list_kustomizations=objects.kustomizations, **waiter_options)
     result = waiter.poll(revision, poll=poll_seconds, secrets=secrets)
     return dict(result, changed=bool(result["requested"] or result["nudged"] > 0))
 
@@ -102,7 +108,8 @@ def run(params: dict, *, check_mode: bool) -> dict:
     cluster = k8s_client.connect(params["kubeconfig"], params["context"])
     dyn = cluster.dynamic
     objects = ClusterObjects(Applier(dyn, field_manager=FIELD_MANAGER),
-                             lambda api_version, kind: k8s_client.list_objects(dyn, api_version, kind))
+                             lambda api_version, kind, namespace=None: k8s_client.list_objects(
+                                 dyn, api_version, kind, namespace=namespace))
     remote = secrets_manager_reader(aws.client("secretsmanager", params)) if params["compare_values"] else None
     return poll(objects, params["revision"], poll_seconds=params["poll"], secrets=params["secrets"],
                 check_mode=check_mode, remote=remote)

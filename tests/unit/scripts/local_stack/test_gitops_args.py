@@ -35,3 +35,25 @@ def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
     argv = started["external-secrets"]
     assert f"--concurrent={charts.ESO_CONCURRENT}" in argv
     assert f"--client-qps={charts.ESO_CLIENT_QPS}" in argv and f"--client-burst={charts.ESO_CLIENT_BURST}" in argv
+
+
+def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_components(tmp_path, monkeypatch):
+    """One place holds the flags (gitops/flux_v2/lockdown.FLAGS): the rendered Deployments and the stack's processes."""
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown
+    started = {}
+    monkeypatch.setattr(gitops, "_start", lambda stack, name, argv, env, timeout: started.update({name: argv}))
+
+    class Stack:
+        ports = {"source-controller": 1, "source-controller-metrics": 2, "source-controller-storage": 3,
+                 "kustomize-controller": 4, "kustomize-controller-metrics": 5}
+        state = tmp_path
+        kubeconfig = tmp_path / "kubeconfig"
+
+        def gitops_bin(self, name):
+            return tmp_path / name
+    gitops.start_source_controller(Stack(), 5)
+    gitops.start_kustomize_controller(Stack(), 5)
+    kustomize = started["kustomize-controller"]
+    assert kustomize[-2:] == ["--no-cross-namespace-refs=true", "--default-service-account=default"]
+    assert kustomize[-2:] == list(lockdown.FLAGS["kustomize-controller"])
+    assert not any(a.startswith("--no-cross-namespace-refs") for a in started["source-controller"])

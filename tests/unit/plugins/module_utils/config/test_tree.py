@@ -86,4 +86,4 @@ def test_render_builds_the_cluster_config_and_every_unit_once(values, monkeypatc
 
 def test_managed_dirs_are_under_the_cluster_directory():
     assert tree.managed_dirs("test1") == ["clusters/test1/eksctl", "clusters/test1/flux/shared",
-                                          "clusters/test1/flux/environments"]
+                                          "clusters/test1/flux/environments", "clusters/test1/flux/tenants"]

@@ -77,10 +77,17 @@ def test_releases_have_the_same_names_namespaces_and_values_as_flux_v1():
 def test_chart_sources_catalogue_repositories_and_git_charts():
     objs = _objects(load_values("test2"))
     repos = {o["metadata"]["name"]: o for o in _by(objs, "HelmRepository")}
-    assert all(o["metadata"]["namespace"] == "flux-system" for o in repos.values())
+    # helm-controller runs with --no-cross-namespace-refs: every release's source is in the release's namespace
+    releases = _by(objs, "HelmRelease")
+    for hr in releases:
+        ref = hr["spec"]["chart"]["spec"]["sourceRef"]
+        assert ref["namespace"] == hr["metadata"]["namespace"], hr["metadata"]
+        assert _by(objs, ref["kind"], ref["name"], ref["namespace"]), ref
+        assert hr["spec"]["serviceAccountName"] == "helm-release"  # --default-service-account: never `default`
+    assert not [o for o in objs if o["kind"] == "HelmRepository" and o["metadata"]["namespace"] == "flux-system"]
     gloo = _by(objs, "HelmRelease", "gloo")[0]["spec"]["chart"]["spec"]
     assert gloo == {"chart": "gloo", "version": "0.18.40",
-                    "sourceRef": {"kind": "HelmRepository", "name": "gloo", "namespace": "flux-system"}}
+                    "sourceRef": {"kind": "HelmRepository", "name": "gloo", "namespace": "gloo-system"}}
     assert repos["gloo"]["spec"]["url"] == "https://storage.googleapis.com/solo-public-helm"
     git = _by(objs, "GitRepository", "tidepool-chart", "qa2")[0]
     assert git["spec"]["url"] == "https://github.com/tidepool-org/development" and git["spec"]["ref"] == {"branch": "k8s"}

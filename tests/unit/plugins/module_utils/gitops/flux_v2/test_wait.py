@@ -211,3 +211,56 @@ def test_each_secret_is_read_once_per_round_nudge_included():
                          clock=lambda: cluster.t, now=lambda: 1764528000.0)
     out = waiter.poll(SHA, poll=0)
     assert out["nudged"] == 1 and sorted(reads) == [("qa1", "auth"), ("qa1", "blob")]
+
+
+# -- every Kustomization of the config repository (the multi-tenancy lockdown: one per environment, ...) -----------
+
+def tenant(name, applied=None, attempted=None, ready=None, message="", reason=None, gen=1, observed=1, source=None):
+    obj = flux_obj("Kustomization", applied=applied, attempted=attempted, ready=ready, message=message, gen=observed)
+    obj["metadata"] = {"name": name, "namespace": "flux-system", "generation": gen}
+    obj["spec"] = {"sourceRef": source or {"kind": "GitRepository", "name": "flux-system"}}
+    if reason:
+        obj["status"]["conditions"][0]["reason"] = reason
+    return obj
+
+
+def tenancy_waiter(cluster, kustomizations):
+    waiter = cluster.waiter()
+    waiter.list_kustomizations = lambda: kustomizations
+    return waiter
+
+
+def test_every_kustomization_of_the_config_repository_is_waited_for():
+    applied = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"))
+    others = [tenant("environment-qa1", applied=SHA, ready="True"), tenant("shared-services", applied=SHA, ready="True"),
+              tenant("elsewhere", applied=OLD, source={"kind": "GitRepository", "name": "other"})]
+    out = tenancy_waiter(applied, others).poll(SHA)
+    assert out["done"] and out["kustomizations"] == "2 Kustomizations"
+    lagging = [tenant("environment-qa1", applied=OLD, ready="Unknown", message="reconciliation in progress")]
+    out = tenancy_waiter(applied, lagging).poll(SHA, poll=2)
+    assert not out["done"] and out["phase"] == "kustomizations"
+    assert "1 of 1 Kustomizations not at it yet: Kustomization flux-system/environment-qa1 (reconciliation in " \
+           "progress)" in out["msg"]
+
+
+def test_an_environment_s_refused_object_fails_the_wait_with_fluxs_message():
+    message = ('ConfigMap/kube-system/x dry-run failed (Forbidden): configmaps "x" is forbidden: User '
+               '"system:serviceaccount:flux-system:environment-qa1" cannot patch resource "configmaps" in the '
+               'namespace "kube-system"')
+    cluster = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"))
+    ks = [tenant("environment-qa1", applied=OLD, attempted=SHA, ready="False", message=message,
+                 reason="ReconciliationFailed"),
+          tenant("external-secrets-qa1", applied=OLD, ready="False", message="dependency not ready",
+                 reason="DependencyNotReady")]
+    with pytest.raises(wait.FluxWaitError) as err:
+        tenancy_waiter(cluster, ks).poll(SHA)
+    assert str(err.value) == f"Flux did not apply {SHA[:12]}: Kustomization flux-system/environment-qa1: {message}"
+
+
+def test_a_failure_of_an_older_commit_or_generation_or_a_dependency_is_not_this_commit_s():
+    cluster = Cluster(flux_obj("Kustomization", applied=SHA, ready="True"), flux_obj("GitRepository", ready="True"))
+    for k in (tenant("a", applied=OLD, attempted=OLD, ready="False", message="old", reason="ReconciliationFailed"),
+              tenant("b", applied=OLD, attempted=SHA, ready="False", message="stale", gen=2, observed=1),
+              tenant("c", applied=OLD, attempted=SHA, ready="False", message="waits", reason="DependencyNotReady")):
+        out = tenancy_waiter(cluster, [k]).poll(SHA, poll=1)
+        assert out["done"] is False and out["phase"] == "kustomizations", k["metadata"]["name"]

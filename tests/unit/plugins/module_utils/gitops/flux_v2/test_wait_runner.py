@@ -40,8 +40,9 @@ class Applier:
         live["metadata"].setdefault("annotations", {}).update(obj["metadata"].get("annotations") or {})
         return live
 
-    def list_objects(self, api_version, kind):
-        return [copy.deepcopy(o) for o in self.objects.values() if (o["apiVersion"], o["kind"]) == (api_version, kind)]
+    def list_objects(self, api_version, kind, namespace=None):
+        return [copy.deepcopy(o) for o in self.objects.values() if (o["apiVersion"], o["kind"]) == (api_version, kind)
+                and namespace in (None, o["metadata"].get("namespace"))]
 
 
 def flux(api_version_kind, applied=None):
