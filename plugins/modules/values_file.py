@@ -96,7 +96,13 @@ def main():
             raise values_file.ValuesFileError(values_file.legacy_message(p["host"], found, p["variables"], p["path"]))
         return dict(changed=False, path=p["path"], data=values_file.load(p["path"]))
 
-    runner.run(module, work, requires=(values_file,))
+    def checked():
+        try:
+            return work()
+        except values_file.ValuesFileError as exc:
+            raise values_file.ValuesFileError(f"Invalid inventory for {p['host']} (nothing was changed): {exc}") from None
+
+    runner.run(module, checked, requires=(values_file,))
 
 
 if __name__ == "__main__":

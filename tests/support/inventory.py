@@ -7,5 +7,5 @@ from tests.support.helpers import REPO
 
 
 def load_values(host: str) -> dict:
-    """``inventories/host_vars/<host>/values.yml`` as a dict (the values.yaml keys of the install guide)."""
-    return yaml.safe_load((REPO / "inventories" / "host_vars" / host / "values.yml").read_text())
+    """``inventories/values/<host>.yml`` as a dict (the values.yaml keys of the install guide)."""
+    return yaml.safe_load((REPO / "inventories" / "values" / f"{host}.yml").read_text())

@@ -163,6 +163,6 @@ def legacy_message(host: str, found, variables, target: str) -> str:
     """The error for an inventory still in the old layout: values files under ``host_vars/`` (``found``) or
     values keys set as host or group variables (``variables``); ``target`` is where the file belongs now."""
     where = ", ".join(list(found) + [f"variable {v}" for v in variables])
-    return (f"Invalid inventory for {host} (nothing was changed): the values keys are read as data from {target} "
+    return (f"the values keys of {host} are read as data from {target} "
             f"and are no longer host variables (Ansible would template them); found {where}: move the values "
             f"file to {target} (docs/inventory.md); a values key may still be overridden on the command line (-e)")
