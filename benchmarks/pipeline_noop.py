@@ -37,7 +37,7 @@ import local_stack  # noqa: E402
 
 def environments(n: int) -> dict:
     """``n`` copies of the local inventory's qa1 environment: qa1, qa2, ..."""
-    values = yaml.safe_load((REPO / "inventories" / "host_vars" / "local" / "values.yml").read_text())
+    values = yaml.safe_load((REPO / "inventories" / "values" / "local.yml").read_text())
     qa1 = values["environments"]["qa1"]
     return {f"qa{i + 1}": copy.deepcopy(qa1) for i in range(n)}
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Filters for awx/configure.yml (AWX job templates as code, docs/awx.md)."""
+"""Filters for awx/configure.yml (AWX job templates as code, docs/awx.md) and for the playbooks AWX drives
+(C(cluster_hosts): the host pattern of the survey's cluster)."""
 from __future__ import annotations
 
 DOCUMENTATION = r"""
@@ -10,6 +11,9 @@ short_description: Workflow nodes chaining the pipeline's job templates
 description:
   - Turns a list of pipeline steps into the O(awx.awx.workflow_job_template#module:workflow_nodes) of a workflow
     job template; each node runs the job template C(<prefix><step>) and, on success, the next step.
+  - C(cluster_hosts) (same file) returns the C(hosts) pattern of a play for the AWX survey's C(tidepool_cluster)
+    and Ansible's C(groups) - C(clusters), or C(clusters:&<cluster>) when it names exactly one host of the group
+    C(clusters) - and fails naming C(tidepool_cluster) for a pattern (C(*), C(all), C(te*)), a group or an unknown host.
 positional: _input, prefix, organization
 options:
   _input:
@@ -38,7 +42,13 @@ _value:
   elements: dict
 """
 
+import re
+
 from ansible.errors import AnsibleFilterError
+
+#: An inventory host name as the survey may give it: no pattern character (``*``, ``?``, ``:``, ``,``, ``!``,
+#: ``&``, ``~``, ``[``) can select more than the one host.
+_HOST_NAME = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9_.-]*\Z", re.ASCII)
 
 
 def awx_workflow_nodes(steps, prefix, organization):
@@ -66,8 +76,28 @@ def awx_workflow_nodes(steps, prefix, organization):
     return nodes
 
 
+def cluster_hosts(cluster, groups, group="clusters"):
+    """The ``hosts:`` pattern of a play for the AWX survey's ``tidepool_cluster``: ``group`` (every cluster, then
+    narrowed by ``-l``) when ``cluster`` is empty or undefined, else ``<group>:&<cluster>`` for a ``cluster`` that
+    names exactly one host of ``group``. ``groups``: Ansible's ``groups`` (group name -> host names).
+
+    Raises AnsibleFilterError naming ``tidepool_cluster`` for anything else: a pattern (``*``, ``all``, ``te*``,
+    ``a,b``, ``~regex``), a group name, or a name that is not a host of ``group``; the play then selects nothing
+    and the run stops before any task.
+    """
+    name = "" if cluster is None else str(cluster)
+    if not name.strip():
+        return group
+    hosts = list((groups or {}).get(group) or [])
+    if not _HOST_NAME.match(name) or name not in hosts or name in (groups or {}):
+        raise AnsibleFilterError(
+            f"tidepool_cluster: {name!r} must name exactly one inventory host of the group {group} (one of: "
+            f"{', '.join(sorted(hosts)) or 'none'}), not a host pattern or a group; nothing was run")
+    return f"{group}:&{name}"
+
+
 class FilterModule:
     """tidepool.eks AWX filters."""
 
     def filters(self):
-        return {"awx_workflow_nodes": awx_workflow_nodes}
+        return {"awx_workflow_nodes": awx_workflow_nodes, "cluster_hosts": cluster_hosts}

@@ -158,7 +158,7 @@ def two_cluster_inventory(tmp_path, names=("alpha", "beta")):
                               "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
                      "children": {"clusters": {"hosts": {n: {} for n in names}}}}}
     (inv / "hosts.yml").write_text(yaml.safe_dump(hosts))
-    values = yaml.safe_load((REPO / "inventories/host_vars/local/values.yml").read_text())
+    values = yaml.safe_load((REPO / "inventories/values/local.yml").read_text())
     for name in names:
         (inv / "host_vars" / name).mkdir(parents=True)
         v = dict(values, cluster=dict(values["cluster"], metadata=dict(values["cluster"]["metadata"], name=name)))
@@ -166,7 +166,8 @@ def two_cluster_inventory(tmp_path, names=("alpha", "beta")):
         # flavour 1, as these clusters were written: flavour 2 would need host_vars/local's Flux mirror settings,
         # and what is tested here (the lock, the push retries) is the same for both flavours
         v["flux_version"] = 1
-        (inv / "host_vars" / name / "values.yml").write_text(yaml.safe_dump(v))
+        (inv / "values").mkdir(exist_ok=True)
+        (inv / "values" / f"{name}.yml").write_text(yaml.safe_dump(v))
         (inv / "host_vars" / name / "main.yml").write_text(yaml.safe_dump({"cluster_provider": "existing"}))
     return inv
 

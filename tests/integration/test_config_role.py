@@ -184,12 +184,12 @@ def test_plain_relative_path_to_a_bare_repository(repo):
 
 
 def _inventory_copy(tmp_path, edit) -> str:
-    """A copy of inventories/ whose test1 values.yml went through ``edit(text) -> text``; the path of its hosts.yml."""
+    """A copy of inventories/ whose test1 values file (values/test1.yml) went through ``edit(text) -> text``; the path of its hosts.yml."""
     import shutil
     from tests.support.helpers import REPO
     inv = tmp_path / "inventory"
     shutil.copytree(REPO / "inventories", inv)
-    values = inv / "host_vars" / "test1" / "values.yml"
+    values = inv / "values" / "test1.yml"
     values.write_text(edit(values.read_text()))
     return str(inv / "hosts.yml")
 
@@ -207,18 +207,18 @@ def test_misspelt_key_fails_with_did_you_mean_and_commits_nothing(repo, tmp_path
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
     assert "Invalid inventory for test1 (nothing was changed)" in out
-    assert "enviroments: unknown inventory key; did you mean environments?" in out
+    assert "enviroments is not a values.yml key; did you mean environments?" in out
     assert recap(res.stdout)["test1"]["failed"] == 1
     assert repo.commits() == []
     assert not repo.workdir.exists()   # not even the private clone
 
 
 def test_environment_listed_twice_stops_the_run_and_commits_nothing(repo, tmp_path):
-    """YAML keeps the last of two equal keys: ansible.cfg makes a duplicated environment an error."""
+    """YAML keeps the last of two equal keys: the values file's loader makes a duplicated environment an error."""
     inventory = _inventory_copy(tmp_path, lambda text: text + "  qa2:\n    hpa:\n      enabled: false\n")
     res = _run_with_inventory(repo, inventory)
     out = res.stdout + res.stderr
     assert res.returncode != 0, out[-3000:]
-    assert "duplicate mapping key 'qa2'" in out
+    assert "key 'qa2' is written twice in the same mapping" in out
     assert repo.commits() == []
     assert not repo.workdir.exists()

@@ -42,7 +42,7 @@ def eksctl():
 
 
 def seed_values() -> dict:
-    return yaml.safe_load((REPO / "inventories" / "host_vars" / "test1" / "values.yml").read_text())
+    return yaml.safe_load((REPO / "inventories" / "values" / "test1.yml").read_text())
 
 
 def multi_values() -> dict:

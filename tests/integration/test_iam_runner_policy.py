@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 #: shared_services, environments and peering make no AWS call there; preflight.json is for eksctl clusters, and
 #: the preflight's sts:GetCallerIdentity needs no permission, in AWS as in moto).
 LOCAL_POLICIES = ("assets", "secrets", "flux", "helm_client")
-VALUES = yaml.safe_load((REPO / "inventories" / "host_vars" / "local" / "values.yml").read_text())
+VALUES = yaml.safe_load((REPO / "inventories" / "values" / "local.yml").read_text())
 FLUX_V1 = {"flux_version": 1}
 #: (policy, statement) -> (the step playbook that needs the statement, extra vars making the run need it).
 NEW_ENV = dict(FLUX_V1, environments={"qa1": VALUES["environments"]["qa1"],

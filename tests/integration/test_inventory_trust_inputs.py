@@ -21,13 +21,13 @@ def git(*args) -> str:
 
 
 def _inventory(tmp_path, edits, main_yml="") -> str:
-    """A copy of inventories/ whose test1 values.yml went through ``edits`` ((old, new) text replacements, each
+    """A copy of inventories/ whose test1 values file (values/test1.yml) went through ``edits`` ((old, new) text replacements, each
     found once) and whose main.yml ends with ``main_yml``; the path of its hosts.yml."""
     inv = tmp_path / "inventory"
     shutil.copytree(REPO / "inventories", inv)
     main = inv / "host_vars" / "test1" / "main.yml"
     main.write_text(main.read_text() + main_yml)
-    values = inv / "host_vars" / "test1" / "values.yml"
+    values = inv / "values" / "test1.yml"
     text = values.read_text()
     for old, new in edits:
         assert text.count(old) == 1, old

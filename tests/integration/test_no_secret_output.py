@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.support.helpers import REPO, run_playbook
+from tests.support.inventory import write_host
 
 pytestmark = pytest.mark.integration
 
@@ -33,7 +34,7 @@ def _inventory(tmp_path: Path, src: Path, backend: str) -> Path:
     path = tmp_path / f"inventory-{backend}.yml"
     path.write_text(yaml.safe_dump({"all": {"vars": {"ansible_connection": "local",
                                                      "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                                            "children": {"clusters": {"hosts": {"nolog": host}}}}}))
+                                            "children": {"clusters": {"hosts": {"nolog": write_host(path, "nolog", host)}}}}}))
     return path
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from tests.support.helpers import REPO, SHARED, recap, run_playbook
+from tests.support.inventory import write_host
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +36,7 @@ def inventory(tmp_path: Path, cluster: str = "r1", **hostvars) -> Path:
     path = tmp_path / "inventory.yml"
     path.write_text(yaml.safe_dump({"all": {"vars": {"ansible_connection": "local",
                                                      "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
-                                            "children": {"clusters": {"hosts": {cluster: host}}}}}))
+                                            "children": {"clusters": {"hosts": {cluster: write_host(path, cluster, host)}}}}}))
     return path
 
 

@@ -17,6 +17,46 @@ def kget(kube, *args):
     return json.loads(kube.kubectl("get", "-o", "json", *args).stdout)
 
 
+def _everything(kube, env) -> dict:
+    """What a run could change: the config repository's branches, moto's buckets and secrets, the API server's
+    namespaces, service accounts and custom resource definitions, and the deploy keys of the GitHub stand-in."""
+    import subprocess
+    import urllib.request
+
+    kw = dict(endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    refs = subprocess.run(["git", "ls-remote", env["TIDEPOOL_GIT_URL"] + "cluster-local.git"], capture_output=True,
+                          text=True, check=False).stdout
+    req = urllib.request.Request(f"{env['GITHUB_API_URL'].rstrip('/')}/repos/tidepool/cluster-local/keys",
+                                 headers={"Authorization": f"token {env['GITHUB_TOKEN']}"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            keys = sorted(k["id"] for k in json.loads(resp.read()))
+    except OSError:
+        keys = "no repository"
+    return {
+        "git": refs,
+        "buckets": sorted(b["Name"] for b in boto3.client("s3", **kw).list_buckets()["Buckets"]),
+        "secrets": sorted(s["Name"] for s in boto3.client("secretsmanager", **kw).list_secrets(MaxResults=100)["SecretList"]),
+        "kube": {kind: sorted(f"{o['metadata'].get('namespace', '')}/{o['metadata']['name']}"
+                              for o in kget(kube, kind, "-A")["items"])
+                 for kind in ("namespaces", "serviceaccounts", "customresourcedefinitions")},
+        "deploy keys": keys,
+    }
+
+
+def test_a_wrong_account_changes_nothing_anywhere(local_stack_env, kube_stack):
+    """issue 24: with the wrong aws.accountNumber the run used to commit and push the config repository (changed=3)
+    before a later play's account check stopped it. Every check now runs before the first change."""
+    before = _everything(kube_stack, local_stack_env)
+    wrong = {"aws": {"accountNumber": "111111111111", "iamUsers": ["local-admin"]}}
+    res = run_playbook("site.yml", limit="local", env=local_stack_env, extra_vars=wrong)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0, out[-4000:]
+    assert "111111111111" in out and "123456789012" in out, out[-4000:]
+    assert recap(res.stdout)["local"]["changed"] == 0, out[-4000:]
+    assert _everything(kube_stack, local_stack_env) == before
+
+
 @pytest.fixture(scope="module")
 def site_local(local_stack_env):
     first = run_playbook("site.yml", limit="local", env=local_stack_env)

@@ -13,7 +13,7 @@ import yaml
 from tests.support.helpers import REPO, recap, run_playbook
 
 pytestmark = pytest.mark.integration
-VALUES = yaml.safe_load((REPO / "inventories" / "host_vars" / "local" / "values.yml").read_text())
+VALUES = yaml.safe_load((REPO / "inventories" / "values" / "local.yml").read_text())
 
 
 def envs(*names):

@@ -94,7 +94,7 @@ def github_api(git_server, method: str, path: str, body=None):
         return json.loads(resp.read() or b"null")
 
 
-#: moto's account: the local stack's AWS credentials are of it (inventories/host_vars/local/values.yml names it).
+#: moto's account: the local stack's AWS credentials are of it (inventories/values/local.yml names it).
 MOTO_ACCOUNT = "123456789012"
 
 
@@ -103,7 +103,7 @@ def moto_aws(host: str = "test1") -> dict:
     the local stack (the preflight stops a run whose credentials are of another account than aws.accountNumber)."""
     import yaml
 
-    values = yaml.safe_load((REPO / "inventories" / "host_vars" / host / "values.yml").read_text())
+    values = yaml.safe_load((REPO / "inventories" / "values" / f"{host}.yml").read_text())
     return dict(values["aws"], accountNumber=MOTO_ACCOUNT)
 
 
