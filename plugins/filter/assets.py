@@ -84,8 +84,9 @@ def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=T
                       purge_tags=bool(purge_tags), tls_only=bool(tls_only))
 
 
-def bucket_refusals(buckets, info, cluster, environments=None):
-    return bucket_ownership.refusals(_plain(buckets), _plain(info), cluster=str(cluster),
+def bucket_refusals(buckets, info, cluster, environments=None, confirmed=None):
+    info = bucket_ownership.with_tags(_plain(info), _plain(confirmed or {}))
+    return bucket_ownership.refusals(_plain(buckets), info, cluster=str(cluster),
                                      environments=_plain(environments or {}))
 
 

@@ -6,6 +6,7 @@ objects), so no network is used. No kubelet runs in the stack: ``wait: false``.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 
 import pytest

@@ -58,14 +58,24 @@ def configmap(name, namespace):
             "data": {"from": "git"}}
 
 
-def tenant(kube, name, namespace):
-    """ServiceAccount flux-system/<name>, bound to cluster-admin in ``namespace`` only (what `flux create tenant`
-    binds)."""
-    apply(kube, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "flux-system"}})
-    apply(kube, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
-                 "metadata": {"name": name, "namespace": namespace},
-                 "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-                 "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "flux-system"}]})
+@pytest.fixture
+def tenant(gitops_stack):
+    """``tenant(name, namespace)``: ServiceAccount flux-system/<name>, bound to cluster-admin in ``namespace`` only
+    (what `flux create tenant` binds). Deleted after the test: flux-system is shared with the other modules (the
+    migration compares its objects with a fresh converge)."""
+    kube, made = gitops_stack.kube, []
+
+    def make(name, namespace):
+        apply(kube, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": name, "namespace": "flux-system"}})
+        apply(kube, {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                     "metadata": {"name": name, "namespace": namespace},
+                     "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                     "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": "flux-system"}]})
+        made.append((name, namespace))
+    yield make
+    for name, namespace in made:
+        kube.kubectl("delete", "-n", "flux-system", f"serviceaccount/{name}", "--ignore-not-found", "--wait=false")
+        kube.kubectl("delete", "-n", namespace, f"rolebinding/{name}", "--ignore-not-found", "--wait=false")
 
 
 def push_tree(gitops_stack, tmp_path, name, files):
@@ -90,7 +100,7 @@ def push_tree(gitops_stack, tmp_path, name, files):
                           text=True).stdout.strip()
 
 
-def test_the_stack_s_kustomize_controller_runs_with_fluxs_lockdown(gitops_stack, tmp_path):
+def test_the_stack_s_kustomize_controller_runs_with_fluxs_lockdown(gitops_stack, tenant, tmp_path):
     """--default-service-account=default: a Kustomization naming no account applies as flux-system/default, which may
     do nothing; one naming an account bound in one namespace cannot write another; --no-cross-namespace-refs: a
     Kustomization cannot read a GitRepository of another namespace."""
@@ -121,7 +131,7 @@ def test_the_stack_s_kustomize_controller_runs_with_fluxs_lockdown(gitops_stack,
     message = wait("no account: refused as flux-system/default", lambda: refused(f"{name}-default"), 90, report)
     assert "system:serviceaccount:flux-system:default" in message and "forbidden" in message, message
 
-    tenant(kube, name, name)
+    tenant(name, name)
     kustomization(f"{name}-tenant", serviceAccountName=name)
     message = wait("the tenant's object in another namespace: refused", lambda: refused(f"{name}-tenant"), 90, report)
     assert f"system:serviceaccount:flux-system:{name}" in message and f'namespace "{name}-other"' in message, message
@@ -136,7 +146,7 @@ def test_the_stack_s_kustomize_controller_runs_with_fluxs_lockdown(gitops_stack,
     kube.kubectl("delete", "-n", name, f"kustomization/{name}-cross", "--wait=false")
 
 
-def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, tmp_path):
+def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, tenant, tmp_path):
     kube, git = gitops_stack.kube, gitops_stack.git
     name = f"loop-{uuid.uuid4().hex[:6]}"
     ns = name
@@ -166,7 +176,7 @@ def test_flux_applies_a_pushed_commit_and_prunes_what_is_removed(gitops_stack, t
                  "spec": {"url": url, "interval": "10m", "ref": {"branch": "master"}}})
     # the stack's kustomize-controller runs locked down (--default-service-account=default): the Kustomization
     # applies as its own service account, bound in the target namespace only
-    tenant(kube, name, ns)
+    tenant(name, ns)
     apply(kube, {"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
                  "metadata": {"name": name, "namespace": "flux-system"},
                  "spec": {"interval": "10m", "path": "./clusters/x", "prune": True, "serviceAccountName": name,

@@ -174,7 +174,7 @@ def test_each_environment_is_applied_by_its_own_kustomization_as_its_own_account
     assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
         "--no-cross-namespace-refs=true", "--default-service-account=default"]
     # helm-controller does not run on the stack: what it would enforce is only visible in the objects
-    hr = kget(kube, "helmrelease", "tidepool", "-n", "qa1")
+    hr = kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")  # not Flux v1's kind
     assert hr["spec"]["serviceAccountName"] == "helm-release"
     assert hr["spec"]["chart"]["spec"]["sourceRef"]["namespace"] == "qa1"
     assert kget(kube, "serviceaccount", "helm-release", "-n", "qa1") is not None

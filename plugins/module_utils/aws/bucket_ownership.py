@@ -16,14 +16,63 @@ name (the ``assets`` role sets both when it creates a bucket). S3 bucket names a
 
 Shapes: ``wanted`` is ``[{name, environment, kind}]`` (filter ``environment_buckets``); ``info`` is
 ``amazon.aws.s3_bucket_info``'s ``buckets`` list with the ``bucket_tagging`` fact (a ``{key: value}`` dict, ``{}``
-for a bucket without tags or whose tags could not be read).
+for a bucket without tags *or whose tags could not be read*: that module passes over every S3 error). So a bucket
+that reads as untagged is read again by :func:`read_tags` (module ``bucket_tags``), where only S3's ``NoSuchTagSet``
+means "no tags" and any other error (``AccessDenied``: ``s3:GetBucketTagging``) stops the run naming it.
 """
 from __future__ import annotations
+
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import AwsError
 
 CLUSTER_TAG = "tidepool.org/cluster"
 ENVIRONMENT_TAG = "tidepool.org/environment"
 #: The bucket kinds an environment may adopt (``environments.<env>.buckets.adopt``).
 KINDS = ("data", "asset")
+
+
+#: S3's answer for a bucket without tags (every other error of GetBucketTagging is a failure).
+NO_TAGS_CODE = "NoSuchTagSet"
+
+
+def read_tags(call, names) -> dict:
+    """``{name: {key: value}}`` of the buckets ``names`` (``{}``: S3 answered ``NoSuchTagSet``; ``None``: the bucket
+    does not exist, ``NoSuchBucket``). ``call(name)`` is ``GetBucketTagging`` of one bucket, returning its ``TagSet``
+    list or raising :class:`~.connection.AwsError` (``code`` set). Any other error is raised as it is: it names the
+    operation and, for a denial, the IAM action (``s3:GetBucketTagging``)."""
+    out = {}
+    for name in names:
+        try:
+            out[name] = {t["Key"]: t["Value"] for t in call(name) or []}
+        except AwsError as exc:
+            if exc.code == NO_TAGS_CODE:
+                out[name] = {}
+            elif exc.code == "NoSuchBucket":
+                out[name] = None
+            else:
+                raise
+    return out
+
+
+def untagged_existing(wanted: list, info: list) -> list:
+    """Names of the buckets of ``wanted`` that exist in ``info`` and read as having no owner tag: the ones whose
+    tags :func:`read_tags` must confirm before :func:`refusals` trusts them."""
+    live = {b.get("name"): b for b in info or []}
+    return [b["name"] for b in wanted
+            if b["name"] in live and owner(live[b["name"]].get("bucket_tagging")) == (None, None)]
+
+
+def with_tags(info: list, tags: dict) -> list:
+    """``info`` with the ``bucket_tagging`` of the buckets in ``tags`` (:func:`read_tags`) replaced; a bucket
+    ``tags`` found gone (None) is left out."""
+    out = []
+    for bucket in info or []:
+        name = bucket.get("name")
+        if name in tags:
+            if tags[name] is None:
+                continue
+            bucket = {**bucket, "bucket_tagging": tags[name]}
+        out.append(bucket)
+    return out
 
 
 def owner(tags: dict | None) -> tuple:

@@ -66,3 +66,42 @@ def test_teardown_deletes_only_this_clusters_buckets_and_names_the_others():
                  "tidepool-c1-qa-asset: tidepool.org/cluster=c2, tidepool.org/environment=qa, not "
                  "tidepool.org/cluster=c1, tidepool.org/environment=qa"],
         "absent": ["tidepool-c1-prd-asset"]}
+
+
+def test_read_tags_tells_no_tags_from_a_denied_read():
+    """s3_bucket_info reads a denied GetBucketTagging as {}: the buckets that look untagged are read again, where only
+    NoSuchTagSet is "no tags", NoSuchBucket a missing bucket and anything else a failure naming the action."""
+    import boto3
+    import pytest
+    from moto import mock_aws
+
+    from ansible_collections.tidepool.eks.plugins.filter.assets import bucket_refusals
+    from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1", aws_access_key_id="k", aws_secret_access_key="s")
+        s3.create_bucket(Bucket="mine")
+        s3.put_bucket_tagging(Bucket="mine", Tagging={"TagSet": [{"Key": "tidepool.org/cluster", "Value": "c1"},
+                                                                 {"Key": "tidepool.org/environment", "Value": "qa1"}]})
+        s3.create_bucket(Bucket="bare")
+
+        def call(name):
+            return aws.call(s3, "get_bucket_tagging", name, Bucket=name).get("TagSet")
+        tags = own.read_tags(call, ["mine", "bare", "gone"])
+    assert tags == {"mine": {"tidepool.org/cluster": "c1", "tidepool.org/environment": "qa1"}, "bare": {},
+                    "gone": None}
+
+    def denied(name):
+        raise aws.AwsError(f"s3.GetBucketTagging on {name} failed: AccessDenied: Access Denied; the IAM policy of "
+                           "these credentials must allow s3:GetBucketTagging (docs/iam/).", code="AccessDenied")
+    with pytest.raises(aws.AwsError, match="AccessDenied.*s3:GetBucketTagging"):
+        own.read_tags(denied, ["mine"])
+
+    wanted = [{"name": "mine", "environment": "qa1", "kind": "data"}, {"name": "bare", "environment": "qa1",
+                                                                       "kind": "asset"}]
+    listed = [{"name": "mine", "bucket_tagging": {}}, {"name": "bare", "bucket_tagging": {}}]  # as s3_bucket_info
+    assert own.untagged_existing(wanted, listed) == ["mine", "bare"]
+    # confirmed: "mine" is this cluster's after all; "bare" really has no tags (refused until adopted)
+    errors = bucket_refusals(wanted, listed, "c1", {}, confirmed=tags)
+    assert len(errors) == 1 and errors[0].startswith("bucket bare exists with no tidepool.org/cluster tag")
+    assert own.with_tags(listed, {"bare": None}) == [{"name": "mine", "bucket_tagging": {}}]
