@@ -6,7 +6,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 module: bucket_tags
-short_description: Read the tags of S3 buckets, failing on any error but "no tags"
+short_description: Read the tags of S3 buckets, failing on any error but S3's NoSuchTagSet
 version_added: 0.3.0
 description:
   - Internal helper of the C(assets) role's ownership check (docs/assets.md). C(amazon.aws.s3_bucket_info) passes
@@ -15,9 +15,9 @@ description:
   - One C(GetBucketTagging) per bucket. S3's C(NoSuchTagSet) is a bucket without tags (V({})), C(NoSuchBucket) a
     bucket that does not exist (V(null)); any other error fails the task with one sentence naming the operation,
     the bucket and, for a denial, the IAM action to allow (C(s3:GetBucketTagging)).
-  - Reads only; runs the same in check mode.
 extends_documentation_fragment:
   - tidepool.eks.aws
+  - tidepool.eks.attributes.read_only
 options:
   names:
     description: The bucket names.
@@ -37,7 +37,7 @@ EXAMPLES = r"""
 
 RETURN = r"""
 tags:
-  description: Tags of each bucket, C(name) -> C({key: value}) (V({}) without tags, V(null) for a missing bucket).
+  description: "Tags of each bucket, C(name) -> C({key: value}) (V({}) without tags, V(null) for a missing bucket)."
   returned: success
   type: dict
 """

@@ -30,6 +30,7 @@ description:
 extends_documentation_fragment:
   - tidepool.eks.aws
   - tidepool.eks.kubernetes
+  - tidepool.eks.attributes.read_only
 options:
   kubernetes:
     description: Check the Kubernetes API server.
@@ -86,16 +87,6 @@ options:
     description: Seconds to wait for each server's answer.
     type: int
     default: 10
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only.
-  idempotent:
-    support: full
-    description: Never changes anything.
 author:
   - Tidepool EKS maintainers (@tidepool-org)
 """

@@ -8,6 +8,8 @@ DOCUMENTATION = r"""
 module: values_file
 short_description: Read a cluster's values file (the install guide's values.yaml keys) as data
 version_added: 0.3.0
+author:
+  - Tidepool EKS maintainers (@tidepool-org)
 description:
   - Internal helper of the C(inventory) role. Reads the values file of an inventory host (default
     C(inventories/values/<host>.yml)) as data, never as Ansible variables. Nothing in it is templated (a
@@ -21,6 +23,8 @@ description:
   - Refuses an inventory in the old layout first (values files under O(legacy_dirs), or values keys set as host
     or group variables, O(variables)), telling where to move the file.
   - The keys are only read here; the C(inventory) role validates them against the schema.
+extends_documentation_fragment:
+  - tidepool.eks.attributes.read_only
 options:
   path:
     description: Path of the values file (on the controller).
@@ -40,21 +44,10 @@ options:
     type: list
     elements: str
     default: []
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; runs the same in check mode.
-  diff_mode:
-    support: none
-    description: Reads only.
-  idempotent:
-    support: full
-    description: Never changes anything.
-author:
-  - Tidepool EKS maintainers (@tidepool-org)
 """
 
 EXAMPLES = r"""
+# What the inventory role does first (roles/inventory/tasks/main.yml)
 - name: Read the values of the cluster as data
   tidepool.eks.values_file:
     path: "{{ inventory_dir }}/values/{{ inventory_hostname }}.yml"
@@ -79,16 +72,17 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
 from ansible_collections.tidepool.eks.plugins.module_utils.config import values_file
 
 
+#: The options (DOCUMENTATION); the module only reads, so check mode runs it the same.
+ARGUMENT_SPEC = {
+    "path": {"type": "path", "required": True},
+    "host": {"type": "str", "required": True},
+    "legacy_dirs": {"type": "list", "elements": "path", "default": []},
+    "variables": {"type": "list", "elements": "str", "default": []},
+}
+
+
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            host=dict(type="str", required=True),
-            legacy_dirs=dict(type="list", elements="path", default=[]),
-            variables=dict(type="list", elements="str", default=[]),
-        ),
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     p = module.params
 
     def work():

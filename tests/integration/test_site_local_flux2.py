@@ -180,24 +180,44 @@ def test_each_environment_is_applied_by_its_own_kustomization_as_its_own_account
     assert kget(kube, "serviceaccount", "helm-release", "-n", "qa1") is not None
 
 
+def commit_by_hand(env, tmp_path, directory, name, namespace, message):
+    """Push, as someone (not the collection), a ConfigMap ``namespace/name`` in ``clusters/local/flux/<directory>/
+    by-hand.yaml`` of the stack's config repository; returns ``git(*args)`` of that clone (to revert it)."""
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
+
+    def git(*args):
+        return subprocess.run(["git", "-C", str(clone), *args], check=True, capture_output=True, text=True)
+    git("config", "user.name", "someone")
+    git("config", "user.email", "someone@example.com")
+    (clone / "clusters" / "local" / "flux" / directory / "by-hand.yaml").write_text(
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  a: b\n")
+    for args in (["add", "-A"], ["commit", "-q", "-m", message], ["push", "-q", "origin", "HEAD:master"]):
+        git(*args)
+    return git
+
+
+def flux_step_fails(env):
+    """``playbooks/flux.yml`` on the by-hand head (its wait bounded to 150 s) must fail: ``(the head, its output)``."""
+    bad = head(env)
+    res = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None,
+                       extra_vars={"flux_wait_applied_timeout": 150})
+    assert res.returncode != 0, res.stdout[-4000:]
+    return bad, res.stdout
+
+
+def revert_by_hand(git):
+    git("revert", "--no-edit", "HEAD")
+    git("push", "-q", "origin", "HEAD:master")
+
+
 def test_an_environment_s_object_in_another_namespace_is_refused_and_the_wait_reports_it(converged, tmp_path):
     env, kube = converged["env"], converged["kube"]
-    clone = tmp_path / "clone"
-    git = lambda *a: subprocess.run(["git", "-C", str(clone), *a], check=True, capture_output=True, text=True)  # noqa: E731
-    subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
-    git("config", "user.name", "someone"), git("config", "user.email", "someone@example.com")
-    qa1 = clone / "clusters" / "local" / "flux" / "environments" / "qa1"
     # committed under qa1's directory, aimed at kube-system: qa1's account may not write there
-    (qa1 / "by-hand.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: by-hand\n"
-                                      "  namespace: kube-system\ndata:\n  a: b\n")
-    git("add", "-A"), git("commit", "-q", "-m", "qa1 reaches into kube-system"), git("push", "-q", "origin",
-                                                                                       "HEAD:master")
-    bad = head(env)
+    git = commit_by_hand(env, tmp_path, "environments/qa1", "by-hand", "kube-system", "qa1 reaches into kube-system")
     try:
-        res = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None,
-                           extra_vars={"flux_wait_applied_timeout": 150})
-        assert res.returncode != 0, res.stdout[-4000:]
-        out = " ".join(res.stdout.split())
+        bad, out = flux_step_fails(env)
+        out = " ".join(out.split())
         assert f"Flux did not apply {bad[:12]}: Kustomization flux-system/environment-qa1:" in out, out[-4000:]
         assert "forbidden" in out.lower() and "system:serviceaccount:flux-system:environment-qa1" in out, out[-4000:]
         assert "by-hand" in out and "kube-system" in out, out[-4000:]
@@ -207,7 +227,7 @@ def test_an_environment_s_object_in_another_namespace_is_refused_and_the_wait_re
         assert kget(kube, "kustomization", "flux-system", "-n", "flux-system")["status"]["lastAppliedRevision"] == \
             f"master@sha1:{bad}"  # the bootstrap objects applied; only the environment refused
     finally:
-        git("revert", "--no-edit", "HEAD"), git("push", "-q", "origin", "HEAD:master")
+        revert_by_hand(git)
     fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
     assert fixed.returncode == 0, fixed.stdout[-4000:]
     assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")
@@ -215,27 +235,16 @@ def test_an_environment_s_object_in_another_namespace_is_refused_and_the_wait_re
 
 def test_a_bad_manifest_committed_by_hand_is_reported_by_the_wait_with_fluxs_message(converged, tmp_path):
     env, kube = converged["env"], converged["kube"]
-    clone = tmp_path / "clone"
-    git = lambda *a: subprocess.run(["git", "-C", str(clone), *a], check=True, capture_output=True, text=True)  # noqa: E731
-    subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
-    git("config", "user.name", "someone"), git("config", "user.email", "someone@example.com")
-    shared = clone / "clusters" / "local" / "flux" / "shared" / "reloader"
     # well-formed YAML the API server refuses: Flux's server-side dry run fails and names the object
-    (shared / "by-hand.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_By_Hand\n"
-                                         "  namespace: reloader\ndata:\n  a: b\n")
-    git("add", "-A"), git("commit", "-q", "-m", "a bad manifest, by hand"), git("push", "-q", "origin", "HEAD:master")
-    bad = head(env)
+    git = commit_by_hand(env, tmp_path, "shared/reloader", "Bad_By_Hand", "reloader", "a bad manifest, by hand")
     try:
-        res = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None,
-                           extra_vars={"flux_wait_applied_timeout": 150})
-        assert res.returncode != 0, res.stdout[-4000:]
-        out = res.stdout
+        bad, out = flux_step_fails(env)
         assert f"Flux did not apply {bad[:12]}: Kustomization flux-system/shared-services:" in out, out[-4000:]
         assert "Bad_By_Hand" in out and "dry-run failed" in out, out[-4000:]
         ks = kget(kube, "kustomization", "shared-services", "-n", "flux-system")
         assert ks["status"]["lastAttemptedRevision"] == f"master@sha1:{bad}"
     finally:
-        git("revert", "--no-edit", "HEAD"), git("push", "-q", "origin", "HEAD:master")
+        revert_by_hand(git)
     fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
     assert fixed.returncode == 0, fixed.stdout[-4000:]
     assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")

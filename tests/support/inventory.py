@@ -27,3 +27,17 @@ def write_host(inventory_file, host: str, variables: dict) -> dict:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{host}.yml").write_text(yaml.safe_dump(values))
     return {k: v for k, v in variables.items() if k not in VALUES_KEYS}
+
+
+def the_one_error(values: dict, mutate) -> str:
+    """The one error :func:`config.validation.validate` gives for a copy of ``values`` changed by ``mutate(copy)``
+    (the test fails when there are none or several)."""
+    import copy
+
+    from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
+
+    bad = copy.deepcopy(values)
+    mutate(bad)
+    errors = validation.validate(bad)
+    assert len(errors) == 1, errors
+    return errors[0]

@@ -94,15 +94,20 @@ class Read:
     ast: object = None
 
 
+def _names():
+    return field(default_factory=set)
+
+
 @dataclass
 class Role:
+    """What one role owns (``own``, ``options``, ``public`` facts, ``entry_points``) and what it reads."""
     name: str
     path: Path
-    own: set = field(default_factory=set)
-    options: set = field(default_factory=set)
-    public: set = field(default_factory=set)
-    entry_points: set = field(default_factory=set)
-    reads: list = field(default_factory=list)
+    own: set = _names()
+    options: set = _names()
+    public: set = _names()
+    entry_points: set = _names()
+    reads: list = field(default_factory=list)      # Read(name, file, ast)
     includes: list = field(default_factory=list)   # (file, role, tasks_from)
 
     def prefixes(self):
