@@ -38,6 +38,9 @@ def install(kube_stack, tmp_path):
             "wait": False}
     yield args
     kube_stack.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait=false", check=False)
+    # the next test installs into the same namespace: a namespace still terminating refuses new objects
+    gone = kube_stack.kubectl("wait", "--for=delete", f"namespace/{NS}", "--timeout=180s", check=False)
+    assert gone.returncode == 0 or "not found" in gone.stderr, f"namespace {NS} still terminating: {gone.stderr}"
     kube_stack.kubectl("delete", "clusterrolebinding", f"crd-controller-{NS}", f"cluster-reconciler-{NS}",
                        "--ignore-not-found", check=False)
     kube_stack.kubectl("delete", "clusterrole", f"crd-controller-{NS}", "--ignore-not-found", check=False)
