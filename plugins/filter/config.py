@@ -42,8 +42,6 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import objects as k8s_objects
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.config import validation
-# gitops_flavour has a file of its own (its documentation); importable from here as before
-from ansible_collections.tidepool.eks.plugins.filter.gitops_flavour import gitops_flavour  # noqa: F401
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap as flux_v2_bootstrap

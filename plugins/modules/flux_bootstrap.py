@@ -75,7 +75,7 @@ options:
       - Credentials in an C(https://user:token@host/...) URL (O(flux_version=2) only; Flux v1 would keep them in
         its Deployment's arguments, so it refuses them) are moved to the Secret C(flux-system/flux-system) as
         C(username) and C(password), which the GitRepository reads through C(secretRef), as C(flux bootstrap)
-        does. The GitRepository's C(spec.url), RV(git.url) and the messages hold the URL without them. Prefer
+        does. The GitRepository's C(spec.url), RV(git)'s C(url) and the messages hold the URL without them. Prefer
         O(git_userinfo), so the token is not part of the URL the task shows.
       - Required when O(state=present).
     type: str

@@ -30,7 +30,6 @@ import copy
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config as eksctl_config
 from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
-from ansible_collections.tidepool.eks.plugins.module_utils.config import irsa
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
 from ansible_collections.tidepool.eks.plugins.module_utils.config import packages
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming

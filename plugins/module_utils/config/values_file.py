@@ -60,7 +60,7 @@ def _loader_class(path: str):
 
         def construct_mapping(self, node, deep=False):
             seen = set()
-            for key_node, _ in node.value:
+            for key_node, _value_node in node.value:
                 key = self.construct_object(key_node, deep=True)
                 try:
                     duplicate = key in seen

@@ -59,4 +59,3 @@ def plan_diff(plan: list) -> list:
             after["tags"] = dict(sorted(ch.tags_to_set.items()))
         diffs.append({"before_header": header, "after_header": header, "before": before, "after": after})
     return diffs
-

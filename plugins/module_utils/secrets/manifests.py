@@ -26,4 +26,3 @@ def external_secret_manifest(doc: SecretDoc, region: str | None = None, manifest
     flavour = registry.flavour(flux_version)
     return flavour.secret_manifest(doc.metadata, doc.secret_id, doc.values or {}, secret_type=doc.secret_type,
                                    region=region, role_arn=role_arn, manifest_format=manifest_format)
-

@@ -30,7 +30,6 @@ class Existing:
     arn: str | None = None
 
 
-
 @dataclass
 class Change:
     """One planned operation. ``actions`` is an ordered subset of create/restore/complete/update/tag/delete
@@ -54,7 +53,6 @@ class Change:
             if name in self.actions:
                 return outcome
         return "unchanged"
-
 
 
 def make_plan(docs: list, state: dict, present: bool = True, overwrite: bool = True, tags: dict | None = None,
@@ -132,4 +130,3 @@ def summarise(plan: list) -> dict:
         if outcome != "restored" and "restore" in ch.actions:
             out["restored"].append(ch.secret_id)
     return out
-

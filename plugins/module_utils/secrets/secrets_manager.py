@@ -36,7 +36,6 @@ class PartialFailure(AwsError):
         self.result: dict = {}
 
 
-
 def read_state(client, cluster: str, docs: list, want_values: set) -> dict:
     """-> ``{secret_id: Existing}`` for every doc.
 
@@ -164,4 +163,3 @@ def _complete_restored(client, ch: Change) -> None:
     added, value = missing_keys(restored, ch.doc.values or {})
     if added:
         call(client, "put_secret_value", ch.secret_id, SecretId=ch.secret_id, SecretString=serialise(value))
-

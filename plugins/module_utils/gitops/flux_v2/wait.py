@@ -303,4 +303,3 @@ def _kustomizations_poll(waiter, commit: str, deadline: float, out: dict) -> boo
             out["msg"] = f"Flux applied {out['applied_revision']} (flux-system); {text}"
             return False
         waiter.sleep(waiter.interval)
-

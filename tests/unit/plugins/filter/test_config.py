@@ -5,6 +5,7 @@ import pytest
 import yaml
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.tidepool.eks.plugins.filter.gitops_flavour import gitops_flavour
 from ansible_collections.tidepool.eks.plugins.filter import config as filters
 from ansible_collections.tidepool.eks.plugins.filter import eksctl
 from tests.support.inventory import load_values
@@ -31,15 +32,15 @@ def test_invalid_values_name_the_variable():
 
 
 def test_gitops_flavour_facts_for_roles():
-    facts = filters.gitops_flavour(1)
+    facts = gitops_flavour(1)
     assert facts["needs_tiller_tls"] is True
     assert facts["release_kind"] == {"api_version": "helm.fluxcd.io/v1", "kind": "HelmRelease"}
-    assert filters.gitops_flavour("1") == facts == filters.gitops_flavour()
-    assert filters.gitops_flavour(2)["release_kind"] == {"api_version": "helm.toolkit.fluxcd.io/v2",
+    assert gitops_flavour("1") == facts == gitops_flavour()
+    assert gitops_flavour(2)["release_kind"] == {"api_version": "helm.toolkit.fluxcd.io/v2",
                                                          "kind": "HelmRelease"}
-    assert filters.gitops_flavour(2)["needs_tiller_tls"] is False
+    assert gitops_flavour(2)["needs_tiller_tls"] is False
     with pytest.raises(AnsibleFilterError, match="is not supported; use 1 or 2"):
-        filters.gitops_flavour(3)
+        gitops_flavour(3)
 
 
 def test_eksctl_cluster_config_maps_the_iam_users():

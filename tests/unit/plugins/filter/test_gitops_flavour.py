@@ -46,7 +46,7 @@ def test_every_flavour_answers_the_same_keys_with_plain_data():
 
 
 def test_no_version_means_the_default_flavour():
-    assert gitops_flavour(None) == gitops_flavour(registry.DEFAULT_VERSION) == config_filters.gitops_flavour()
+    assert gitops_flavour(None) == gitops_flavour(registry.DEFAULT_VERSION) == gitops_flavour()
 
 
 def test_an_unsupported_version_names_flux_version():
