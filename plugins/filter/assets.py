@@ -90,6 +90,10 @@ def bucket_refusals(buckets, info, cluster, environments=None, confirmed=None):
                                      environments=_plain(environments or {}))
 
 
+def bucket_untagged(buckets, info):
+    return bucket_ownership.untagged_existing(_plain(buckets), _plain(info))
+
+
 def bucket_teardown(buckets, info, cluster):
     return bucket_ownership.partition(_plain(buckets), _plain(info), cluster=str(cluster))
 
@@ -101,4 +105,5 @@ def bucket_name_filter(names):
 class FilterModule:
     def filters(self):
         return {"bucket_drift": bucket_drift, "bucket_name_filter": bucket_name_filter,
-                "bucket_refusals": bucket_refusals, "bucket_teardown": bucket_teardown}
+                "bucket_refusals": bucket_refusals, "bucket_teardown": bucket_teardown,
+                "bucket_untagged": bucket_untagged}
