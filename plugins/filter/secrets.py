@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import documents
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart as _tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue
 
 
@@ -22,21 +23,42 @@ def _env_names(environments):
     return list(environments or [])
 
 
-def secrets_catalogue(environments, pkgs=None, exclude=None, only=None, include_vendor=True):
-    """Secret manifests (stringData) of the catalogue for these environments, random values fresh.
+def _charts(environments, default_chart, filter_name):
+    """``{environment: chart}``: the flavour's Tidepool chart with each environment's ``chart`` override."""
+    if not isinstance(default_chart, dict) or not default_chart:
+        raise AnsibleFilterError(f"{filter_name}: tidepool_chart (the flavour's Tidepool chart, "
+                                 "inventory_values.gitops.tidepool_chart) is required")
+    envs = environments if isinstance(environments, dict) else {env: {} for env in environments or []}
+    try:
+        return {env: _tidepool_chart.merge_source(default_chart, (conf or {}).get("chart") if isinstance(conf, dict)
+                                                 else None)
+                for env, conf in envs.items()}
+    except ValueError as exc:
+        raise AnsibleFilterError(f"{filter_name}: {exc}") from None
+
+
+def secrets_catalogue(environments, pkgs=None, exclude=None, only=None, include_vendor=True, tidepool_chart=None):
+    """Secret manifests (stringData) of the catalogue for these environments, random values fresh: each
+    environment's secrets contract is its Tidepool chart's (``tidepool_chart``: the flavour's chart,
+    ``inventory_values.gitops.tidepool_chart``; an environment's ``chart`` overrides it).
 
     ``exclude``: ``<namespace>/<name>`` ids given elsewhere; ``only``: rotation subset.
     """
+    charts = _charts(environments, tidepool_chart, "secrets_catalogue")
     try:
         return catalogue.manifests(_env_names(environments), pkgs or {}, exclude=exclude or (), only=only,
-                                   include_vendor=include_vendor)
+                                   include_vendor=include_vendor, charts=charts)
     except ValueError as exc:
         raise AnsibleFilterError(str(exc)) from None
 
 
-def secrets_rotatable(environments, pkgs=None):
-    """Ids a ``secrets_rotate`` entry may name."""
-    return catalogue.rotatable(_env_names(environments), pkgs or {})
+def secrets_rotatable(environments, pkgs=None, tidepool_chart=None):
+    """Ids a ``secrets_rotate`` entry may name (``tidepool_chart`` as for ``secrets_catalogue``)."""
+    try:
+        return catalogue.rotatable(_env_names(environments), pkgs or {},
+                                   _charts(environments, tidepool_chart, "secrets_rotatable"))
+    except ValueError as exc:
+        raise AnsibleFilterError(f"secrets_rotatable: {exc}") from None
 
 
 def secrets_vendor_manifests(vendor):

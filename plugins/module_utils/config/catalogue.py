@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Catalogues of tidepool.eks: the Tidepool services and the shared-service packages (``pkgs``).
+"""Catalogues of tidepool.eks: the shared-service packages (``pkgs``); the Tidepool charts, their services and
+secrets are :mod:`config.tidepool_chart`'s.
 
 One file owns these lists; the config role, the validation and the tests read them from here.
 Sources: the Tidepool install guide (``../shared/seeds/001_*.txt``) and the make_* era template
@@ -9,27 +10,12 @@ Sources: the Tidepool install guide (``../shared/seeds/001_*.txt``) and the make
 """
 from __future__ import annotations
 
-#: The 19 Tidepool services whose images the GitOps operator automates in an environment's HelmRelease
-#: (the flavour's image-update policy, one tag filter per service), in the guide's order.
-TIDEPOOL_SERVICES = (
-    "auth", "blip", "blob", "data", "export", "gatekeeper", "highwater", "hydrophone", "image",
-    "jellyfish", "messageapi", "migrations", "notification", "seagull", "shoreline", "task",
-    "tidewhisperer", "tools", "user",
-)
-
 #: Kubernetes versions tidepool.eks accepts for ``cluster.metadata.version`` (EKS standard or
 #: extended support on 2026-11-21), newest last.
 SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 
 #: Default Kubernetes version of a new cluster (EKS standard support). The guide's "1.14" is long gone.
 DEFAULT_KUBERNETES_VERSION = "1.34"
-
-#: The chart every Tidepool environment installs (make_* era: tidepool-org/development, k8s branch).
-TIDEPOOL_CHART = {
-    "git": "git@github.com:tidepool-org/development",
-    "path": "charts/tidepool/0.1.7",
-    "ref": "k8s",
-}
 
 #: Helm repository of the archived "stable" charts (the URL the 2019 guide used is gone).
 STABLE_REPO = "https://charts.helm.sh/stable"
@@ -66,12 +52,6 @@ SHARED_CHARTS = {
                  "ref": "master"},
     "sumologic": _chart("stable", "sumologic-fluentd", "1.1.0"),
 }
-
-#: Docker Hub repositories of the Tidepool services whose tags the image automation follows (chart 0.1.7's
-#: ``<service>.deployment.image``): the platform repository's services are ``tidepool/platform-<service>``.
-PLATFORM_SERVICES = frozenset({"auth", "blob", "data", "image", "migrations", "notification", "task", "tools", "user"})
-TIDEPOOL_IMAGES = {svc: f"docker.io/tidepool/{'platform-' if svc in PLATFORM_SERVICES else ''}{svc}"
-                   for svc in TIDEPOOL_SERVICES}
 
 #: Shared-service packages (``pkgs.<name>.enabled`` in the inventory). For each package:
 #:   namespace    the namespace its objects live in (created by the package unless ``None``)

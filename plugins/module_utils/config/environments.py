@@ -19,6 +19,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 
@@ -29,17 +30,30 @@ def _enabled(conf, key, default):
     return default
 
 
-def tidepool_values(values: dict, env: str) -> dict:
-    """``spec.values`` of an environment's ``tidepool`` HelmRelease, with the guide's value paths:
-    cluster name and region, S3 store and buckets, hosts (DNS names, ports, default protocol), embedded
-    mongodb, nosqlclient, embedded gloo off, HPA; then ``environments.<env>.values`` merged on top."""
+def tidepool_values(values: dict, env: str, chart: dict | None = None) -> dict:
+    """``spec.values`` of an environment's ``tidepool`` HelmRelease for ``chart`` (default: chart 0.1.7,
+    :data:`tidepool_chart.CHART_0_1`), in that chart's value layout (:func:`tidepool_chart.generation`), then
+    ``environments.<env>.values`` merged on top. Raises ValueError when the chart's version cannot be told."""
     conf = inventory.environment_conf(values, env)
-    cluster = inventory.cluster_name(values)
-    buckets = naming.bucket_names(cluster, env, conf.get("buckets"))
+    gen = tidepool_chart.generation(chart or tidepool_chart.CHART_0_1)
+    out = _values_0_1(values, env, conf) if gen == "0.1" else _values_0_26(values, env, conf)
+    return inventory.deep_merge(out, conf.get("values") or {})
+
+
+def _gateway(conf: dict) -> tuple[str, dict, dict]:
     gateway = conf.get("gateway") or {}
     protocol = (gateway.get("default") or {}).get("protocol", "http")
     http = gateway.get("http") or {"enabled": True, "dnsNames": ["localhost"]}
     https = gateway.get("https") or {"enabled": False, "dnsNames": []}
+    return protocol, http, https
+
+
+def _values_0_1(values: dict, env: str, conf: dict) -> dict:
+    """Chart 0.1.7, with the guide's value paths: cluster name and region, S3 store and buckets, hosts (DNS names,
+    ports, default protocol), embedded mongodb, nosqlclient, embedded gloo off, HPA."""
+    cluster = inventory.cluster_name(values)
+    buckets = naming.bucket_names(cluster, env, conf.get("buckets"))
+    protocol, http, https = _gateway(conf)
     hosts = {
         "default": {"protocol": protocol},
         "http": {"enabled": bool(http.get("enabled")), "port": "8080", "dnsNames": list(http.get("dnsNames") or [])},
@@ -69,15 +83,67 @@ def tidepool_values(values: dict, env: str) -> dict:
     if certificates.https_names(conf):
         # The Secret the environment's Certificate writes (certificates.for_environment), as the guide's values had it.
         out["ingress"] = {"certificate": certificates.environment_settings(conf)}
-    return inventory.deep_merge(out, conf.get("values") or {})
+    return out
 
 
-def image_policy(values: dict, env: str) -> dict:
+def _s3(bucket: str) -> dict:
+    return {"type": "s3", "s3": {"bucket": bucket}}
+
+
+def _values_0_26(values: dict, env: str, conf: dict) -> dict:
+    """Chart 0.26.0 (value paths of its ``values.yaml`` and subcharts): region, log level and the gateway's default
+    host and protocol (``global``); Gloo Edge routes (``global.glooingress``, the ``glooingress`` virtual services
+    from ``gateway.http`` / ``gateway.https``, the HTTPS one with the environment Certificate's Secret); Linkerd
+    ServiceProfiles only with the ``linkerd-crds`` package; blob's stores in S3 (data bucket), hydrophone's and the
+    mailer's asset bucket, each running as its IRSA service account (:data:`tidepool_chart.SERVICE_ACCOUNTS`);
+    every service's HPA (``hpa.enabled``, default on) and PodDisruptionBudget (``pdb.enabled``, default off);
+    Keycloak only with ``keycloak.enabled``; Kafka Connect off. The chart reads its Secrets, never writes them
+    (``global.secret``: the secrets contract, :data:`tidepool_chart.SECRETS_0_26`)."""
+    cluster = inventory.cluster_name(values)
+    buckets = naming.bucket_names(cluster, env, conf.get("buckets"))
+    protocol, http, https = _gateway(conf)
+    names = {"http": list(http.get("dnsNames") or []), "https": list(https.get("dnsNames") or [])}
+    default_host = (names[protocol] or ["localhost"])[0]
+    virtual_services = {
+        "http": {"enabled": bool(http.get("enabled")), "dnsNames": names["http"]},
+        "https": {"enabled": bool(https.get("enabled")) and bool(names["https"]), "dnsNames": names["https"],
+                  "certificateSecretName": certificates.environment_settings(conf)["secretName"]},
+    }
+    hpa, pdb = _enabled(conf, "hpa", True), _enabled(conf, "pdb", False)
+    out = {
+        "global": {
+            "region": inventory.region(values),
+            "logLevel": values.get("logLevel", "info"),
+            "gateway": {"default": {"protocol": protocol, "host": default_host}},
+            "glooingress": {"enabled": True},
+            "linkerdsupport": {"enabled": "linkerd-crds" in inventory.enabled_pkgs(values)},
+            "kafka": {"connect": {"enabled": False}},
+            "secret": {"enabled": False, "generated": False, "templated": False},
+        },
+        "tidepool": {"namespace": {"create": False}},
+        "keycloak": {"enabled": _enabled(conf, "keycloak", False)},
+        "glooingress": {"virtualServices": virtual_services},
+    }
+    for svc in tidepool_chart.SERVICES_0_26:
+        out[svc] = {"hpa": {"enabled": hpa}, "pdb": {"enabled": pdb}}
+    for svc, (bucket, _access, _email) in tidepool_chart.SERVICE_ACCOUNTS["0.26"].items():
+        out[svc]["serviceAccount"] = {"create": False, "name": svc}
+    data, asset = buckets["data"], buckets["asset"]
+    out["blob"]["deployment"] = {"env": {"store": _s3(data), "blobs": {"store": _s3(data)},
+                                         "logs": {"store": _s3(data)}}}
+    out["hydrophone"]["deployment"] = {"env": {"store": {"s3": {"bucket": asset}}}}
+    out["mailer"]["deployment"] = {"env": {"store": {"s3": {"bucket": asset}}}}
+    return out
+
+
+def image_policy(values: dict, env: str, chart: dict | None = None) -> dict:
     """``{service: tag filter}`` of the environment's image automation: ``glob:<gitops.branch>-*`` (branch
-    default ``develop``) for each of the 19 Tidepool services; ``gitops.<service>`` overrides one service's."""
+    default ``develop``) for each Tidepool service of ``chart`` (default chart 0.1.7: its 19 services;
+    :data:`tidepool_chart.IMAGES`); ``gitops.<service>`` overrides one service's."""
     gitops = inventory.environment_conf(values, env).get("gitops") or {}
     branch = gitops.get("branch", "develop")
-    return {svc: gitops.get(svc, f"glob:{branch}-*") for svc in catalogue.TIDEPOOL_SERVICES}
+    images = tidepool_chart.IMAGES[tidepool_chart.generation(chart or tidepool_chart.CHART_0_1)]
+    return {svc: gitops.get(svc, f"glob:{branch}-*") for svc in images}
 
 
 #: Packages whose release installs custom resource definitions the tidepool chart uses: ``(package, release)``.
@@ -91,18 +157,20 @@ def dependencies(values: dict) -> list[dict]:
             for pkg, release in CRD_RELEASES if pkg in enabled]
 
 
-def tidepool_chart(values: dict, env: str) -> dict:
-    """The environment's chart: :data:`catalogue.TIDEPOOL_CHART` with ``environments.<env>.chart`` merged over it."""
-    return inventory.deep_merge(catalogue.TIDEPOOL_CHART, inventory.environment_conf(values, env).get("chart") or {})
+def environment_chart(values: dict, env: str, flavour) -> dict:
+    """The environment's Tidepool chart: the flavour's (``Flavour.TIDEPOOL_CHART``: flavour 1 chart 0.1.7, flavour 2
+    chart 0.26.0) with ``environments.<env>.chart`` over it (:func:`tidepool_chart.merge_source`)."""
+    return tidepool_chart.merge_source(flavour.TIDEPOOL_CHART, inventory.environment_conf(values, env).get("chart"))
 
 
 def tidepool_release(values: dict, env: str, flavour) -> dict:
     """The environment's ``tidepool`` release as ``flavour`` writes it: releaseName ``<env>-tidepool``, the
-    chart of :func:`tidepool_chart`, :func:`tidepool_values`, images automated with :func:`image_policy`, after
+    chart of :func:`environment_chart`, :func:`tidepool_values`, images automated with :func:`image_policy`, after
     the releases of :func:`dependencies`."""
-    return flavour.helm_release(naming.ENVIRONMENT_RELEASE, env, tidepool_chart(values, env),
-                                tidepool_values(values, env), release_name=naming.environment_release_name(env),
-                                image_policy=image_policy(values, env), depends_on=dependencies(values))
+    chart = environment_chart(values, env, flavour)
+    return flavour.helm_release(naming.ENVIRONMENT_RELEASE, env, chart,
+                                tidepool_values(values, env, chart), release_name=naming.environment_release_name(env),
+                                image_policy=image_policy(values, env, chart), depends_on=dependencies(values))
 
 
 def environment(values: dict, env: str, flavour) -> list[dict]:
@@ -112,15 +180,16 @@ def environment(values: dict, env: str, flavour) -> list[dict]:
     the flavour's secret-store objects of the namespace and its annotations on the Namespace (flavour 1: KES may
     read only ``<cluster>/<env>/*``)."""
     conf = inventory.environment_conf(values, env)
+    chart = environment_chart(values, env, flavour)
     secrets = env in inventory.secret_namespaces(values)
     annotations = flavour.secret_namespace_annotations(inventory.cluster_name(values), env) if secrets else {}
     objs = [
         manifests.namespace(env, labels={"discovery.solo.io/function_discovery": "enabled", "tidepool.org/environment": env},
                             annotations=annotations or None),
-        *flavour.release_sources(naming.ENVIRONMENT_RELEASE, env, tidepool_chart(values, env)),
+        *flavour.release_sources(naming.ENVIRONMENT_RELEASE, env, chart),
         tidepool_release(values, env, flavour),
-        *flavour.image_automation(env, image_policy(values, env), {
-            "images": catalogue.TIDEPOOL_IMAGES, "email": values["email"],
+        *flavour.image_automation(env, image_policy(values, env, chart), {
+            "images": tidepool_chart.IMAGES[tidepool_chart.generation(chart)], "email": values["email"],
             "path": f"./{naming.flux_path(inventory.cluster_name(values))}/environments/{env}"}),
     ]
     if conf.get("clinicDemoUserId"):

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import route53
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
 
@@ -108,8 +109,10 @@ def irsa_service_accounts(values: dict, flavour) -> list[dict]:
     """IRSA service accounts of the ClusterConfig (``iam.serviceAccounts``), in the guide's order.
 
     Shared services get theirs only when their package is enabled; the secrets readers are ``flavour``'s
-    (:func:`secret_reader_accounts`); every environment gets blob, image and jellyfish (read-write on its data
-    bucket) and hydrophone (read-only on its asset bucket, sends email through SES).
+    (:func:`secret_reader_accounts`); every environment gets those of its Tidepool chart
+    (:data:`config.tidepool_chart.SERVICE_ACCOUNTS`; chart 0.1.7: blob, image and jellyfish read-write on its data
+    bucket, hydrophone read-only on its asset bucket and sending email through SES; chart 0.26: blob, hydrophone,
+    and the mailer, which sends the email).
     """
     cluster, region, account = inventory.cluster_name(values), inventory.region(values), inventory.account(values)
     enabled = set(inventory.enabled_pkgs(values))
@@ -128,14 +131,15 @@ def irsa_service_accounts(values: dict, flavour) -> list[dict]:
     out += secret_reader_accounts(values, flavour)
     for env, conf in (values.get("environments") or {}).items():
         buckets = naming.bucket_names(cluster, env, (conf or {}).get("buckets"))
-        data, asset = buckets["data"], buckets["asset"]
-        for svc in ("blob", "image", "jellyfish"):
-            out.append(_irsa(svc, env, f"{svc}-service", _policy(
-                s3_statement("s3:ListBucket", f"arn:aws:s3:::{data}", account),
-                s3_statement(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], f"arn:aws:s3:::{data}/*", account))))
-        out.append(_irsa("hydrophone", env, "hydrophone-service", _policy(
-            s3_statement("s3:ListBucket", f"arn:aws:s3:::{asset}", account),
-            s3_statement(["s3:GetObject"], f"arn:aws:s3:::{asset}/*", account),
-            _statement(["ses:SendEmail", "ses:SendRawEmail"],
-                       f"arn:aws:ses:{region}:{account}:identity/{ses_identity(values)}"))))
+        chart = tidepool_chart.merge_source(flavour.TIDEPOOL_CHART, (conf or {}).get("chart"))
+        for svc, (bucket, access, sends_email) in tidepool_chart.SERVICE_ACCOUNTS[
+                tidepool_chart.generation(chart)].items():
+            name = buckets[bucket]
+            objects = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"] if access == "rw" else ["s3:GetObject"]
+            statements = [s3_statement("s3:ListBucket", f"arn:aws:s3:::{name}", account),
+                          s3_statement(objects, f"arn:aws:s3:::{name}/*", account)]
+            if sends_email:
+                statements.append(_statement(["ses:SendEmail", "ses:SendRawEmail"],
+                                             f"arn:aws:ses:{region}:{account}:identity/{ses_identity(values)}"))
+            out.append(_irsa(svc, env, f"{svc}-service", _policy(*statements)))
     return out

@@ -28,6 +28,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import catalog
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.config import schema_types as t
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.config import privileged
 
 (jsonschema,), JSONSCHEMA_IMPORT_ERROR = optional_import("jsonschema")
@@ -109,13 +110,13 @@ def _package(pkg):
 _GATEWAY_PROTOCOL = _obj("a dict {enabled, dnsNames}", {"enabled": _BOOL, "dnsNames": _HOSTS}, nullable=True)
 
 ENVIRONMENT = _obj(
-    "a dict of environment settings (hpa, nosqlclient, mongodb, gitops, buckets, gateway, certificate, "
-    "clinicDemoUserId, values, chart, peering)",
+    "a dict of environment settings (hpa, pdb, nosqlclient, mongodb, keycloak, gitops, buckets, gateway, "
+    "certificate, clinicDemoUserId, values, chart, peering)",
     {
-        "hpa": _ENABLED, "nosqlclient": _ENABLED, "mongodb": _ENABLED,
+        "hpa": _ENABLED, "pdb": _ENABLED, "nosqlclient": _ENABLED, "mongodb": _ENABLED, "keycloak": _ENABLED,
         "gitops": _obj("a dict with branch and per-service tag filters",
                        {"branch": _str("a git branch name", r"\A[A-Za-z0-9._/-]+\Z"),
-                        **{svc: _str("an image tag filter such as glob:develop-*") for svc in catalogue.TIDEPOOL_SERVICES}},
+                        **{svc: _str("an image tag filter such as glob:develop-*") for svc in tidepool_chart.ALL_SERVICES}},
                        nullable=True),
         "buckets": _obj("a dict with optional data and asset bucket names and adopt",
                         {"data": {**_BUCKET, "type": ["string", "null"]}, "asset": {**_BUCKET, "type": ["string", "null"]},

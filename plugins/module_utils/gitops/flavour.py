@@ -36,6 +36,9 @@ class Flavour:
       shared ones (:data:`config.catalogue.SHARED_CHART_REPOSITORIES`) first;
     * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`): the shared charts
       (:data:`config.catalogue.SHARED_CHARTS`) and the flavour's own;
+    * ``TIDEPOOL_CHART`` -- the Tidepool chart every environment installs unless ``environments.<env>.chart`` says
+      otherwise (:data:`config.tidepool_chart.CHART_0_1` or :data:`~config.tidepool_chart.CHART_0_26`); its version
+      decides the environment's values layout and secrets contract;
     * ``NAME`` -- how messages name the flavour (``Flux v1``);
     * ``INSTALLS_COMPONENTS`` -- whether the install is a pinned components file (``install.yaml``) that is also
       committed to the config repository (``flux-system/``), as ``flux bootstrap`` does;
@@ -68,6 +71,7 @@ class Flavour:
     BOOTSTRAP_REQUIRED: tuple = ()
     CHART_REPOSITORIES: tuple = ()
     CHARTS: dict = {}
+    TIDEPOOL_CHART: dict = {}
     NAME = ""
     INSTALLS_COMPONENTS = False
     HELM_OPERATOR = False
@@ -225,7 +229,9 @@ class Flavour:
         * ``secret_readers`` (``namespace``: each namespace's own service account reads its secrets, an IAM role per
           namespace; ``controller``: the secrets controller's account reads them all);
         * ``deploy_key_secret`` (``{"namespace", "name", "key"}``: the Secret and data key holding the config
-          repository's deploy key, in :data:`OPERATOR_NAMESPACE`).
+          repository's deploy key, in :data:`OPERATOR_NAMESPACE`);
+        * ``tidepool_chart`` (the dict :data:`TIDEPOOL_CHART`: the secrets role reads the secrets contract of each
+          environment's chart from it and ``environments.<env>.chart``).
 
         Plain data (str, bool, int, lists and dicts of them); never touches a cluster."""
         namespace, name, key = self.deploy_key_secret_ref({"namespace": self.OPERATOR_NAMESPACE})
@@ -234,5 +240,5 @@ class Flavour:
                 "image_automation": self.IMAGE_AUTOMATION, "image_overrides": sorted(self.DEFAULT_IMAGES),
                 "pushes_sync_tag": self.PUSHES_SYNC_TAG, "reports_applied_revision": self.REPORTS_APPLIED_REVISION,
                 "migration_target": self.MIGRATION_TARGET,
-                "secret_readers": self.SECRET_READERS,
+                "secret_readers": self.SECRET_READERS, "tidepool_chart": dict(self.TIDEPOOL_CHART),
                 "deploy_key_secret": {"namespace": namespace, "name": name, "key": key}}

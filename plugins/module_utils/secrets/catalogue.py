@@ -3,8 +3,10 @@
 # Apache License 2.0
 """The secrets catalogue of tidepool.eks: which Kubernetes Secrets a Tidepool cluster needs.
 
-One file owns it (research ``tidepool-tools.md`` section 7.1, Tidepool chart 0.1.7). The ``secrets``
-role reads it through the ``tidepool.eks.secrets_catalogue`` filter; the values are generated here,
+An environment's secrets are the secrets contract of the Tidepool chart it installs
+(:data:`config.tidepool_chart.SECRETS`: chart 0.1.7's for flavour 1, research ``tidepool-tools.md`` section 7.1;
+chart 0.26.0's for flavour 2, read from the chart), the cluster's are the enabled packages' vendor placeholders.
+The ``secrets`` role reads it through the ``tidepool.eks.secrets_catalogue`` filter; the values are generated here,
 in Python (``secrets.choice`` over ``[A-Za-z0-9]``, 40 characters, as Helm's ``randAlphaNum 40``),
 and stored create-only, so a rerun never rotates them.
 
@@ -12,8 +14,8 @@ Kinds of entries:
 
 * ``random`` keys: a fresh 40-character value (each key and each secret independent);
 * fixed defaults (the ``mongo`` secret pointing at the in-cluster MongoDB, empty salts);
-* ``vendor`` secrets: third-party credentials (dexcom, kissmetrics, mailchimp, marketo, datadog,
-  slack, sumologic) that only an operator can provide; the catalogue creates empty placeholders
+* ``vendor`` secrets: third-party credentials (dexcom, kissmetrics, marketo, oura, datadog,
+  slack, sumologic...) that only an operator can provide; the catalogue creates empty placeholders
   so the pods start, and ``secrets_vendor`` / ``secrets_files`` replace them.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ import secrets as _secrets
 import string
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue as package_catalogue
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 
 RANDOM = object()  # marker: generate a value
 RANDOM_LENGTH = 40
@@ -31,35 +34,6 @@ ALPHABET = string.ascii_letters + string.digits
 def _random_keys(*keys):
     return {k: RANDOM for k in keys}
 
-
-#: Secrets of every Tidepool environment (namespace = the environment name).
-ENVIRONMENT_SECRETS = {
-    "auth": _random_keys("ServiceAuth"),
-    "blob": _random_keys("ServiceAuth"),
-    "data": _random_keys("ServiceAuth"),
-    "image": _random_keys("ServiceAuth"),
-    "notification": _random_keys("ServiceAuth"),
-    "task": _random_keys("ServiceAuth"),
-    "user": _random_keys("ServiceAuth"),
-    "server": _random_keys("ServiceAuth"),
-    "export": _random_keys("SessionEncryptionKey"),
-    "shoreline": _random_keys("ServiceAuth", "UserLongTermKey", "UserMailVerification"),
-    "userdata": _random_keys("GroupIdEncryptionKey", "UserIdSalt", "UserPasswordSalt"),
-    # The in-cluster MongoDB of the chart (environments.<env>.mongodb.enabled). For an external
-    # MongoDB, give qa1/mongo in secrets_vendor: vendor values overwrite these defaults.
-    "mongo": {"Scheme": "mongodb", "Addresses": "mongodb", "Username": "", "Password": "",
-              "Database": "admin", "Tls": "false", "OptParams": ""},
-    # Sub-chart carelink (a Secret named ``jellyfish`` in chart 0.1.7, ``carelink`` later).
-    "carelink": {"CarelinkSalt": ""},
-}
-
-#: Vendor credentials of every environment: placeholders until the operator provides them.
-ENVIRONMENT_VENDOR_SECRETS = {
-    "dexcom": {"ClientId": "", "ClientSecret": "", "StateSalt": ""},
-    "kissmetrics": {"APIKey": "", "Token": "", "UCSFAPIKey": "", "UCSFWhitelist": ""},
-    "mailchimp": {"ClinicLists": "[]", "PersonalLists": "[]", "URL": "", "ApiKey": ""},
-    "marketo": {"ID": "", "Secret": "", "URL": ""},
-}
 
 #: Cluster-level vendor placeholders, created when their package is enabled (``pkgs.<pkg>.enabled``):
 #: ``(namespace, name) -> {"pkg": ..., "keys": {...}}``. Kept with the package catalogue
@@ -81,15 +55,23 @@ def _manifest(namespace: str, name: str, values: dict) -> dict:
             "metadata": {"name": name, "namespace": namespace}, "stringData": values}
 
 
-def entries(environments, pkgs=None, include_vendor: bool = True) -> dict:
-    """``{"<namespace>/<name>": {"keys": {key: value-or-RANDOM}, "vendor": bool}}`` for a cluster."""
+def environment_secrets(chart: dict | None = None, include_vendor: bool = True) -> dict:
+    """``{name: {"keys": {key: value-or-RANDOM}, "vendor": bool}}`` of one environment installing ``chart`` (default
+    chart 0.1.7): its chart's secrets contract. Raises ValueError when the chart's version cannot be told."""
+    contract = tidepool_chart.SECRETS[tidepool_chart.generation(chart or tidepool_chart.CHART_0_1)]
+    return {name: {"keys": {k: (RANDOM if v == tidepool_chart.GENERATED else v) for k, v in keys.items()},
+                   "vendor": operator}
+            for name, (keys, operator) in contract.items() if include_vendor or not operator}
+
+
+def entries(environments, pkgs=None, include_vendor: bool = True, charts=None) -> dict:
+    """``{"<namespace>/<name>": {"keys": {key: value-or-RANDOM}, "vendor": bool}}`` for a cluster: each environment's
+    :func:`environment_secrets` (``charts``: ``{environment: chart}``, chart 0.1.7 where missing), then the enabled
+    packages' vendor placeholders."""
     out = {}
     for env in sorted(environments or []):
-        for name, keys in ENVIRONMENT_SECRETS.items():
-            out[f"{env}/{name}"] = {"keys": dict(keys), "vendor": False}
-        if include_vendor:
-            for name, keys in ENVIRONMENT_VENDOR_SECRETS.items():
-                out[f"{env}/{name}"] = {"keys": dict(keys), "vendor": True}
+        for name, entry in sorted(environment_secrets((charts or {}).get(env), include_vendor).items()):
+            out[f"{env}/{name}"] = entry
     if include_vendor:
         for (namespace, name), spec in CLUSTER_VENDOR_SECRETS.items():
             if ((pkgs or {}).get(spec["pkg"]) or {}).get("enabled"):
@@ -97,20 +79,21 @@ def entries(environments, pkgs=None, include_vendor: bool = True) -> dict:
     return out
 
 
-def rotatable(environments, pkgs=None) -> list:
+def rotatable(environments, pkgs=None, charts=None) -> list:
     """Ids (``<namespace>/<name>``) that have generated keys, i.e. that ``secrets_rotate`` may name."""
-    return sorted(sid for sid, e in entries(environments, pkgs).items() if any(v is RANDOM for v in e["keys"].values()))
+    return sorted(sid for sid, e in entries(environments, pkgs, charts=charts).items()
+                  if any(v is RANDOM for v in e["keys"].values()))
 
 
-def manifests(environments, pkgs=None, exclude=(), only=None, include_vendor: bool = True) -> list:
+def manifests(environments, pkgs=None, exclude=(), only=None, include_vendor: bool = True, charts=None) -> list:
     """Secret manifests (``stringData``) of the catalogue with fresh random values.
 
     ``exclude``: ids given by the operator (vendor secrets, files) - left out here.
     ``only``: restrict to these ids (rotation); every id must be in the catalogue and have generated keys.
     """
-    catalogue = entries(environments, pkgs, include_vendor=include_vendor)
+    catalogue = entries(environments, pkgs, include_vendor=include_vendor, charts=charts)
     if only is not None:
-        allowed = set(rotatable(environments, pkgs))
+        allowed = set(rotatable(environments, pkgs, charts))
         unknown = [sid for sid in only if sid not in allowed]
         if unknown:
             raise ValueError(f"secrets_rotate: {', '.join(unknown)} not a generated secret of this cluster; "

@@ -11,6 +11,7 @@ kubernetes-external-secrets writes Secrets from ``kubernetes-client.io/v1`` Exte
 """
 from __future__ import annotations
 
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import Flavour
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import bootstrap
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import charts
@@ -34,6 +35,7 @@ class FluxV1(Flavour):
     SECRET_MANIFEST_FORMATS = external_secrets.MANIFEST_FORMATS
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
+    TIDEPOOL_CHART = tidepool_chart.CHART_0_1
 
     def deploy_key_secret_ref(self, spec):
         return bootstrap.deploy_key_secret_ref(spec)

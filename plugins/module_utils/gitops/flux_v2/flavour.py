@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flavour import Flavour
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import charts
@@ -54,6 +55,7 @@ class FluxV2(Flavour):
     BOOTSTRAP_REQUIRED = ("components_path",)
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
+    TIDEPOOL_CHART = tidepool_chart.CHART_0_26
     GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from tests.support.inventory import load_values
 
@@ -26,8 +26,8 @@ def test_tidepool_helmrelease(values):
     ann = hr["metadata"]["annotations"]
     assert ann["fluxcd.io/automated"] == "true"
     tags = {k: v for k, v in ann.items() if k.startswith("fluxcd.io/tag.")}
-    assert len(catalogue.TIDEPOOL_SERVICES) == 19
-    assert tags == {f"fluxcd.io/tag.{s}": "glob:develop-*" for s in catalogue.TIDEPOOL_SERVICES}
+    assert len(tidepool_chart.SERVICES_0_1) == 19
+    assert tags == {f"fluxcd.io/tag.{s}": "glob:develop-*" for s in tidepool_chart.SERVICES_0_1}
     v = hr["spec"]["values"]
     assert v["global"]["cluster"] == {"name": "test1", "region": "us-west-2"}
     assert v["global"]["environment"]["store"] == {"type": "s3"}

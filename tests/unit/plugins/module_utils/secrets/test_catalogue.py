@@ -8,6 +8,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.tidepool.eks.plugins.filter import secrets as filters
+from ansible_collections.tidepool.eks.plugins.module_utils.config.tidepool_chart import CHART_0_1, CHART_0_26
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import catalogue as cat
 
 RANDOM_RE = re.compile(r"^[A-Za-z0-9]{40}$")
@@ -71,4 +72,9 @@ def test_filter_helpers(tmp_path):
         filters.secrets_load_files([str(tmp_path / "missing.yaml")])
     assert filters.secrets_repo_dir("t1", "aws") == "clusters/t1/flux/external-secrets"
     assert filters.secrets_repo_dir("t1", "git") == "clusters/t1/flux/secrets"
-    assert "qa1/auth" in filters.secrets_rotatable({"qa1": {}})
+    assert "qa1/auth" in filters.secrets_rotatable({"qa1": {}}, tidepool_chart=CHART_0_1)
+    # chart 0.26's contract: prescription is generated, the 0.1.7-only image secret is gone
+    assert "qa1/prescription" in filters.secrets_rotatable({"qa1": {}}, tidepool_chart=CHART_0_26)
+    assert "qa1/image" not in filters.secrets_rotatable({"qa1": {}}, tidepool_chart=CHART_0_26)
+    with pytest.raises(AnsibleFilterError, match="tidepool_chart"):
+        filters.secrets_rotatable({"qa1": {}})

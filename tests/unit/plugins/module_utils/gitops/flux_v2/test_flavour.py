@@ -64,11 +64,12 @@ def test_releases_have_the_same_names_namespaces_and_values_as_flux_v1():
                                                                               "HelmRelease")}
     v2 = {(o["metadata"]["namespace"], o["metadata"]["name"]): o for o in _by(_objects(_values(2, **everything)),
                                                                               "HelmRelease")}
-    # fluxcloud becomes a Provider and an Alert; the two operators of the flavour change chart (and so values).
+    # fluxcloud becomes a Provider and an Alert; the two operators of the flavour change chart (and so values), and
+    # so does every environment's Tidepool chart (0.1.7 -> 0.26.0: test_tidepool_chart_0_26.py).
     assert set(v1) - set(v2) == {("flux", "fluxcloud")} and set(v2) <= set(v1)
     for key, hr in v2.items():
         assert hr["spec"]["releaseName"] == v1[key]["spec"]["releaseName"]
-        if key not in (("certmanager", "certmanager"), ("external-secrets", "external-secrets")):
+        if key not in (("certmanager", "certmanager"), ("external-secrets", "external-secrets"), ("qa2", "tidepool")):
             assert hr["spec"]["values"] == v1[key]["spec"]["values"], key
     assert v2[("external-secrets", "external-secrets")]["spec"]["chart"]["spec"]["chart"] == "external-secrets"
     assert v2[("certmanager", "certmanager")]["spec"]["chart"]["spec"]["version"].startswith("v1.")
@@ -90,9 +91,11 @@ def test_chart_sources_catalogue_repositories_and_git_charts():
                     "sourceRef": {"kind": "HelmRepository", "name": "gloo", "namespace": "gloo-system"}}
     assert repos["gloo"]["spec"]["url"] == "https://storage.googleapis.com/solo-public-helm"
     git = _by(objs, "GitRepository", "tidepool-chart", "qa2")[0]
-    assert git["spec"]["url"] == "https://github.com/tidepool-org/development" and git["spec"]["ref"] == {"branch": "k8s"}
+    # chart 0.26.0 at its release tag (Tidepool publishes the chart in git only)
+    assert git["spec"]["url"] == "https://github.com/tidepool-org/development"
+    assert git["spec"]["ref"] == {"name": "refs/tags/tidepool-0.26.0"}
     spec = _by(objs, "HelmRelease", "tidepool", "qa2")[0]["spec"]["chart"]["spec"]
-    assert spec["chart"] == "./charts/tidepool/0.1.7" and spec["sourceRef"]["name"] == "tidepool-chart"
+    assert spec["chart"] == "./charts/tidepool" and spec["sourceRef"]["name"] == "tidepool-chart"
 
 
 def test_chart_overrides_reach_the_sources():
@@ -159,8 +162,10 @@ def test_image_automation_of_an_environment():
     objs = _objects(values)
     policies = {o["metadata"]["name"]: o for o in _by(objs, "ImagePolicy", ns="qa2")}
     repos = {o["metadata"]["name"]: o for o in _by(objs, "ImageRepository", ns="qa2")}
-    assert len(policies) == len(repos) == 19
+    # chart 0.26.0's 22 Tidepool services (plotly-orca is not automated)
+    assert len(policies) == len(repos) == 22
     assert repos["auth"]["spec"]["image"] == "docker.io/tidepool/platform-auth"
+    assert repos["messageapi"]["spec"]["image"] == "docker.io/tidepool/message-api"
     assert repos["blip"]["spec"]["image"] == "docker.io/tidepool/blip"
     assert policies["auth"]["spec"]["filterTags"]["pattern"] == "^master\\-.*$"
     assert policies["blip"]["spec"]["policy"] == {"semver": {"range": "~1.0"}}
