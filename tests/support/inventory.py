@@ -13,7 +13,7 @@ def load_values(host: str) -> dict:
 
 #: The top-level keys of a values file (plugins/module_utils/config/values_schema.py TOP_LEVEL_KEYS).
 VALUES_KEYS = ("email", "aws", "kubeconfig", "logLevel", "cluster", "pkgs", "environments", "certificates",
-               "flux_version", "cluster_privileged_settings")
+               "flux_version", "cluster_privileged_settings", "helm_chart_mirror")
 
 
 def write_host(inventory_file, host: str, variables: dict) -> dict:

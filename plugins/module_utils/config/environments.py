@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import chart_mirror
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
@@ -159,8 +160,10 @@ def dependencies(values: dict) -> list[dict]:
 
 def environment_chart(values: dict, env: str, flavour) -> dict:
     """The environment's Tidepool chart: the flavour's (``Flavour.TIDEPOOL_CHART``: flavour 1 chart 0.1.7, flavour 2
-    chart 0.26.0) with ``environments.<env>.chart`` over it (:func:`tidepool_chart.merge_source`)."""
-    return tidepool_chart.merge_source(flavour.TIDEPOOL_CHART, inventory.environment_conf(values, env).get("chart"))
+    chart 0.26.0) with ``environments.<env>.chart`` over it (:func:`tidepool_chart.merge_source`), served by the
+    chart mirror when ``helm_chart_mirror`` is set (:mod:`config.chart_mirror`)."""
+    chart = tidepool_chart.merge_source(flavour.TIDEPOOL_CHART, inventory.environment_conf(values, env).get("chart"))
+    return chart_mirror.mirrored(chart, values.get("helm_chart_mirror"), f"environments.{env}.chart")
 
 
 def tidepool_release(values: dict, env: str, flavour) -> dict:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import chart_mirror
 from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
 from ansible_collections.tidepool.eks.plugins.module_utils.config import route53
@@ -19,9 +20,11 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import route53
 
 def _pkg_release(values, flavour, pkg, name, chart_values, **kw):
     """``[sources only it uses..., release]``: the flavour's release of a package with the flavour's chart
-    (``Flavour.chart``), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied."""
+    (``Flavour.chart``), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied, served by the chart mirror
+    when ``helm_chart_mirror`` is set (:mod:`config.chart_mirror`)."""
     conf = values["pkgs"][pkg]
-    chart = inventory.deep_merge(flavour.chart(pkg), conf.get("chart") or {})
+    chart = chart_mirror.mirrored(inventory.deep_merge(flavour.chart(pkg), conf.get("chart") or {}),
+                                  values.get("helm_chart_mirror"), f"pkgs.{pkg}.chart")
     chart_values = inventory.deep_merge(chart_values, conf.get("values") or {})
     ns = catalogue.PKGS[pkg]["namespace"]
     return [*flavour.release_sources(name, ns, chart), flavour.helm_release(name, ns, chart, chart_values, **kw)]
@@ -192,7 +195,8 @@ def _pkg_flux(values, flavour):
     # The same objects flux_bootstrap applies (the flavour builds both). Flux v2's namespace flux-system belongs to
     # its install (flux-system/gotk-components.yaml), so only flavour 1 renders the operator's namespace here.
     ns = flavour.OPERATOR_NAMESPACE
-    sources = flavour.chart_sources(ns, flavour.CHART_REPOSITORIES)
+    mirror = values.get("helm_chart_mirror")
+    sources = flavour.chart_sources(ns, flavour.CHART_REPOSITORIES + ((("mirror", mirror),) if mirror else ()))
     return ([manifests.namespace(ns)] if flavour.RENDERS_OPERATOR_NAMESPACE else []) + sources
 
 

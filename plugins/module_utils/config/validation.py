@@ -16,7 +16,10 @@ import ipaddress
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import chart_mirror
+from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import privileged
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 
@@ -58,7 +61,9 @@ def validate(values: dict, variables=None, flavour_of=None) -> list[str]:
     errors.extend(privileged.errors(values))
     errors.extend(certificates.errors(values))
     if flavour_of is not None:
-        errors.extend(flavour_errors(values, flavour_of(values)))
+        flavour = flavour_of(values)
+        errors.extend(flavour_errors(values, flavour))
+        errors.extend(chart_mirror_errors(values, flavour))
     return errors
 
 
@@ -174,4 +179,33 @@ def flavour_errors(values: dict, flavour) -> list[str]:
             node = node.get(part) if isinstance(node, dict) else None
         if node is not None:
             out.append(f"{key}: has no flux_version {flavour.VERSION} equivalent: {why}")
+    return out
+
+
+def chart_mirror_errors(values: dict, flavour) -> list[str]:
+    """With ``helm_chart_mirror`` set: each chart of the render the mirror cannot serve (a git chart without a version:
+    :func:`config.chart_mirror.mirrored`), and an OCI mirror for a flavour whose operator cannot pull from one
+    (``Flavour.OCI_CHARTS``). Empty without a mirror."""
+    mirror = values.get("helm_chart_mirror")
+    if not mirror:
+        return []
+    out = []
+    if chart_mirror.is_oci(mirror) and not flavour.OCI_CHARTS:
+        out.append(f"helm_chart_mirror: {flavour.NAME} (flux_version {flavour.VERSION}) cannot install charts from an "
+                   "OCI registry; use an HTTP chart repository (http(s)://...) or flux_version 2")
+    pkgs = values.get("pkgs") or {}
+    for pkg in sorted(inventory.enabled_pkgs(values)):
+        if pkg not in flavour.CHARTS:
+            continue
+        chart = inventory.deep_merge(flavour.chart(pkg), (pkgs.get(pkg) or {}).get("chart") or {})
+        try:
+            chart_mirror.mirrored(chart, mirror, f"pkgs.{pkg}.chart")
+        except ValueError as exc:
+            out.append(str(exc))
+    for env, conf in (values.get("environments") or {}).items():
+        chart = tidepool_chart.merge_source(flavour.TIDEPOOL_CHART, (conf or {}).get("chart"))
+        try:
+            chart_mirror.mirrored(chart, mirror, f"environments.{env}.chart")
+        except ValueError as exc:
+            out.append(str(exc))
     return out

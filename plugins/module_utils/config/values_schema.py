@@ -26,6 +26,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.optional_import import optional_import
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import chart_mirror
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.config import schema_types as t
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
@@ -49,7 +50,7 @@ PEERING_KEYS = ("vpc_id", "peer_vpc_id", "peer_region", "peer_owner_id", "peer_c
                 "peer_route_table_ids", "allow_dns_resolution", "tags", "state")
 #: Top-level keys of the inventory values (what roles/inventory collects into ``inventory_values``).
 TOP_LEVEL_KEYS = ("email", "aws", "kubeconfig", "logLevel", "cluster", "pkgs", "environments", "certificates",
-                  "flux_version", privileged.OPT_IN_KEY)
+                  "flux_version", privileged.OPT_IN_KEY, "helm_chart_mirror")
 
 
 _str, _obj, _open, _keys = t.string, t.closed, t.free, t.keys
@@ -161,6 +162,9 @@ SCHEMA = {
                                 "wildcards)", SES_IDENTITY_PATTERN, max_length=254),
         }, required=("accountNumber",)),
         "kubeconfig": {"type": ["string", "null"], "description": "a path"},
+        "helm_chart_mirror": {**_str("a chart mirror URL: http(s)://host[:port][/path] (a Helm chart repository) or "
+                                     "oci://registry[/path] (an OCI registry such as ECR), no credentials",
+                                     chart_mirror.URL_PATTERN), "type": ["string", "null"]},
         "logLevel": {"enum": list(LOG_LEVELS), "description": "a log level"},
         "flux_version": {"enum": [1, 2, "1", "2"], "description": "the Flux major version, 1 or 2"},
         # not a values.yaml key: the flavour's facts the inventory role adds after validating (filter gitops_flavour),

@@ -39,6 +39,7 @@ class Flavour:
     * ``TIDEPOOL_CHART`` -- the Tidepool chart every environment installs unless ``environments.<env>.chart`` says
       otherwise (:data:`config.tidepool_chart.CHART_0_1` or :data:`~config.tidepool_chart.CHART_0_26`); its version
       decides the environment's values layout and secrets contract;
+    * ``OCI_CHARTS`` -- whether the operator installs charts from an OCI registry (``helm_chart_mirror: oci://...``);
     * ``NAME`` -- how messages name the flavour (``Flux v1``);
     * ``INSTALLS_COMPONENTS`` -- whether the install is a pinned components file (``install.yaml``) that is also
       committed to the config repository (``flux-system/``), as ``flux bootstrap`` does;
@@ -72,6 +73,7 @@ class Flavour:
     CHART_REPOSITORIES: tuple = ()
     CHARTS: dict = {}
     TIDEPOOL_CHART: dict = {}
+    OCI_CHARTS = False
     NAME = ""
     INSTALLS_COMPONENTS = False
     HELM_OPERATOR = False

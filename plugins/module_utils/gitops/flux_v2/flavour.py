@@ -56,6 +56,7 @@ class FluxV2(Flavour):
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
     TIDEPOOL_CHART = tidepool_chart.CHART_0_26
+    OCI_CHARTS = True  # source-controller: HelmRepository type oci
     GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):

@@ -52,10 +52,13 @@ def git_ref(ref: str) -> dict:
 
 
 def helm_repository(name: str, namespace: str, url: str) -> dict:
-    """A ``HelmRepository`` (HTTP index) named ``name``."""
+    """A ``HelmRepository`` named ``name``: an HTTP chart repository (``index.yaml``), or ``type: oci`` for an OCI
+    registry URL (``oci://...``, such as an ECR chart mirror)."""
+    spec = {"url": url, "interval": REPOSITORY_INTERVAL}
+    if str(url).startswith("oci://"):
+        spec["type"] = "oci"
     return {"apiVersion": SOURCE_API_VERSION, "kind": "HelmRepository",
-            "metadata": {"name": name, "namespace": namespace},
-            "spec": {"url": url, "interval": REPOSITORY_INTERVAL}}
+            "metadata": {"name": name, "namespace": namespace}, "spec": spec}
 
 
 def git_repository(name: str, namespace: str, chart: dict) -> dict:
