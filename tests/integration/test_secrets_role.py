@@ -12,6 +12,7 @@ import jsonschema
 import pytest
 import yaml
 
+from ansible_collections.tidepool.eks.plugins.module_utils.config import tidepool_chart
 from tests.support.helpers import REPO, SHARED, recap, run_playbook
 from tests.support.inventory import write_host
 
@@ -234,3 +235,40 @@ def test_a_namespace_directory_that_is_a_link_is_refused_and_nothing_is_stored_o
     assert "qa2 in " in proc.stdout and "is a symbolic link" in proc.stdout, proc.stdout[-3000:]
     assert sorted(os.listdir(outside)) == ["precious.yaml"] and (outside / "precious.yaml").read_text() == "mine\n"
     assert stored() == {}
+
+
+def test_chart_0_26_contract_generated_once_and_kept_when_a_cluster_moves_from_chart_0_1_7(moto_reset, tmp_path):
+    # flavour 1 (chart 0.1.7) first, then the same cluster on flavour 2 (chart 0.26.0): docs/tidepool-chart.md
+    pkgs = {"flux": {"enabled": True}}
+    proc = play(inventory(tmp_path, pkgs=pkgs, secrets_vendor={}))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    before = stored()
+    assert set(before["r1/qa1/shoreline"]) == {"ServiceAuth", "UserLongTermKey", "UserMailVerification"}
+
+    inv = inventory(tmp_path, pkgs=pkgs, secrets_vendor={}, flux_version=2)
+    proc = play(inv)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    after = stored()
+    contract = {f"r1/{env}/{name}" for env in ("qa1", "qa2") for name in tidepool_chart.SECRETS_0_26}
+    assert contract <= set(after)
+    for env in ("qa1", "qa2"):
+        for name, (keys, _operator) in tidepool_chart.SECRETS_0_26.items():
+            sid = f"r1/{env}/{name}"
+            assert set(keys) <= set(after[sid]), sid
+            for key, default in keys.items():
+                if default == tidepool_chart.GENERATED:
+                    assert RANDOM_RE.match(after[sid][key]), (sid, key)
+                elif sid not in before or key not in before[sid]:
+                    assert after[sid][key] == default, (sid, key)
+    # values a chart 0.1.7 environment already had are kept: sessions, salts and user ids survive the move
+    for sid, keys in before.items():
+        for key, value in keys.items():
+            if sid in after and key in after[sid]:
+                assert after[sid][key] == value, (sid, key)
+    assert len({after["r1/qa1/shoreline"][k] for k in after["r1/qa1/shoreline"]}) == 8   # drawn independently
+    # rerun and check mode: nothing rotates
+    for check in (False, True):
+        proc = play(inv, check=check, diff=check)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert recap(proc.stdout)["r1"]["changed"] == 0, proc.stdout
+    assert stored() == after
