@@ -30,8 +30,7 @@ def _charts(environments, default_chart, filter_name):
                                  "inventory_values.gitops.tidepool_chart) is required")
     envs = environments if isinstance(environments, dict) else {env: {} for env in environments or []}
     try:
-        return {env: _tidepool_chart.merge_source(default_chart, (conf or {}).get("chart") if isinstance(conf, dict)
-                                                 else None)
+        return {env: _tidepool_chart.merge_source(default_chart, conf.get("chart") if isinstance(conf, dict) else None)
                 for env, conf in envs.items()}
     except ValueError as exc:
         raise AnsibleFilterError(f"{filter_name}: {exc}") from None
