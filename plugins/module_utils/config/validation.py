@@ -16,6 +16,7 @@ import ipaddress
 
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
+from ansible_collections.tidepool.eks.plugins.module_utils.config import inventory
 from ansible_collections.tidepool.eks.plugins.module_utils.config import privileged
 from ansible_collections.tidepool.eks.plugins.module_utils.config import values_schema
 from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
@@ -166,8 +167,13 @@ def _check_environments(values: dict, err) -> None:
 
 def flavour_errors(values: dict, flavour) -> list[str]:
     """Each inventory option set that ``flavour`` (:class:`gitops.flavour.Flavour`, the one of ``values``'
-    ``flux_version``) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), by name."""
+    ``flux_version``) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), and each enabled package it cannot
+    install (``Flavour.UNSUPPORTED_PACKAGES``), by name."""
     out = []
+    enabled = set(inventory.enabled_pkgs(values))
+    for pkg, why in sorted(flavour.UNSUPPORTED_PACKAGES.items()):
+        if pkg in enabled:
+            out.append(f"pkgs.{pkg}: has no flux_version {flavour.VERSION} equivalent: {why}")
     for key, why in flavour.UNSUPPORTED_OPTIONS.items():
         node = values
         for part in key.split("."):

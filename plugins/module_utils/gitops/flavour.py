@@ -32,10 +32,13 @@ class Flavour:
       (:func:`config.validation.validate` names each one set);
     * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet;
     * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``;
-    * ``CHART_REPOSITORIES`` -- ``((name, url), ...)`` the operator is told about (:meth:`chart_sources`), the
-      shared ones (:data:`config.catalogue.SHARED_CHART_REPOSITORIES`) first;
-    * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`): the shared charts
-      (:data:`config.catalogue.SHARED_CHARTS`) and the flavour's own;
+    * ``CHART_REPOSITORIES`` -- ``((name, url), ...)`` the operator is told about (:meth:`chart_sources`);
+    * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`); a package of
+      :data:`config.catalogue.PKGS` without one renders plain manifests;
+    * ``UNSUPPORTED_PACKAGES`` -- ``{package: why}`` of packages the flavour cannot install
+      (:func:`config.validation.validate` names each one enabled);
+    * ``CRDS_FROM_CHARTS`` -- ``{package: other package}``: packages whose objects the other package's chart
+      installs in this flavour (they render nothing of their own, e.g. ``gloo-crds`` with gloo 1.x);
     * ``NAME`` -- how messages name the flavour (``Flux v1``);
     * ``INSTALLS_COMPONENTS`` -- whether the install is a pinned components file (``install.yaml``) that is also
       committed to the config repository (``flux-system/``), as ``flux bootstrap`` does;
@@ -68,6 +71,8 @@ class Flavour:
     BOOTSTRAP_REQUIRED: tuple = ()
     CHART_REPOSITORIES: tuple = ()
     CHARTS: dict = {}
+    UNSUPPORTED_PACKAGES: dict = {}
+    CRDS_FROM_CHARTS: dict = {}
     NAME = ""
     INSTALLS_COMPONENTS = False
     HELM_OPERATOR = False
@@ -115,9 +120,11 @@ class Flavour:
         return dict(self.CHARTS[pkg])
 
     def chart_values(self, pkg: str, settings: dict) -> dict:
-        """Values of package ``pkg``'s chart where the chart is the flavour's own (cert-manager, the secrets
-        controller: ``certmanager``, ``external-secrets``), before ``pkgs.<pkg>.values``; ``settings``: ``region``
-        and ``log_level`` (``logLevel``, default ``info``) of the inventory. Raises KeyError for another package."""
+        """Values of package ``pkg``'s chart (``CHARTS``), written for that chart's values layout, before
+        ``pkgs.<pkg>.values``; ``settings`` (:func:`config.packages.chart_settings`): ``cluster``, ``region``,
+        ``log_level`` (``logLevel``, default ``info``), ``kubernetes_version``, ``domain_filters``, the package's
+        IRSA ``service_account`` (or None) and ``image`` (``pkgs.<pkg>.image`` or None). Raises KeyError for a
+        package without a chart."""
         raise NotImplementedError
 
     def chart_sources(self, namespace: str, repositories) -> list[dict]:

@@ -34,6 +34,8 @@ class FluxV1(Flavour):
     SECRET_MANIFEST_FORMATS = external_secrets.MANIFEST_FORMATS
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
+    UNSUPPORTED_PACKAGES = charts.UNSUPPORTED_PACKAGES
+    CRDS_FROM_CHARTS = charts.CRDS_FROM_CHARTS
 
     def deploy_key_secret_ref(self, spec):
         return bootstrap.deploy_key_secret_ref(spec)

@@ -54,6 +54,8 @@ class FluxV2(Flavour):
     BOOTSTRAP_REQUIRED = ("components_path",)
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
+    UNSUPPORTED_PACKAGES = charts.UNSUPPORTED_PACKAGES
+    CRDS_FROM_CHARTS = charts.CRDS_FROM_CHARTS
     GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):

@@ -199,6 +199,8 @@ def _with_docs_examples(v):
     v["pkgs"]["reloader"]["chart"] = {"ref": "v0.0.99"}
     v["aws"]["accountNumber"] = 118346523422
     v["flux_version"] = 1
+    for pkg in registry.flavour(1).UNSUPPORTED_PACKAGES:   # local enables linkerd-crds, a flux_version 2 package
+        v["pkgs"].pop(pkg, None)
     return v
 
 
