@@ -49,11 +49,13 @@ _ARCHIVED = ("the stable chart {chart} is archived (its repository is read-only 
              "repository), or keep the cluster on flux_version 1")
 #: Packages this flavour cannot install, with why (:func:`config.validation.flavour_errors` names each one enabled).
 UNSUPPORTED_PACKAGES = {
-    "datadog": _ARCHIVED.format(chart="datadog 1.31.11", what="the Datadog Agent from its own chart "
-                                                             "(https://helm.datadoghq.com, chart datadog)"),
-    "sumologic": _ARCHIVED.format(chart="sumologic-fluentd 1.1.0", what="Sumo Logic's collection from its own chart "
-                                                                       "(https://sumologic.github.io/sumologic-"
-                                                                       "kubernetes-collection, chart sumologic)"),
+    "datadog": _ARCHIVED.format(
+        chart="datadog 1.31.11",
+        what="the Datadog Agent from its own chart (https://helm.datadoghq.com, chart datadog)"),
+    "sumologic": _ARCHIVED.format(
+        chart="sumologic-fluentd 1.1.0",
+        what="Sumo Logic's collection from its own chart (https://sumologic.github.io/sumologic-kubernetes-collection, "
+             "chart sumologic)"),
 }
 
 #: ``{package: package}``: packages whose objects the other package's chart installs here, so they render no object
