@@ -81,8 +81,8 @@ def image_policy(values: dict, env: str) -> dict:
 
 
 #: Packages whose release installs custom resource definitions the tidepool chart uses: ``(package, release)``.
-#: linkerd-crds: the ServiceProfiles of chart 0.26 (``global.linkerdsupport.enabled``, on by default); a flavour
-#: without the package refuses it (:data:`Flavour.UNSUPPORTED_PACKAGES`), so flavour 1 never lists it.
+#: linkerd-crds: the ServiceProfiles of chart 0.26 (``global.linkerdsupport.enabled``, on by default); flavour 1
+#: (chart 0.1.7, no ServiceProfile) renders no linkerd-crds release and writes no dependsOn.
 CRD_RELEASES = (("gloo", "gloo"), ("certmanager", "certmanager"), ("linkerd-crds", "linkerd-crds"))
 
 

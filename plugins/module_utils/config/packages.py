@@ -222,8 +222,6 @@ GLOO_CRDS = (
 
 
 def _pkg_gloo_crds(values, flavour):
-    if "gloo-crds" in flavour.CRDS_FROM_CHARTS:   # gloo 1.x's chart installs its CRDs (crds/) with the release
-        return []
     out = []
     for group, plural, kind, short, version in GLOO_CRDS:
         out.append({
@@ -294,12 +292,15 @@ def shared_services(values: dict, flavour) -> dict:
     """``{pkg: [objects]}`` for every enabled package, releases and chart sources written by ``flavour``
     (:class:`gitops.flavour.Flavour`); a package's namespace that holds secrets
     (:func:`config.inventory.secret_namespaces`) also gets the flavour's secret-store objects, and the flavour's
-    annotations on that Namespace where a package renders it."""
+    annotations on that Namespace where a package renders it. A package of ``flavour.EMPTY_PACKAGES`` renders no
+    object; one of ``flavour.UNSUPPORTED_PACKAGES`` raises :class:`TidepoolError` naming it (the inventory validation
+    refuses it first)."""
     unsupported = [pkg for pkg in inventory.enabled_pkgs(values) if pkg in flavour.UNSUPPORTED_PACKAGES]
     if unsupported:   # config.validation refuses them first; never render half a package
         raise TidepoolError(f"pkgs.{unsupported[0]}: has no flux_version {flavour.VERSION} equivalent: "
                             f"{flavour.UNSUPPORTED_PACKAGES[unsupported[0]]}")
-    out = {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
+    out = {pkg: [] if pkg in flavour.EMPTY_PACKAGES else PKG_BUILDERS[pkg](values, flavour)
+           for pkg in inventory.enabled_pkgs(values)}
     for ns, pkg in inventory.secret_namespaces(values).items():
         if pkg is None:
             continue

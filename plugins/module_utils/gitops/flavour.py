@@ -37,8 +37,8 @@ class Flavour:
       :data:`config.catalogue.PKGS` without one renders plain manifests;
     * ``UNSUPPORTED_PACKAGES`` -- ``{package: why}`` of packages the flavour cannot install
       (:func:`config.validation.validate` names each one enabled);
-    * ``CRDS_FROM_CHARTS`` -- ``{package: other package}``: packages whose objects the other package's chart
-      installs in this flavour (they render nothing of their own, e.g. ``gloo-crds`` with gloo 1.x);
+    * ``EMPTY_PACKAGES`` -- ``{package: why}`` of packages that render no object in the flavour though accepted
+      (``gloo-crds`` where the gloo chart installs the CRDs, ``linkerd-crds`` where nothing needs them);
     * ``NAME`` -- how messages name the flavour (``Flux v1``);
     * ``INSTALLS_COMPONENTS`` -- whether the install is a pinned components file (``install.yaml``) that is also
       committed to the config repository (``flux-system/``), as ``flux bootstrap`` does;
@@ -72,7 +72,7 @@ class Flavour:
     CHART_REPOSITORIES: tuple = ()
     CHARTS: dict = {}
     UNSUPPORTED_PACKAGES: dict = {}
-    CRDS_FROM_CHARTS: dict = {}
+    EMPTY_PACKAGES: dict = {}
     NAME = ""
     INSTALLS_COMPONENTS = False
     HELM_OPERATOR = False

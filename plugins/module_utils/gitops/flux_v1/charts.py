@@ -5,7 +5,7 @@
 "stable" repository, gloo 0.18, reloader from git; research sections 9.2, 17.3), cert-manager v0.10
 (``certmanager.k8s.io/v1alpha1``), kubernetes-external-secrets and the fluxcd repository helm-operator is told
 about, with the values of each package's chart (:func:`chart_values`). Helm 2 (Tiller) installs them, so Helm 3
-charts (``apiVersion: v2``) have no release here (:data:`UNSUPPORTED_PACKAGES`)."""
+charts (``apiVersion: v2``) have no release here (:data:`EMPTY_PACKAGES`)."""
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import external_secrets
@@ -50,15 +50,14 @@ CHARTS = {
 }
 
 #: Packages this flavour cannot install, with why (:func:`config.validation.flavour_errors` names each one enabled).
-UNSUPPORTED_PACKAGES = {
-    "linkerd-crds": "the linkerd-crds chart is a Helm 3 chart (apiVersion v2) that Tiller (Helm 2) cannot install, "
-                    "and the Tidepool chart 0.1.7 of flux_version 1 renders no Linkerd ServiceProfiles; disable it "
-                    "or move the cluster to flux_version 2 (playbooks/migrate_flux_v2.yml)",
-}
+UNSUPPORTED_PACKAGES: dict = {}
 
-#: Packages whose objects come with another package's chart here: none (gloo 0.18's chart is told not to create
-#: its CRDs, the ``gloo-crds`` package writes them).
-CRDS_FROM_CHARTS: dict = {}
+#: Packages that render no object in this flavour, with why. linkerd-crds stays accepted (one inventory serves both
+#: flavours, e.g. before a migration to flux_version 2) but has nothing to do here.
+EMPTY_PACKAGES = {
+    "linkerd-crds": "the Tidepool chart 0.1.7 of flux_version 1 renders no Linkerd ServiceProfile, and the linkerd-crds "
+                    "chart is a Helm 3 chart (apiVersion v2) that Tiller (Helm 2) cannot install",
+}
 
 
 def chart_values(pkg: str, settings: dict) -> dict:

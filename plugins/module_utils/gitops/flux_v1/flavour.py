@@ -35,7 +35,7 @@ class FluxV1(Flavour):
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
     UNSUPPORTED_PACKAGES = charts.UNSUPPORTED_PACKAGES
-    CRDS_FROM_CHARTS = charts.CRDS_FROM_CHARTS
+    EMPTY_PACKAGES = charts.EMPTY_PACKAGES
 
     def deploy_key_secret_ref(self, spec):
         return bootstrap.deploy_key_secret_ref(spec)

@@ -58,9 +58,11 @@ UNSUPPORTED_PACKAGES = {
              "chart sumologic)"),
 }
 
-#: ``{package: package}``: packages whose objects the other package's chart installs here, so they render no object
-#: of their own: gloo 1.22's chart installs its 17 CRDs (crds/, created and replaced with the release).
-CRDS_FROM_CHARTS = {"gloo-crds": "gloo"}
+#: Packages that render no object in this flavour, with why: gloo 1.22's chart installs its 17 CRDs (VirtualService,
+#: RouteTable, Upstream...: crds/, created and replaced with the release), so the hand-written gloo-crds are not needed.
+EMPTY_PACKAGES = {
+    "gloo-crds": "the gloo chart 1.22.1 installs the Gloo CRDs (its crds/) with the gloo release",
+}
 
 #: ExternalSecrets the External Secrets Operator reconciles at once (its chart's ``concurrent``, default 1).
 ESO_CONCURRENT = 8

@@ -55,7 +55,7 @@ class FluxV2(Flavour):
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
     UNSUPPORTED_PACKAGES = charts.UNSUPPORTED_PACKAGES
-    CRDS_FROM_CHARTS = charts.CRDS_FROM_CHARTS
+    EMPTY_PACKAGES = charts.EMPTY_PACKAGES
     GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):

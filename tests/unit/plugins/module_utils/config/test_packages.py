@@ -72,7 +72,7 @@ def test_flavour_2_installs_no_archived_or_pre_2024_chart():
         "gloo": ("gloo", "1.22.1"), "linkerd-crds": ("linkerd-crds", "2026.8.3"),
         "metrics-server": ("metrics-server", "3.13.1"), "prometheus-operator": ("kube-prometheus-stack", "88.5.3"),
         "reloader": ("reloader", "2.2.16")}
-    assert set(v2.UNSUPPORTED_PACKAGES) == {"datadog", "sumologic"}
+    assert set(v2.UNSUPPORTED_PACKAGES) == {"datadog", "sumologic"} and set(v2.EMPTY_PACKAGES) == {"gloo-crds"}
 
 
 def test_flavour_1_keeps_the_guide_s_charts():
@@ -83,7 +83,7 @@ def test_flavour_1_keeps_the_guide_s_charts():
         "reloader": "master", "sumologic": "1.1.0"}
     assert [name for name, _ in v1.CHART_REPOSITORIES] == ["stable", "jetstack", "gloo", "stakater", "fluxcd",
                                                            "external-secrets"]
-    assert set(v1.UNSUPPORTED_PACKAGES) == {"linkerd-crds"}
+    assert v1.UNSUPPORTED_PACKAGES == {} and set(v1.EMPTY_PACKAGES) == {"linkerd-crds"}
 
 
 def test_flux_package_is_the_namespace_and_the_flavours_chart_sources(values):
@@ -144,7 +144,7 @@ def test_gloo_crds_come_with_the_gloo_chart_in_flavour_2(values):
             "gloo.solo.io_v1_Upstream.yaml"} <= set(crd_files)
 
 
-@pytest.mark.parametrize("version, pkg", [(2, "datadog"), (2, "sumologic"), (1, "linkerd-crds")])
+@pytest.mark.parametrize("version, pkg", [(2, "datadog"), (2, "sumologic")])
 def test_a_package_the_flavour_cannot_install_is_one_clear_error(values, version, pkg):
     values["flux_version"] = version
     values["pkgs"] = {pkg: {"enabled": True}}
@@ -154,6 +154,16 @@ def test_a_package_the_flavour_cannot_install_is_one_clear_error(values, version
         packages.shared_services(values, registry.flavour(version))
     values["pkgs"][pkg]["enabled"] = False
     assert validation.flavour_errors(values, registry.flavour(version)) == []
+
+
+def test_linkerd_crds_render_nothing_in_flavour_1_and_a_release_in_flavour_2(values):
+    values["pkgs"] = {"linkerd-crds": {"enabled": True}}
+    assert validation.flavour_errors(values, registry.flavour(1)) == []   # one inventory serves both flavours
+    assert packages.shared_services(values, registry.flavour(1)) == {"linkerd-crds": []}
+    values["flux_version"] = 2
+    ns, source, release = packages.shared_services(values, registry.flavour(2))["linkerd-crds"]
+    assert ns["metadata"]["name"] == "linkerd" and source["spec"]["url"] == "https://helm.linkerd.io/edge"
+    assert release["spec"]["chart"]["spec"]["chart"] == "linkerd-crds" and release["metadata"]["namespace"] == "linkerd"
 
 
 def test_the_environment_release_waits_for_the_linkerd_crds_in_flavour_2():

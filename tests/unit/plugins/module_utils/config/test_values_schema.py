@@ -198,9 +198,7 @@ def _with_docs_examples(v):
     v["pkgs"]["external-dns"]["domainFilters"] = ["tidepool.org"]
     v["pkgs"]["reloader"]["chart"] = {"ref": "v0.0.99"}
     v["aws"]["accountNumber"] = 118346523422
-    v["flux_version"] = 1
-    for pkg in registry.flavour(1).UNSUPPORTED_PACKAGES:   # local enables linkerd-crds, a flux_version 2 package
-        v["pkgs"].pop(pkg, None)
+    v["flux_version"] = 1   # local enables linkerd-crds, which flavour 1 accepts and renders nothing for
     return v
 
 
