@@ -104,8 +104,10 @@ def _certmanager(settings):
 def _cluster_autoscaler(settings):
     # The chart in place of the guide's hand-written Deployment: the same discovery tags, expander and options;
     # the image follows the cluster's Kubernetes minor version (the autoscaler's rule); eksctl creates the IRSA
-    # service account (the chart's own RBAC binds it).
-    return {"fullnameOverride": "cluster-autoscaler", "cloudProvider": "aws", "awsRegion": settings["region"],
+    # service account (the chart's own RBAC binds it). The chart's own object names (<release>-aws-cluster-autoscaler)
+    # differ from flavour 1's Deployment and RBAC `cluster-autoscaler`, which Helm could not adopt on a cluster migrated
+    # from flavour 1 (leader election lets one of the two act; docs/flavours.md).
+    return {"cloudProvider": "aws", "awsRegion": settings["region"],
             "autoDiscovery": {"clusterName": settings["cluster"]},
             "rbac": {"serviceAccount": {"create": False, "name": settings["service_account"]}},
             "image": _image(settings.get("image"), f"v{settings['kubernetes_version']}.0"),
