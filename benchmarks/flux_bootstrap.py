@@ -22,10 +22,6 @@ sys.path.insert(0, str(REPO / ".collections"))
 sys.path.insert(0, str(REPO))
 
 import local_stack  # noqa: E402
-<<<<<<< HEAD
-=======
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki  # noqa: E402
->>>>>>> one-house-eksctl
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import bootstrap as flux_bootstrap  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import apply as k8s_apply  # noqa: E402
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client  # noqa: E402

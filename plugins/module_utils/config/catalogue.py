@@ -17,47 +17,11 @@ SUPPORTED_KUBERNETES_VERSIONS = ("1.31", "1.32", "1.33", "1.34", "1.35")
 #: Default Kubernetes version of a new cluster (EKS standard support). The guide's "1.14" is long gone.
 DEFAULT_KUBERNETES_VERSION = "1.34"
 
-#: Helm repository of the archived "stable" charts (the URL the 2019 guide used is gone).
-STABLE_REPO = "https://charts.helm.sh/stable"
-
-#: The chart repositories of the shared services that every GitOps flavour tells its operator about, ``(name,
-#: url)``, first and in this order (research section 9.2). A flavour adds its own after them and owns the whole
-#: list (``Flavour.CHART_REPOSITORIES``: ``gitops/flux_v1/charts.py``, ``gitops/flux_v2/charts.py``).
-SHARED_CHART_REPOSITORIES = (
-    ("stable", STABLE_REPO),
-    ("jetstack", "https://charts.jetstack.io"),
-    ("gloo", "https://storage.googleapis.com/solo-public-helm"),
-    ("stakater", "https://stakater.github.io/stakater-charts"),
-)
-_REPO = dict(SHARED_CHART_REPOSITORIES)
-
-
-def _chart(repo: str, name: str, version: str) -> dict:
-    return {"repository": _REPO[repo], "name": name, "version": version}
-
-
-#: The charts that are the same for every GitOps flavour, by package (``pkgs.<pkg>.chart`` overrides one): a chart
-#: of one of the :data:`SHARED_CHART_REPOSITORIES` (``repository``, ``name``, ``version``) or a chart in a git
-#: repository (``git``, ``path``, ``ref``). A flavour adds the charts of its own stack (cert-manager, the secrets
-#: controller) and owns the whole table (``Flavour.CHARTS``, ``Flavour.chart``).
-SHARED_CHARTS = {
-    "datadog": _chart("stable", "datadog", "1.31.11"),
-    "external-dns": _chart("stable", "external-dns", "2.6.1"),
-    "fluxcloud": {"git": "git@github.com:tidepool-org/development", "path": "charts/fluxcloud/0.1.0", "ref": "k8s"},
-    "gloo": _chart("gloo", "gloo", "0.18.40"),
-    "metrics-server": _chart("stable", "metrics-server", "2.8.5"),
-    "prometheus-operator": _chart("stable", "prometheus-operator", "5.1.0"),
-    # as in the guide; pin with pkgs.reloader.chart.ref
-    "reloader": {"git": "git@github.com:stakater/Reloader", "path": "deployments/kubernetes/chart/reloader",
-                 "ref": "master"},
-    "sumologic": _chart("stable", "sumologic-fluentd", "1.1.0"),
-}
-
 #: Shared-service packages (``pkgs.<name>.enabled`` in the inventory). For each package:
 #:   namespace    the namespace its objects live in (created by the package unless ``None``)
 #:   irsa         name of the IRSA service account eksctl creates for it, or None
-#: The manifests themselves are built in :mod:`config.packages` (charts: the flavour's ``CHARTS``); this table is
-#: the index.
+#: The manifests themselves are built in :mod:`config.packages` (charts and their values: the flavour's ``CHARTS``
+#: and ``chart_values``, gitops/flux_v1/charts.py, gitops/flux_v2/charts.py); this table is the index.
 PKGS = {
     "amazon-cloudwatch": {"namespace": "amazon-cloudwatch", "irsa": "cloudwatch"},
     "certmanager": {"namespace": "certmanager", "irsa": "certmanager"},
@@ -69,6 +33,7 @@ PKGS = {
     "fluxcloud": {"namespace": "flux", "irsa": None},
     "gloo": {"namespace": "gloo-system", "irsa": None},
     "gloo-crds": {"namespace": None, "irsa": None},
+    "linkerd-crds": {"namespace": "linkerd", "irsa": None},
     "metrics-server": {"namespace": "metrics-server", "irsa": None},
     "prometheus-operator": {"namespace": "monitoring", "irsa": None},
     "reloader": {"namespace": "reloader", "irsa": None},

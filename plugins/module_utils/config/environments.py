@@ -8,10 +8,10 @@ The release is written by the GitOps flavour (:class:`gitops.flavour.Flavour`); 
 values (the guide's value paths), which image tags each service follows and which releases it needs first.
 
 Ordering rule (:func:`dependencies`): a release depends on the releases that install the custom resource
-definitions its chart's objects use. The tidepool chart creates gloo resources (VirtualServices, Gateways) and,
-with HTTPS, cert-manager Certificates, so each environment's release depends on the ``gloo`` release
-(``gloo-system``) and the ``certmanager`` release (``certmanager``) when their packages are enabled. Flavours with
-no ordering (Flux v1's helm-operator) ignore it.
+definitions its chart's objects use. The tidepool chart creates gloo resources (VirtualServices, Gateways), Linkerd
+ServiceProfiles (chart 0.26) and, with HTTPS, cert-manager Certificates, so each environment's release depends on
+the ``gloo`` release (``gloo-system``), the ``linkerd-crds`` release (``linkerd``) and the ``certmanager`` release
+(``certmanager``) when their packages are enabled. Flavours with no ordering (Flux v1's helm-operator) ignore it.
 """
 from __future__ import annotations
 
@@ -148,7 +148,9 @@ def image_policy(values: dict, env: str, chart: dict | None = None) -> dict:
 
 
 #: Packages whose release installs custom resource definitions the tidepool chart uses: ``(package, release)``.
-CRD_RELEASES = (("gloo", "gloo"), ("certmanager", "certmanager"))
+#: linkerd-crds: the ServiceProfiles of chart 0.26 (``global.linkerdsupport.enabled``, on by default); flavour 1
+#: (chart 0.1.7, no ServiceProfile) renders no linkerd-crds release and writes no dependsOn.
+CRD_RELEASES = (("gloo", "gloo"), ("certmanager", "certmanager"), ("linkerd-crds", "linkerd-crds"))
 
 
 def dependencies(values: dict) -> list[dict]:

@@ -5,11 +5,15 @@
 
 Each builder takes the validated values and the GitOps flavour and returns the package's objects: plain
 manifests (Namespaces, RBAC, DaemonSets...) and, for a chart, the flavour's release object for the chart of
-the flavour's ``CHARTS`` with the package's values; ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` are
-merged over both (:func:`config.inventory.deep_merge`).
+the flavour's ``CHARTS`` with the values the flavour writes for it (``Flavour.chart_values`` of
+:func:`chart_settings`); ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` are merged over both
+(:func:`config.inventory.deep_merge`). This file keeps what every flavour shares: namespaces, RBAC, IRSA service
+account names, certificates, the plain manifests of packages the flavour has no chart for (cluster-autoscaler and
+gloo-crds of flavour 1).
 """
 from __future__ import annotations
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import certificates
 from ansible_collections.tidepool.eks.plugins.module_utils.config import chart_mirror
@@ -18,13 +22,28 @@ from ansible_collections.tidepool.eks.plugins.module_utils.config import manifes
 from ansible_collections.tidepool.eks.plugins.module_utils.config import route53
 
 
-def _pkg_release(values, flavour, pkg, name, chart_values, **kw):
+def chart_settings(values: dict, pkg: str) -> dict:
+    """What the flavour's chart of ``pkg`` takes from the inventory (``Flavour.chart_values``): ``cluster``,
+    ``region``, ``log_level`` (``logLevel``, default ``info``), ``kubernetes_version``, ``domain_filters``
+    (:func:`config.route53.domain_filters`), ``service_account`` (the package's IRSA service account, which eksctl
+    creates, or None) and ``image`` (``pkgs.<pkg>.image`` or None)."""
+    conf = (values.get("pkgs") or {}).get(pkg) or {}
+    return {"cluster": inventory.cluster_name(values), "region": inventory.region(values),
+            "log_level": values.get("logLevel", "info"), "kubernetes_version": inventory.kubernetes_version(values),
+            "domain_filters": route53.domain_filters(values) if pkg == "external-dns" else [],
+            "service_account": catalogue.PKGS[pkg]["irsa"], "image": conf.get("image")}
+
+
+def _pkg_release(values, flavour, pkg, name, chart_values=None, **kw):
     """``[sources only it uses..., release]``: the flavour's release of a package with the flavour's chart
-    (``Flavour.chart``), ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied, served by the chart mirror
-    when ``helm_chart_mirror`` is set (:mod:`config.chart_mirror`)."""
+    (``Flavour.chart``) and values (``Flavour.chart_values``, unless ``chart_values`` is given),
+    ``pkgs.<pkg>.chart`` / ``pkgs.<pkg>.values`` overrides applied, served by the chart mirror when
+    ``helm_chart_mirror`` is set (:mod:`config.chart_mirror`)."""
     conf = values["pkgs"][pkg]
     chart = chart_mirror.mirrored(inventory.deep_merge(flavour.chart(pkg), conf.get("chart") or {}),
                                   values.get("helm_chart_mirror"), f"pkgs.{pkg}.chart")
+    if chart_values is None:
+        chart_values = flavour.chart_values(pkg, chart_settings(values, pkg))
     chart_values = inventory.deep_merge(chart_values, conf.get("values") or {})
     ns = catalogue.PKGS[pkg]["namespace"]
     return [*flavour.release_sources(name, ns, chart), flavour.helm_release(name, ns, chart, chart_values, **kw)]
@@ -85,23 +104,20 @@ def _pkg_amazon_cloudwatch(values, flavour):
     ]
 
 
-def _chart_settings(values):
-    """What the flavour's own charts take from the inventory (``Flavour.chart_values``)."""
-    return {"region": inventory.region(values), "log_level": values.get("logLevel", "info")}
-
-
 def _pkg_certmanager(values, flavour):
     api = flavour.CERT_MANAGER_API_VERSION
     return [
         manifests.namespace("certmanager", labels=certificates.disable_validation_labels(api)),
-        *_pkg_release(values, flavour, "certmanager", "certmanager",
-                      flavour.chart_values("certmanager", _chart_settings(values))),
+        *_pkg_release(values, flavour, "certmanager", "certmanager"),
         *certificates.cluster_issuers(values, api),
         *certificates.shared(values, api),   # the guide's shared certificates in `default` (TLS appendix)
     ]
 
 
 def _pkg_cluster_autoscaler(values, flavour):
+    if "cluster-autoscaler" in flavour.CHARTS:   # the chart (its own RBAC for the IRSA service account eksctl creates)
+        return _pkg_release(values, flavour, "cluster-autoscaler", "cluster-autoscaler")
+    # no chart in the flavour: the guide's Deployment and RBAC
     cluster = inventory.cluster_name(values)
     conf = values["pkgs"]["cluster-autoscaler"]
     image = conf.get("image") or (
@@ -156,39 +172,20 @@ def _pkg_cluster_autoscaler(values, flavour):
 def _pkg_datadog(values, flavour):
     return [
         manifests.namespace("datadog"),
-        *_pkg_release(values, flavour, "datadog", "datadog-agent", {
-            "datadog": {"apiKeyExistingSecret": "datadog", "appKeyExistingSecret": "datadog",
-                        "clusterName": inventory.cluster_name(values), "logLevel": values.get("logLevel", "info")},
-            "clusterAgent": {"enabled": True, "tokenExistingSecret": "datadog"},
-            "kubeStateMetrics": {"enabled": False},
-        }, release_name="datadog"),
+        *_pkg_release(values, flavour, "datadog", "datadog-agent", release_name="datadog"),
     ]
 
 
 def _pkg_external_dns(values, flavour):
-    chart_values = {
-        "provider": "aws", "aws": {"zoneType": "public", "region": inventory.region(values)},
-        "txtOwnerId": inventory.cluster_name(values), "policy": "upsert-only",
-        "logLevel": values.get("logLevel", "info"),
-        "rbac": {"create": True, "serviceAccountName": "external-dns"},
-        "serviceAccount": {"create": False, "name": "external-dns"},
-        "securityContext": {"fsGroup": 65534},
-        "sources": ["service"],
-    }
-    # Only records under the inventory's DNS names (pkgs.external-dns.domainFilters when set): config.route53.
-    domain_filters = route53.domain_filters(values)
-    if domain_filters:
-        chart_values["domainFilters"] = domain_filters
-    return [manifests.namespace("external-dns"),
-            *_pkg_release(values, flavour, "external-dns", "external-dns", chart_values)]
+    # Only records under the inventory's DNS names (pkgs.external-dns.domainFilters when set): chart_settings.
+    return [manifests.namespace("external-dns"), *_pkg_release(values, flavour, "external-dns", "external-dns")]
 
 
 def _pkg_external_secrets(values, flavour):
     # the secrets controller is the flavour's (kubernetes-external-secrets, the External Secrets Operator), and so
     # are its chart's values
     return [manifests.namespace("external-secrets"),
-            *_pkg_release(values, flavour, "external-secrets", "external-secrets",
-                          flavour.chart_values("external-secrets", _chart_settings(values)))]
+            *_pkg_release(values, flavour, "external-secrets", "external-secrets")]
 
 
 def _pkg_flux(values, flavour):
@@ -214,20 +211,7 @@ def _pkg_fluxcloud(values, flavour):
 
 
 def _pkg_gloo(values, flavour):
-    cluster = inventory.cluster_name(values)
-    return [
-        manifests.namespace("gloo-system"),
-        *_pkg_release(values, flavour, "gloo", "gloo",
-                      {"crds": {"create": False}, "settings": {"create": True, "writeNamespace": "gloo-system"},
-                       "discovery": {"fdsMode": "WHITELIST"},
-                       "gatewayProxies": {"gatewayProxyV2": {
-                           "readConfig": True,
-                           "service": {"type": "LoadBalancer", "extraAnnotations": {
-                               "service.beta.kubernetes.io/aws-load-balancer-type": "nlb",
-                               "service.beta.kubernetes.io/aws-load-balancer-additional-resource-tags":
-                                   f"cluster:{cluster}",
-                           }}}}}),
-    ]
+    return [manifests.namespace("gloo-system"), *_pkg_release(values, flavour, "gloo", "gloo")]
 
 
 GLOO_CRDS = (
@@ -259,35 +243,32 @@ def _pkg_gloo_crds(values, flavour):
     return out
 
 
+def _pkg_linkerd_crds(values, flavour):
+    # Linkerd's CRDs (ServiceProfile...) that the Tidepool chart's ServiceProfiles need; not the Linkerd control plane.
+    return [manifests.namespace("linkerd"), *_pkg_release(values, flavour, "linkerd-crds", "linkerd-crds")]
+
+
 def _pkg_metrics_server(values, flavour):
     return [manifests.namespace("metrics-server"),
-            *_pkg_release(values, flavour, "metrics-server", "metrics-server",
-                          {"hostNetwork": {"enabled": True}})]
+            *_pkg_release(values, flavour, "metrics-server", "metrics-server")]
 
 
 def _pkg_prometheus_operator(values, flavour):
     return [manifests.namespace("monitoring"),
-            *_pkg_release(values, flavour, "prometheus-operator", "prometheus-operator",
-                          {"grafana": {"enabled": True},
-                           "prometheus": {"prometheusSpec": {"externalLabels": {
-                               "cluster": inventory.cluster_name(values), "region": inventory.region(values)}}}})]
+            *_pkg_release(values, flavour, "prometheus-operator", "prometheus-operator")]
 
 
 def _pkg_reloader(values, flavour):
     return [
         manifests.namespace("reloader"),
         {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "reloader", "namespace": "reloader"}},
-        *_pkg_release(values, flavour, "reloader", "reloader",
-                      {"reloader": {"serviceAccount": {"create": False, "name": "reloader"},
-                                    "watchGlobally": True}}),
+        *_pkg_release(values, flavour, "reloader", "reloader"),
     ]
 
 
 def _pkg_sumologic(values, flavour):
     return [manifests.namespace("sumologic"),
-            *_pkg_release(values, flavour, "sumologic", "sumologic-fluentd",
-                          {"sumologic": {"collectorUrlExistingSecret": "sumologic",
-                                         "sourceCategoryPrefix": f"{inventory.cluster_name(values)}/"}})]
+            *_pkg_release(values, flavour, "sumologic", "sumologic-fluentd")]
 
 
 PKG_BUILDERS = {
@@ -301,6 +282,7 @@ PKG_BUILDERS = {
     "fluxcloud": _pkg_fluxcloud,
     "gloo": _pkg_gloo,
     "gloo-crds": _pkg_gloo_crds,
+    "linkerd-crds": _pkg_linkerd_crds,
     "metrics-server": _pkg_metrics_server,
     "prometheus-operator": _pkg_prometheus_operator,
     "reloader": _pkg_reloader,
@@ -314,8 +296,15 @@ def shared_services(values: dict, flavour) -> dict:
     """``{pkg: [objects]}`` for every enabled package, releases and chart sources written by ``flavour``
     (:class:`gitops.flavour.Flavour`); a package's namespace that holds secrets
     (:func:`config.inventory.secret_namespaces`) also gets the flavour's secret-store objects, and the flavour's
-    annotations on that Namespace where a package renders it."""
-    out = {pkg: PKG_BUILDERS[pkg](values, flavour) for pkg in inventory.enabled_pkgs(values)}
+    annotations on that Namespace where a package renders it. A package of ``flavour.EMPTY_PACKAGES`` renders no
+    object; one of ``flavour.UNSUPPORTED_PACKAGES`` raises :class:`TidepoolError` naming it (the inventory validation
+    refuses it first)."""
+    unsupported = [pkg for pkg in inventory.enabled_pkgs(values) if pkg in flavour.UNSUPPORTED_PACKAGES]
+    if unsupported:   # config.validation refuses them first; never render half a package
+        raise TidepoolError(f"pkgs.{unsupported[0]}: has no flux_version {flavour.VERSION} equivalent: "
+                            f"{flavour.UNSUPPORTED_PACKAGES[unsupported[0]]}")
+    out = {pkg: [] if pkg in flavour.EMPTY_PACKAGES else PKG_BUILDERS[pkg](values, flavour)
+           for pkg in inventory.enabled_pkgs(values)}
     for ns, pkg in inventory.secret_namespaces(values).items():
         if pkg is None:
             continue

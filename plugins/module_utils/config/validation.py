@@ -171,8 +171,13 @@ def _check_environments(values: dict, err) -> None:
 
 def flavour_errors(values: dict, flavour) -> list[str]:
     """Each inventory option set that ``flavour`` (:class:`gitops.flavour.Flavour`, the one of ``values``'
-    ``flux_version``) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), by name."""
+    ``flux_version``) has no equivalent for (``Flavour.UNSUPPORTED_OPTIONS``), and each enabled package it cannot
+    install (``Flavour.UNSUPPORTED_PACKAGES``), by name."""
     out = []
+    enabled = set(inventory.enabled_pkgs(values))
+    for pkg, why in sorted(flavour.UNSUPPORTED_PACKAGES.items()):
+        if pkg in enabled:
+            out.append(f"pkgs.{pkg}: has no flux_version {flavour.VERSION} equivalent: {why}")
     for key, why in flavour.UNSUPPORTED_OPTIONS.items():
         node = values
         for part in key.split("."):

@@ -32,10 +32,13 @@ class Flavour:
       (:func:`config.validation.validate` names each one set);
     * ``BOOTSTRAP_PLANNED`` -- None, or why ``flux_bootstrap`` cannot install the flavour yet;
     * ``BOOTSTRAP_REQUIRED`` -- ``flux_bootstrap`` options the install needs when ``state=present``;
-    * ``CHART_REPOSITORIES`` -- ``((name, url), ...)`` the operator is told about (:meth:`chart_sources`), the
-      shared ones (:data:`config.catalogue.SHARED_CHART_REPOSITORIES`) first;
-    * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`): the shared charts
-      (:data:`config.catalogue.SHARED_CHARTS`) and the flavour's own;
+    * ``CHART_REPOSITORIES`` -- ``((name, url), ...)`` the operator is told about (:meth:`chart_sources`);
+    * ``CHARTS`` -- ``{package: chart}`` of every package with a release (:meth:`chart`); a package of
+      :data:`config.catalogue.PKGS` without one renders plain manifests;
+    * ``UNSUPPORTED_PACKAGES`` -- ``{package: why}`` of packages the flavour cannot install
+      (:func:`config.validation.validate` names each one enabled);
+    * ``EMPTY_PACKAGES`` -- ``{package: why}`` of packages that render no object in the flavour though accepted
+      (``gloo-crds`` where the gloo chart installs the CRDs, ``linkerd-crds`` where nothing needs them);
     * ``TIDEPOOL_CHART`` -- the Tidepool chart every environment installs unless ``environments.<env>.chart`` says
       otherwise (:data:`config.tidepool_chart.CHART_0_1` or :data:`~config.tidepool_chart.CHART_0_26`); its version
       decides the environment's values layout and secrets contract;
@@ -74,6 +77,8 @@ class Flavour:
     CHARTS: dict = {}
     TIDEPOOL_CHART: dict = {}
     OCI_CHARTS = False
+    UNSUPPORTED_PACKAGES: dict = {}
+    EMPTY_PACKAGES: dict = {}
     NAME = ""
     INSTALLS_COMPONENTS = False
     HELM_OPERATOR = False
@@ -121,9 +126,11 @@ class Flavour:
         return dict(self.CHARTS[pkg])
 
     def chart_values(self, pkg: str, settings: dict) -> dict:
-        """Values of package ``pkg``'s chart where the chart is the flavour's own (cert-manager, the secrets
-        controller: ``certmanager``, ``external-secrets``), before ``pkgs.<pkg>.values``; ``settings``: ``region``
-        and ``log_level`` (``logLevel``, default ``info``) of the inventory. Raises KeyError for another package."""
+        """Values of package ``pkg``'s chart (``CHARTS``), written for that chart's values layout, before
+        ``pkgs.<pkg>.values``; ``settings`` (:func:`config.packages.chart_settings`): ``cluster``, ``region``,
+        ``log_level`` (``logLevel``, default ``info``), ``kubernetes_version``, ``domain_filters``, the package's
+        IRSA ``service_account`` (or None) and ``image`` (``pkgs.<pkg>.image`` or None). Raises KeyError for a
+        package without a chart."""
         raise NotImplementedError
 
     def chart_sources(self, namespace: str, repositories) -> list[dict]:

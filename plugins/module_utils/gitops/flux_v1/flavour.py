@@ -36,6 +36,8 @@ class FluxV1(Flavour):
     CHART_REPOSITORIES = charts.CHART_REPOSITORIES
     CHARTS = charts.CHARTS
     TIDEPOOL_CHART = tidepool_chart.CHART_0_1
+    UNSUPPORTED_PACKAGES = charts.UNSUPPORTED_PACKAGES
+    EMPTY_PACKAGES = charts.EMPTY_PACKAGES
 
     def deploy_key_secret_ref(self, spec):
         return bootstrap.deploy_key_secret_ref(spec)

@@ -57,6 +57,8 @@ class FluxV2(Flavour):
     CHARTS = charts.CHARTS
     TIDEPOOL_CHART = tidepool_chart.CHART_0_26
     OCI_CHARTS = True  # source-controller: HelmRepository type oci
+    UNSUPPORTED_PACKAGES = charts.UNSUPPORTED_PACKAGES
+    EMPTY_PACKAGES = charts.EMPTY_PACKAGES
     GIT_CREDENTIALS_IN_SECRET = True  # GitRepository secretRef: username / password (bootstrap.deploy_key_secret)
 
     def __init__(self):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import kubernetes_validate.utils
 import pytest
 
+from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import cluster_config
 from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
 from ansible_collections.tidepool.eks.plugins.module_utils.config import manifests
@@ -18,8 +19,9 @@ for _conf in ALL_PKGS["pkgs"].values():
 ALL_PKGS["environments"]["qa2"]["clinicDemoUserId"] = "e79b15328a"
 # Flavour 2 with every package, HTTPS (a Certificate), shared certificates and a second environment.
 ALL_PKGS_V2 = dict(ALL_PKGS, flux_version=2)
-ALL_PKGS_V2["pkgs"] = {pkg: dict(conf) for pkg, conf in ALL_PKGS["pkgs"].items() if pkg != "fluxcloud"}
-ALL_PKGS_V2["pkgs"]["fluxcloud"] = {"enabled": True}
+# every package flavour 2 installs (datadog and sumologic are retired there, linkerd-crds is flavour 2's)
+ALL_PKGS_V2["pkgs"] = {pkg: {"enabled": True} for pkg in catalogue.PKGS
+                       if pkg not in registry.flavour(2).UNSUPPORTED_PACKAGES}
 ALL_PKGS_V2["certificates"] = [{"name": "wild", "dnsNames": ["*.example.org"]}]
 ALL_PKGS_V2["environments"] = {"qa2": ALL_PKGS["environments"]["qa2"],
                                "prd": {"gateway": {"https": {"enabled": True, "dnsNames": ["app.example.org"]}},

@@ -222,11 +222,13 @@ def test_every_namespace_either_flavour_renders_is_reserved(values):
         flavour = registry.flavour(version)
         namespaces.add(flavour.OPERATOR_NAMESPACE)
         v = dict(copy.deepcopy(values), flux_version=version)
+        for pkg in flavour.UNSUPPORTED_PACKAGES:   # every package the flavour installs
+            v["pkgs"][pkg] = {"enabled": False}
         for obj in tree.objects(v, "shared", flavour) + tree.objects(v, "cluster", flavour):
             ns = obj["metadata"]["name"] if obj["kind"] == "Namespace" else obj["metadata"].get("namespace")
             if ns and ns not in values["environments"]:
                 namespaces.add(ns)
-    assert {"flux", "flux-system", "external-secrets", "certmanager", "kube-system"} <= namespaces
+    assert {"flux", "flux-system", "external-secrets", "certmanager", "kube-system", "linkerd"} <= namespaces
     assert sorted(ns for ns in namespaces if not catalogue.reserved_namespace(ns)) == []
     assert set(catalogue.GITOPS_OPERATOR_NAMESPACES.values()) == {f.OPERATOR_NAMESPACE
                                                                    for f in registry.FLAVOURS.values()}

@@ -198,7 +198,7 @@ def _with_docs_examples(v):
     v["pkgs"]["external-dns"]["domainFilters"] = ["tidepool.org"]
     v["pkgs"]["reloader"]["chart"] = {"ref": "v0.0.99"}
     v["aws"]["accountNumber"] = 118346523422
-    v["flux_version"] = 1
+    v["flux_version"] = 1   # local enables linkerd-crds, which flavour 1 accepts and renders nothing for
     return v
 
 

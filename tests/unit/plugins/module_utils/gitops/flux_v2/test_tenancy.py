@@ -139,7 +139,7 @@ def test_shared_services_and_external_secrets_have_their_own_kustomizations():
 def test_a_package_namespace_s_external_secrets_run_as_the_shared_services():
     from tests.unit.plugins.module_utils.config.test_reference_schemas import TREES
     t = TREES["all-pkgs-v2"]
-    ks = t["clusters/test1/flux/tenants/external-secrets/kustomization-external-secrets-datadog.yaml"]
+    ks = t["clusters/test1/flux/tenants/external-secrets/kustomization-external-secrets-flux.yaml"]
     assert ks["spec"]["serviceAccountName"] == "shared-services"
     envs = {p.split("/")[4] for p in t if "/flux/tenants/" in p and p.count("/") == 5 and "/external-secrets/" not in p
             and "/shared/" not in p}
