@@ -22,7 +22,7 @@ stack-down:
 ## local stack; it ends when Flux has applied the pushed commit and every ExternalSecret's Secret exists.
 local: stack
 	eval "$$(scripts/local-stack env)" && ansible-playbook site.yml -l local
-	@echo "make local: Flux (the stack's source- and kustomize-controller) applied the config repository and the External Secrets Operator wrote its Secrets (see 'Flux applied' above); the stack's helm-controller installs the HelmReleases from the stack's chart repository (helm_chart_mirror) onto simulated nodes, but the run does not wait for them yet; Alerts and image policies are stored only (no notification- or image controllers: docs/local-stack.md)."
+	@echo "make local: Flux (the stack's source- and kustomize-controller) applied the config repository and the External Secrets Operator wrote its Secrets (see 'Flux applied' above); HelmReleases, Alerts and image policies are stored but not reconciled on the local stack (no helm-, notification- or image controllers: docs/local-stack.md)."
 
 ## Molecule scenarios (delegated driver) against the local stack: default (site.yml), config, secrets; with the
 ## stack's environment exported, so ports moved with TIDEPOOL_STACK_*_PORT reach every scenario.
