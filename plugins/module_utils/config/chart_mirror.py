@@ -11,7 +11,8 @@ chart pushed with ``helm push <chart>.tgz oci://...``). It serves each chart by 
 release would have installed: ``{"repository": <mirror>, "name", "version"}`` replaces every source, Helm repository
 or git. A git chart without a version says it in its path (``charts/tidepool/0.1.7``: name ``tidepool``, version
 ``0.1.7``) or in ``name`` / ``version`` (``config.tidepool_chart.CHART_0_26``); one that says neither (the guide's
-reloader from git ``master``) cannot be mirrored: :func:`errors` names it and how to pin it.
+reloader from git ``master``) cannot be mirrored: :func:`config.validation.chart_mirror_errors` names it and how to
+pin it before anything changes.
 """
 from __future__ import annotations
 
