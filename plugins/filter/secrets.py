@@ -23,10 +23,10 @@ def _env_names(environments):
     return list(environments or [])
 
 
-def _charts(environments, default_chart, filter_name):
+def _charts(environments, default_chart, filter_name, option="tidepool_chart"):
     """``{environment: chart}``: the flavour's Tidepool chart with each environment's ``chart`` override."""
     if not isinstance(default_chart, dict) or not default_chart:
-        raise AnsibleFilterError(f"{filter_name}: tidepool_chart (the flavour's Tidepool chart, "
+        raise AnsibleFilterError(f"{filter_name}: {option} (a flavour's Tidepool chart, as "
                                  "inventory_values.gitops.tidepool_chart) is required")
     envs = environments if isinstance(environments, dict) else {env: {} for env in environments or []}
     try:
@@ -118,11 +118,23 @@ def secrets_repo_dir(cluster, backend="aws"):
     return naming.external_secret_dir(str(cluster)) if backend == "aws" else naming.git_secret_dir(str(cluster))
 
 
+def secrets_retired(environments, tidepool_chart=None, previous_chart=None):
+    """``<namespace>/<name>`` of the environment Secrets ``previous_chart``'s contract has and ``tidepool_chart``'s
+    has not (each environment's ``chart`` overrides both), :func:`catalogue.retired`."""
+    try:
+        return catalogue.retired(_env_names(environments),
+                                 _charts(environments, previous_chart, "secrets_retired", "previous_chart"),
+                                 _charts(environments, tidepool_chart, "secrets_retired"))
+    except ValueError as exc:
+        raise AnsibleFilterError(f"secrets_retired: {exc}") from None
+
+
 class FilterModule:
     def filters(self):
         return {
             "secrets_catalogue": secrets_catalogue,
             "secrets_rotatable": secrets_rotatable,
+            "secrets_retired": secrets_retired,
             "secrets_vendor_manifests": secrets_vendor_manifests,
             "secret_ids": secret_ids,
             "secrets_git_manifests": secrets_git_manifests,

@@ -27,8 +27,9 @@ description:
   - V(releases) deletes each Flux v1 (helm-operator) HelmRelease, only while helm-operator runs no pod (helm-operator
     uninstalls a release when it sees its HelmRelease deleted); one without a C(helm.toolkit.fluxcd.io/v2)
     counterpart of the same release name and namespace is named in a warning, its release left installed.
-  - V(remove) removes the Flux v1 install (fluxd, memcached, helm-operator, Tiller, the deploy key Secret) and, with
-    O(remove_crds), the CustomResourceDefinitions of flavour 1; it refuses while objects of those kinds remain.
+  - V(remove) removes the Flux v1 install (fluxd, memcached, helm-operator, Tiller, the deploy key Secret), the
+    O(retired_secrets) and, with O(remove_crds), the CustomResourceDefinitions of flavour 1; it refuses while objects
+    of those kinds remain.
   - Check mode writes nothing and reports the plan; C(--diff) shows each change, Secret values hidden.
 author:
   - Tidepool EKS maintainers (@tidepool-org)
@@ -69,6 +70,16 @@ options:
       - V(adopt_secrets) only. Secrets (C(<namespace>/<name>)) that must end up owned by an External Secrets Operator
         ExternalSecret, the ones kubernetes-external-secrets wrote (RV(kes_secrets) of V(preflight)). The step waits
         until each one has its ExternalSecret, so it does not finish before Flux v2 has applied them.
+    type: list
+    elements: str
+    default: []
+  retired_secrets:
+    description:
+      - V(remove) only. Secrets (C(<namespace>/<name>)) the Tidepool chart of flavour 1 reads and the chart of flavour 2
+        does not (the filter C(tidepool.eks.secrets_retired); chart 0.1.7 to 0.26.0 retires C(carelink), C(image),
+        C(mailchimp), C(notification), C(user)). No ExternalSecret of flavour 2 writes them, so V(adopt_secrets) must not
+        expect them. Each one is deleted unless a controller owns it or a Pod still reads it (then it stays, named in a
+        warning). Their values stay in AWS Secrets Manager.
     type: list
     elements: str
     default: []
@@ -157,6 +168,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as 
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as k8s_options
 
 CORE_OPTIONS = ("cluster", "namespace", "helm2_converted", "keep_namespace", "remove_crds", "expect_secrets",
+                "retired_secrets",
                 "wait_timeout")
 
 
@@ -169,6 +181,7 @@ def argument_spec() -> dict:
         keep_namespace=dict(type="bool", default=False),
         remove_crds=dict(type="bool", default=True),
         expect_secrets=dict(type="list", elements="str", default=[], no_log=False),
+        retired_secrets=dict(type="list", elements="str", default=[], no_log=False),
         wait_timeout=dict(type="int", default=300),
     )
     spec.update(k8s_options.argument_spec())

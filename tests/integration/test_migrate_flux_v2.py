@@ -4,7 +4,14 @@ then moved to flavour 2 with its GitOps controllers (source- and kustomize-contr
 running. Shown: Tiller records stop it before anything changes; --check --diff changes nothing in the API server, git,
 GitHub or AWS; a run stopped after each step in turn (1, 2, 3, 5a, 4, 5b, 6), each stop run again, completes, the Secret values byte-equal before, during
 (polled while the playbook runs) and after; the next run changes nothing; the end state equals a fresh flavour-2
-converge of the same inventory where Flux v2 applies the tree (config repository tree and objects)."""
+converge of the same inventory where Flux v2 applies the tree (config repository tree and objects).
+
+The migration also moves every environment from chart 0.1.7 to chart 0.26.0 (flavour 2's Tidepool chart): each key
+KES wrote keeps its value all along, the Secrets gain the keys of the 0.26 contract (the Keycloak keys of shoreline,
+...), and the Secrets 0.26 no longer reads (`secrets_retired`: carelink, image, ...) stay until step 7 deletes them.
+The IRSA service accounts of 0.1.7 (image, jellyfish) are the one known difference with a fresh converge: the
+cluster step names them as no longer rendered on every run (apply_prune deletes them), as for any account removed
+from the ClusterConfig."""
 from __future__ import annotations
 
 import hashlib
@@ -143,18 +150,44 @@ def changed_tasks(out):
     return found
 
 
+def retired_secrets(expected):
+    """The Secrets of ``expected`` chart 0.26.0 no longer reads, as the migration role computes them."""
+    from ansible_collections.tidepool.eks.plugins.filter import secrets as secret_filters
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
+    ids = secret_filters.secrets_retired(sorted({ns for ns, _ in expected}),
+                                         tidepool_chart=registry.flavour(2).TIDEPOOL_CHART,
+                                         previous_chart=registry.flavour(1).TIDEPOOL_CHART)
+    return {tuple(i.split("/", 1)) for i in ids} & set(expected)
+
+
+def gaps(now, expected, retired=frozenset()):
+    """``[(secret, what)]``: a Secret of ``expected`` absent (a ``retired`` one may be), or one of its keys missing or
+    with another value. Keys the Secret gained (chart 0.26.0's contract) are not gaps."""
+    out = []
+    for k, want in expected.items():
+        live = now.get(k)
+        if live is None:
+            if k not in retired:
+                out.append((k, "absent"))
+        elif any(live.get(key) != value for key, value in want.items()):
+            out.append((k, "changed"))
+    return out
+
+
 class Poller(threading.Thread):
-    """Reads every Secret KES wrote every 0.2 s while a playbook runs; records any absence or changed value."""
+    """Reads every Secret KES wrote every 0.2 s while a playbook runs; records any absence or changed value (the
+    ``retired`` Secrets may go once ``retired`` is set)."""
 
     def __init__(self, api, expected):
         super().__init__(daemon=True)
         self.api, self.expected, self.stop, self.reads, self.bad = api, expected, threading.Event(), 0, []
+        self.retired = frozenset()
 
     def run(self):
         while not self.stop.is_set():
             now = secret_data(self.api, self.expected)
             self.reads += 1
-            self.bad += [(k, "absent" if v is None else "changed") for k, v in now.items() if v != self.expected[k]]
+            self.bad += gaps(now, self.expected, self.retired)
             time.sleep(0.2)
 
     def __enter__(self):
@@ -282,7 +315,10 @@ def check_stopped_after(step, stack, sha0):
     # (step 4), ESO takes each over when it syncs (creationPolicy Merge); from step 5b every one is ESO's
     allowed = ([[eso]] if "adopt_secrets" in done else [[], [eso]] if "flux" in done else [[]]
                if "release_secrets" in done else [[kes]])
-    found = owners(kube, expected)
+    retired = retired_secrets(expected)
+    found = owners(kube, set(expected) - retired)
+    # chart 0.26.0 does not read the retired ones: no ExternalSecret of flavour 2 takes them over; step 7 deletes them
+    assert owners(kube, retired) == {k: [] if "release_secrets" in done else [kes + (k[1], True)] for k in retired}
     assert all([o[:2] for o in found[k]] in allowed and all(o[2:] == (k[1], True) for o in found[k]) for k in found), \
         (step, found)
     v2_release = kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")
@@ -302,13 +338,22 @@ def test_migration_interrupted_after_each_step_in_turn_completes_without_a_secre
             res = migrate(stack, extra_vars={"migrate_flux_v2_stop_after": step})
             assert res.returncode == 0, (step, res.stdout[-6000:] + res.stderr[-2000:])
             check_stopped_after(step, stack, sha0)
-            assert secret_data(api, expected) == expected, step
+            assert gaps(secret_data(api, expected), expected) == [], step
+            if step == "push":  # the cluster step names chart 0.1.7's IRSA accounts as no longer rendered
+                assert "ServiceAccount qa1/image" in res.stdout and "ServiceAccount qa1/jellyfish" in res.stdout
+        retired = retired_secrets(expected)
+        poll.retired = retired
         res = migrate(stack)
         assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     assert poll.reads > 20 and poll.bad == [], poll.bad[:5]
-    assert secret_data(api, expected) == expected
-    assert owners(kube, expected) == {(ns, name): [("external-secrets.io/v1", "ExternalSecret", name, True)]
-                                      for ns, name in expected}
+    now = secret_data(api, expected)
+    assert gaps(now, expected) == [(k, "absent") for k in sorted(retired)]
+    assert retired and {name for _, name in retired} == {"carelink", "image", "mailchimp", "notification", "user"}
+    # the 0.26 contract: shoreline gained the Keycloak keys, generated once (its first keys keep their values)
+    assert {"KeycloakClientSecret", "KeycloakAdminPassword"} <= set(now[("qa1", "shoreline")])
+    kept = set(expected) - retired
+    assert owners(kube, kept) == {(ns, name): [("external-secrets.io/v1", "ExternalSecret", name, True)]
+                                  for ns, name in kept}
     # flavour 1 is gone; the v2 releases have the same release names
     kube.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s")
     assert kget(kube, "crd", "helmreleases.helm.fluxcd.io") is None
@@ -370,5 +415,10 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
     fresh = normalized(kube, namespaces)
     assert tree(fresh_repo, tmp_path, "fresh") == migrated_tree
     differ = sorted(k for k in set(migrated) | set(fresh) if migrated.get(k) != fresh.get(k))
+    # chart 0.1.7's IRSA service accounts: eksctl's (or the cluster step's) to remove, not the migration's
+    assert [k for k in differ if k[0] == "serviceaccounts"] == [("serviceaccounts", "qa1", "image"),
+                                                                  ("serviceaccounts", "qa1", "jellyfish")]
+    assert all(fresh.get(k) is None for k in differ if k[0] == "serviceaccounts")
+    differ = [k for k in differ if k[0] != "serviceaccounts"]
     assert differ == [], [(k, delta(migrated.get(k), fresh.get(k)) if k[0] != "secrets" else "data differs")
                           for k in differ[:8]]

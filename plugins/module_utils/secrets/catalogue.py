@@ -85,6 +85,19 @@ def rotatable(environments, pkgs=None, charts=None) -> list:
                   if any(v is RANDOM for v in e["keys"].values()))
 
 
+def retired(environments, previous_charts, charts) -> list:
+    """Ids (``<namespace>/<name>``) of the environment Secrets the contract of ``previous_charts``
+    (``{environment: chart}``, the chart an environment ran) has and the contract of ``charts`` (the chart it moves
+    to) has not: the Secrets nothing reads once the new chart runs (chart 0.1.7 to 0.26.0: ``carelink``, ``image``,
+    ``mailchimp``, ``notification``, ``user``). Raises ValueError when a chart's version cannot be told."""
+    out = []
+    for env in sorted(environments or []):
+        kept = set(environment_secrets((charts or {}).get(env)))
+        out += [f"{env}/{name}" for name in sorted(environment_secrets((previous_charts or {}).get(env)))
+                if name not in kept]
+    return out
+
+
 def manifests(environments, pkgs=None, exclude=(), only=None, include_vendor: bool = True, charts=None) -> list:
     """Secret manifests (``stringData``) of the catalogue with fresh random values.
 

@@ -14,6 +14,11 @@
   secrets-management``, :mod:`config.irsa`; flavour 2 has none) is deleted when the collection's cluster step created it
   (``cluster_provider: existing``); one eksctl created (EKS) is named in a warning with the ``eksctl delete
   iamserviceaccount`` command that also removes its IAM role.
+* The Secrets the chart of flavour 1 read and the chart of flavour 2 does not (``retired_secrets``,
+  :func:`secrets.catalogue.retired`; chart 0.1.7 to 0.26.0: ``carelink``, ``image``, ``mailchimp``, ``notification``,
+  ``user``): step 5 released them and no ExternalSecret of flavour 2 writes them, so nothing would ever delete them.
+  Each one goes unless a controller owns it or a Pod still reads it (:func:`.secrets.retire_plan`: then it stays, named
+  in a warning). Their values stay in AWS Secrets Manager.
 * kubernetes-external-secrets itself is a Helm release of the ``external-secrets`` package: its flavour-2 HelmRelease
   names the same release, so helm-controller upgrades it to the External Secrets Operator chart; nothing is left
   to delete here.
@@ -44,6 +49,27 @@ def crd_identity(name: str) -> dict:
     return {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "metadata": {"name": name}}
 
 
+def _retire_secrets(kube, retired, check_mode, objects, diff, warnings):
+    """Delete the retired Secrets no controller owns and no Pod reads (:func:`.secrets.retire_plan`)."""
+    if not retired:
+        return
+    live = {sid: kube.get(secrets.secret_identity(*sid.split("/", 1))) for sid in retired}
+    namespaces = sorted({sid.split("/", 1)[0] for sid, obj in live.items() if obj is not None})
+    pods = {ns: kube.list("v1", "Pod", namespace=ns) for ns in namespaces}
+    for entry in secrets.retire_plan(retired, live, pods, releasing=secrets.kes_kind() if check_mode else None):
+        meta = entry["secret"]["metadata"]
+        objects.append({"kind": "Secret", "name": meta["name"], "namespace": meta["namespace"],
+                        "action": entry["action"] if entry["action"] != "keep" else "none"})
+        if entry["action"] == "keep":
+            warnings.append(f"Secret {meta['namespace']}/{meta['name']} is no longer in the chart's secrets contract but "
+                            f"is kept: {entry['reason']}. Delete it once nothing reads it (its values stay in AWS "
+                            "Secrets Manager).")
+        elif entry["action"] == "delete":
+            diff.append(k8s_apply.diff_entry(live[f"{meta['namespace']}/{meta['name']}"], None))
+            if not check_mode:
+                kube.delete(entry["secret"])
+
+
 def remove(kube, params: dict, check_mode: bool, **_kw) -> dict:
     """Remove what flavour 1 installed (see the module docstring). Returns ``changed``, ``step``, ``objects``
     (``[{kind, name, namespace, action}]``), ``diff``, ``warnings`` and ``tiller_records`` (how many Tiller records
@@ -58,12 +84,15 @@ def remove(kube, params: dict, check_mode: bool, **_kw) -> dict:
                              + (f" and {len(remaining) - 10} more" if len(remaining) > 10 else "")
                              + "): run the release_secrets and releases steps first; removing their definitions now "
                                "would delete their Secrets or uninstall their releases. Nothing was changed.")
+    objects, diff, warnings = [], [], []
+    _retire_secrets(kube, params.get("retired_secrets") or [], check_mode, objects, diff, warnings)
     ns = params["namespace"]
     spec = bootstrap.normalize_params({"cluster": params["cluster"], "flux_version": 1, "state": "absent",
                                        "namespace": ns, "keep_deploy_key": bool(params.get("keep_namespace")),
                                        "remove_crds": False, "wait": False})
     result = bootstrap.run(spec, kube, check_mode)
-    objects, diff = list(result["objects"]), list(result["diff"])
+    objects += result["objects"]
+    diff += result["diff"]
     extra = []
     if params.get("keep_namespace"):
         extra.append(state.deploy_key_secret(ns))  # keep_deploy_key kept the namespace and this Secret
@@ -79,7 +108,8 @@ def remove(kube, params: dict, check_mode: bool, **_kw) -> dict:
             diff.append(k8s_apply.diff_entry(live, None))
             if not check_mode:
                 kube.delete(obj)
-    warnings = [f"Check mode: {len(remaining)} object(s) of flavour 1 are removed by the earlier steps first."] if remaining else []
+    if remaining:
+        warnings.append(f"Check mode: {len(remaining)} object(s) of flavour 1 are removed by the earlier steps first.")
     account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": KES_ACCOUNT[1],
                                                                           "namespace": KES_ACCOUNT[0]}}
     live = kube.get(account)

@@ -127,3 +127,65 @@ def needs_nudge(secret: dict | None) -> bool:
     if secret is None:
         return False
     return ((secret.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) != MANAGED_VALUE
+
+
+def _pod_spec_secrets(spec: dict) -> set:
+    names = set()
+    for container in (spec.get("initContainers") or []) + (spec.get("containers") or []) + (
+            spec.get("ephemeralContainers") or []):
+        for env in container.get("env") or []:
+            ref = ((env.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name")
+            if ref:
+                names.add(ref)
+        for source in container.get("envFrom") or []:
+            ref = (source.get("secretRef") or {}).get("name")
+            if ref:
+                names.add(ref)
+    for volume in spec.get("volumes") or []:
+        ref = (volume.get("secret") or {}).get("secretName")
+        if ref:
+            names.add(ref)
+        for source in (volume.get("projected") or {}).get("sources") or []:
+            ref = (source.get("secret") or {}).get("name")
+            if ref:
+                names.add(ref)
+    for ref in spec.get("imagePullSecrets") or []:
+        if ref.get("name"):
+            names.add(ref["name"])
+    return names
+
+
+def pod_secret_names(pod: dict) -> set:
+    """Names of the Secrets a Pod reads (in its namespace): ``secretKeyRef``, ``envFrom.secretRef``, ``secret`` and
+    ``projected`` volumes, ``imagePullSecrets``."""
+    return _pod_spec_secrets(pod.get("spec") or {})
+
+
+def retire_plan(retired, live: dict, pods: dict, releasing: dict | None = None) -> list:
+    """One entry per retired Secret id (``<namespace>/<name>``: what the contract of the chart an environment ran has
+    and the new chart's has not, :func:`secrets.catalogue.retired`): ``{"secret" (identity), "action", "reason"}``,
+    action ``delete`` (present, no controller owner, read by no Pod), ``keep`` (a controller owns it, or a Pod still
+    reads it: deleting it would break the Pod's next start) or ``none`` (absent). ``live``: ``{id: Secret or None}``;
+    ``pods``: ``{namespace: [Pod]}``; ``releasing``: an owner kind (``{"api_version", "kind"}``) that an earlier step
+    removes first (check mode plans the whole migration: kubernetes-external-secrets' ExternalSecret)."""
+    plan = []
+    for sid in sorted(set(retired or ())):
+        namespace, name = sid.split("/", 1)
+        secret = live.get(sid)
+        entry = {"secret": secret_identity(namespace, name), "action": "none", "reason": "absent"}
+        if secret is not None:
+            owner = controller_of(secret)
+            if owner and releasing and owner.get("kind") == releasing["kind"] and _group(
+                    owner.get("apiVersion", "")) == _group(releasing["api_version"]):
+                owner = None
+            readers = sorted(p["metadata"]["name"] for p in pods.get(namespace) or []
+                             if name in pod_secret_names(p))
+            if owner:
+                entry.update(action="keep", reason=f"controlled by {owner.get('kind')} {owner.get('name')}")
+            elif readers:
+                entry.update(action="keep", reason="read by Pod " + ", ".join(readers[:3])
+                             + (f" and {len(readers) - 3} more" if len(readers) > 3 else ""))
+            else:
+                entry.update(action="delete", reason="no chart reads it")
+        plan.append(entry)
+    return plan

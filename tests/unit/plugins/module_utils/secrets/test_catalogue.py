@@ -78,3 +78,14 @@ def test_filter_helpers(tmp_path):
     assert "qa1/image" not in filters.secrets_rotatable({"qa1": {}}, tidepool_chart=CHART_0_26)
     with pytest.raises(AnsibleFilterError, match="tidepool_chart"):
         filters.secrets_rotatable({"qa1": {}})
+
+
+def test_secrets_chart_0_26_no_longer_reads_are_retired_per_environment():
+    envs = {"qa1": {}, "qa2": {"chart": {"git": "git@github.com:tidepool-org/development", "path": "charts/tidepool/0.1.7",
+                                         "ref": "k8s", "version": "0.1.7"}}}
+    got = filters.secrets_retired(envs, tidepool_chart=CHART_0_26, previous_chart=CHART_0_1)
+    # qa2 stays on chart 0.1.7 (its chart override): it retires nothing
+    assert got == ["qa1/carelink", "qa1/image", "qa1/mailchimp", "qa1/notification", "qa1/user"]
+    assert filters.secrets_retired(["qa1"], tidepool_chart=CHART_0_1, previous_chart=CHART_0_1) == []
+    with pytest.raises(AnsibleFilterError, match="secrets_retired: previous_chart"):
+        filters.secrets_retired(["qa1"], tidepool_chart=CHART_0_26)

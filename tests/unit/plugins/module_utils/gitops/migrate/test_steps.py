@@ -369,3 +369,74 @@ def test_remove_deletes_the_kes_irsa_account_the_cluster_step_made_and_names_eks
     res = steps.run("remove", kube, PARAMS, check_mode=False)
     assert ("ServiceAccount", "external-secrets", "external-secrets") in kube.store
     assert any("eksctl delete iamserviceaccount --cluster unit1 --namespace external-secrets" in w for w in res["warnings"])
+
+
+# ------------------------------------------------------------------------------------------ retired Secrets (step 7)
+
+def add_retired(kube: FakeKube, env: str, name: str):
+    """A Secret KES wrote for chart 0.1.7 that no ExternalSecret of flavour 2 writes (chart 0.26.0 does not read it)."""
+    es = kube.add({"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": name, "namespace": env}, "spec": {}})
+    kube.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": name, "namespace": env, "ownerReferences": [{
+                  "apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret", "name": name,
+                  "uid": es["metadata"]["uid"], "controller": True}]},
+              "data": {"ServiceAuth": b64(f"{env}-{name}-secret")}})
+
+
+def test_adopt_secrets_does_not_wait_for_a_retired_secret_and_remove_deletes_it_once(private_key):
+    kube = flavour1_cluster(private_key)
+    add_retired(kube, "qa1", "image")
+    add_retired(kube, "qa2", "image")
+    add_flavour2(kube)
+    kes = steps.run("preflight", kube, PARAMS, check_mode=False)["kes_secrets"]
+    assert "qa1/image" in kes
+    for name in ("flux", "flux-helm-operator"):
+        kube.store[("Deployment", "flux", name)]["spec"]["replicas"] = 0
+        kube.store[("Deployment", "flux", name)]["status"]["replicas"] = 0
+    steps.run("release_secrets", kube, PARAMS, check_mode=False)
+    retired = ["qa1/image", "qa2/image", "qa2/user"]  # qa2/user: never written, nothing to do
+    eso_reconcile(kube, watched_only=False)
+    adopted = steps.run("adopt_secrets", kube, dict(PARAMS, expect_secrets=[s for s in kes if s not in retired]),
+                        check_mode=False)
+    assert adopted["secrets"] == []
+    steps.run("releases", kube, PARAMS, check_mode=False)
+    # a Pod of the old chart still reading qa2/image keeps it, named in a warning
+    kube.add({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "image-5d9", "namespace": "qa2"},
+              "spec": {"containers": [{"name": "image", "env": [
+                  {"name": "SERVICE_AUTH", "valueFrom": {"secretKeyRef": {"name": "image", "key": "ServiceAuth"}}}]}]}})
+    params = dict(PARAMS, retired_secrets=retired)
+    checked = steps.run("remove", kube, params, check_mode=True)
+    assert ("Secret", "qa1", "image") in kube.store
+    assert {"kind": "Secret", "name": "image", "namespace": "qa1", "action": "delete"} in checked["objects"]
+    assert "qa2-image-secret" not in str(checked["diff"]) and b64("qa1-image-secret") not in str(checked["diff"])
+    res = steps.run("remove", kube, params, check_mode=False)
+    assert ("Secret", "qa1", "image") not in kube.store
+    assert ("Secret", "qa2", "image") in kube.store
+    assert any("qa2/image" in w and "Pod image-5d9" in w for w in res["warnings"]), res["warnings"]
+    assert all(("Secret", e, n) in kube.store for e in ENVS for n in ("auth", "blob"))
+    del kube.store[("Pod", "qa2", "image-5d9")]
+    steps.run("remove", kube, params, check_mode=False)
+    assert ("Secret", "qa2", "image") not in kube.store
+    n = len(kube.writes)
+    assert not steps.run("remove", kube, params, check_mode=False)["changed"] and len(kube.writes) == n
+
+
+def test_a_retired_secret_a_controller_owns_is_kept():
+    live = {"qa1/image": {"apiVersion": "v1", "kind": "Secret", "metadata": {
+        "name": "image", "namespace": "qa1", "ownerReferences": [{"apiVersion": "external-secrets.io/v1",
+                                                                  "kind": "ExternalSecret", "name": "image",
+                                                                  "controller": True}]}}}
+    plan = secrets.retire_plan(["qa1/image"], live, {})
+    assert plan[0]["action"] == "keep" and "ExternalSecret image" in plan[0]["reason"]
+
+
+def test_pod_secret_names_cover_env_envfrom_volumes_and_projected():
+    pod = {"spec": {"initContainers": [{"envFrom": [{"secretRef": {"name": "a"}}]}],
+                    "containers": [{"env": [{"name": "X", "value": "1"},
+                                            {"name": "Y", "valueFrom": {"secretKeyRef": {"name": "b", "key": "k"}}}]}],
+                    "volumes": [{"name": "v", "secret": {"secretName": "c"}},
+                                {"name": "p", "projected": {"sources": [{"secret": {"name": "d"}},
+                                                                        {"configMap": {"name": "e"}}]}}],
+                    "imagePullSecrets": [{"name": "f"}]}}
+    assert secrets.pod_secret_names(pod) == {"a", "b", "c", "d", "f"}
