@@ -129,7 +129,10 @@ def needs_nudge(secret: dict | None) -> bool:
     return ((secret.get("metadata") or {}).get("labels") or {}).get(MANAGED_LABEL) != MANAGED_VALUE
 
 
-def _pod_spec_secrets(spec: dict) -> set:
+def pod_secret_names(pod: dict) -> set:
+    """Names of the Secrets a Pod reads (in its namespace): ``secretKeyRef``, ``envFrom.secretRef``, ``secret`` and
+    ``projected`` volumes, ``imagePullSecrets``."""
+    spec = pod.get("spec") or {}
     names = set()
     for container in (spec.get("initContainers") or []) + (spec.get("containers") or []) + (
             spec.get("ephemeralContainers") or []):
@@ -153,12 +156,6 @@ def _pod_spec_secrets(spec: dict) -> set:
         if ref.get("name"):
             names.add(ref["name"])
     return names
-
-
-def pod_secret_names(pod: dict) -> set:
-    """Names of the Secrets a Pod reads (in its namespace): ``secretKeyRef``, ``envFrom.secretRef``, ``secret`` and
-    ``projected`` volumes, ``imagePullSecrets``."""
-    return _pod_spec_secrets(pod.get("spec") or {})
 
 
 def retire_plan(retired, live: dict, pods: dict, releasing: dict | None = None) -> list:

@@ -34,6 +34,17 @@ def private_key():
     return ssh_keys.generate("ed25519", 0)[0]
 
 
+def add_kes_secret(kube: FakeKube, env: str, name: str, key: str = "value"):
+    """A KES ExternalSecret and the Secret it wrote (owner reference, controller: true), value ``<env>-<name>-secret``."""
+    es = kube.add({"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
+                   "metadata": {"name": name, "namespace": env}, "spec": {}})
+    kube.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+              "metadata": {"name": name, "namespace": env, "ownerReferences": [{
+                  "apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret", "name": name,
+                  "uid": es["metadata"]["uid"], "controller": True}]},
+              "data": {key: b64(f"{env}-{name}-secret")}})
+
+
 def flavour1_cluster(private_key) -> FakeKube:
     """What a flavour-1 converge leaves: the Flux v1 install, v1 HelmReleases, KES ExternalSecrets and the Secrets
     KES wrote (owner reference, controller: true)."""
@@ -52,13 +63,7 @@ def flavour1_cluster(private_key) -> FakeKube:
         kube.add({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
                   "metadata": {"name": "tidepool", "namespace": env}, "spec": {"releaseName": f"{env}-tidepool"}})
         for name in ("auth", "blob"):
-            es = kube.add({"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
-                           "metadata": {"name": name, "namespace": env}, "spec": {}})
-            kube.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-                      "metadata": {"name": name, "namespace": env, "ownerReferences": [{
-                          "apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret", "name": name,
-                          "uid": es["metadata"]["uid"], "controller": True}]},
-                      "data": {"value": b64(f"{env}-{name}-secret")}})
+            add_kes_secret(kube, env, name)
     kube.add({"apiVersion": "helm.fluxcd.io/v1", "kind": "HelmRelease",
               "metadata": {"name": "gloo", "namespace": "gloo-system"}, "spec": {"releaseName": "gloo"}})
     return kube
@@ -375,13 +380,7 @@ def test_remove_deletes_the_kes_irsa_account_the_cluster_step_made_and_names_eks
 
 def add_retired(kube: FakeKube, env: str, name: str):
     """A Secret KES wrote for chart 0.1.7 that no ExternalSecret of flavour 2 writes (chart 0.26.0 does not read it)."""
-    es = kube.add({"apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
-                   "metadata": {"name": name, "namespace": env}, "spec": {}})
-    kube.add({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-              "metadata": {"name": name, "namespace": env, "ownerReferences": [{
-                  "apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret", "name": name,
-                  "uid": es["metadata"]["uid"], "controller": True}]},
-              "data": {"ServiceAuth": b64(f"{env}-{name}-secret")}})
+    add_kes_secret(kube, env, name, key="ServiceAuth")
 
 
 def test_adopt_secrets_does_not_wait_for_a_retired_secret_and_remove_deletes_it_once(private_key):
