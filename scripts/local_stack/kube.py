@@ -227,8 +227,10 @@ def start_apiserver(stack, timeout: float) -> None:
             f"--client-ca-file={p / 'client-ca.crt'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--allow-privileged=true",
             # envtest: no kubelet/pods, and the default service account may not exist yet when an object
-            # referring to it arrives right after its namespace.
-            "--disable-admission-plugins=ServiceAccount",
+            # referring to it arrives right after its namespace. No admission webhooks: the charts register theirs
+            # (cert-manager, the External Secrets Operator, Gloo), but their pods are kwok's and serve nothing, and a
+            # call would go to a Service's cluster IP, beyond 127.0.0.1 (the stack's ESO runs without its webhook).
+            "--disable-admission-plugins=ServiceAccount,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
             "--authorization-mode=RBAC",
             f"--service-account-issuer=https://{HOST}:{port}/",
             f"--service-account-key-file={p / 'sa.pub'}",
