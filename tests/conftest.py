@@ -181,24 +181,23 @@ class GitOpsStack:
 
 @pytest.fixture(scope="session")
 def gitops_stack(_stack_manager, moto_server, kube_stack, git_server) -> GitOpsStack:
-    """source-controller, kustomize-controller, helm-controller and external-secrets running against the session's stack."""
-    missing = _stack_manager.user.missing_binaries("gitops")
+    """source-controller, kustomize-controller, helm-controller and external-secrets running against the session's
+    stack, with the simulated nodes (kube-scheduler, kwok and the Nodes ``kwok-node-*``) and the chart repository of
+    the pinned charts (``stack.charts_url``, TIDEPOOL_STACK_CHARTS_URL): host `local` installs its HelmReleases from
+    it and its flux step waits for them (flux_wait_releases), as `make local` does."""
+    missing = _stack_manager.user.missing_binaries(["gitops", "nodes", "charts"])
     if missing:
-        _unavailable("GitOps controllers not built (run `scripts/local-stack build gitops`): " + ", ".join(missing))
+        _unavailable("GitOps controllers, kube-scheduler, kwok or helm not built (run `scripts/local-stack build "
+                     "local`): " + ", ".join(missing))
     stack = _stack_manager.ensure("gitops")
+    _stack_manager.ensure("nodes")
+    _stack_manager.ensure("charts")
     return GitOpsStack(kube=kube_stack, git=git_server, aws_endpoint=moto_server, stack=stack)
 
 
 @pytest.fixture(scope="session")
 def platform_stack(_stack_manager, gitops_stack) -> GitOpsStack:
-    """``gitops_stack`` (helm-controller included) plus the simulated nodes (kube-scheduler, kwok and the Nodes
-    ``kwok-node-*``) and the chart repository of the pinned charts (``stack.charts_url``)."""
-    missing = _stack_manager.user.missing_binaries(["nodes", "charts"])
-    if missing:
-        _unavailable("kube-scheduler, kwok or helm not built (run `scripts/local-stack build local`): "
-                     + ", ".join(missing))
-    _stack_manager.ensure("nodes")
-    _stack_manager.ensure("charts")
+    """``gitops_stack``, which has the simulated nodes and the chart repository (the name the platform tests use)."""
     return gitops_stack
 
 

@@ -163,6 +163,12 @@ options:
       - O(flux_version=2) - SSH host keys of the config repository's host (C(known_hosts) lines), kept in the deploy
         key Secret. Default for github.com, GitHub's published keys; required for another SSH host.
     type: str
+  chart_mirror:
+    description:
+      - O(flux_version=1) - the chart mirror (the inventory's C(helm_chart_mirror), an C(http(s)://) chart
+        repository), added as the repository C(mirror) to the C(flux-helm-repositories) Secret helm-operator reads,
+        as the render's C(flux) package writes the same Secret. Ignored by O(flux_version=2), whose sources name it.
+    type: str
   deploy_key_type:
     description:
       - Type of a newly generated deploy key. An existing key of another type is kept.
@@ -356,6 +362,7 @@ def argument_spec() -> dict:
         components_path=dict(type="path"),
         components_sha256=dict(type="str"),
         known_hosts=dict(type="str"),
+        chart_mirror=dict(type="str"),
         deploy_key_type=dict(type="str", choices=["ed25519", "rsa"], default="ed25519"),
         deploy_key_bits=dict(type="int", default=4096),
         rotate_deploy_key=dict(type="bool", default=False),
