@@ -334,7 +334,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.repository import cre
 CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_userinfo", "git_branch", "git_path", "git_label",
                 "git_user", "git_email", "git_poll_interval", "sync_interval", "sync_garbage_collection", "images",
                 "flux_extra_args", "tiller_tls_dir", "helm_operator_tls_dir", "components_path",
-                "components_sha256", "known_hosts", "deploy_key_type", "deploy_key_bits",
+                "components_sha256", "known_hosts", "chart_mirror", "deploy_key_type", "deploy_key_bits",
                 "rotate_deploy_key", "keep_deploy_key", "remove_crds", "wait", "wait_timeout")
 
 
