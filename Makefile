@@ -19,10 +19,11 @@ stack-down:
 	scripts/local-stack down
 
 ## Main job on the embedded default: host `local` of the inventory (Flux v2 + External Secrets Operator), against the
-## local stack; it ends when Flux has applied the pushed commit and every ExternalSecret's Secret exists.
+## local stack; it ends when Flux has applied the pushed commit, every ExternalSecret's Secret exists and every
+## HelmRelease is Ready with its Deployments / StatefulSets Available.
 local: stack
 	eval "$$(scripts/local-stack env)" && ansible-playbook site.yml -l local
-	@echo "make local: Flux (the stack's source- and kustomize-controller) applied the config repository and the External Secrets Operator wrote its Secrets (see 'Flux applied' above); HelmReleases, Alerts and image policies are stored but not reconciled on the local stack (no helm-, notification- or image controllers: docs/local-stack.md)."
+	@echo "make local: Flux (the stack's source-, kustomize- and helm-controller) applied the config repository, the External Secrets Operator wrote its Secrets and every HelmRelease installed from the stack's chart repository onto the kwok nodes (the lines under 'What Flux applied' above); Alerts and image policies are stored only (no notification- or image controllers: docs/local-stack.md)."
 
 ## Molecule scenarios (delegated driver) against the local stack: default (site.yml), config, secrets; with the
 ## stack's environment exported, so ports moved with TIDEPOOL_STACK_*_PORT reach every scenario.

@@ -7,8 +7,9 @@
   sets KUBECONFIG / K8S_AUTH_KUBECONFIG.
 * ``git_server``   - git daemon + smart-HTTP git + fake GitHub deploy-key API; sets TIDEPOOL_GIT_URL,
   TIDEPOOL_GIT_HTTP_URL, GITHUB_API_URL, GITHUB_TOKEN.
-* ``gitops_stack`` - all of the above plus Flux's source- and kustomize-controller and the External Secrets
+* ``gitops_stack`` - all of the above plus Flux's source-, kustomize- and helm-controller and the External Secrets
   Operator (their CRDs replace the reference CRDs of the same name for the rest of the session).
+* ``platform_stack`` - ``gitops_stack`` plus kube-scheduler, kwok with its simulated Nodes and the chart repository.
 * ``local_stack_env`` - all of the above; the env dict of the whole stack.
 
 The fixtures always start their own servers on free ports, in a temporary directory, and stop them at the
@@ -180,12 +181,24 @@ class GitOpsStack:
 
 @pytest.fixture(scope="session")
 def gitops_stack(_stack_manager, moto_server, kube_stack, git_server) -> GitOpsStack:
-    """source-controller, kustomize-controller and external-secrets running against the session's stack."""
-    missing = _stack_manager.user.missing_binaries("gitops")
+    """source-controller, kustomize-controller, helm-controller and external-secrets running against the session's
+    stack, with the simulated nodes (kube-scheduler, kwok and the Nodes ``kwok-node-*``) and the chart repository of
+    the pinned charts (``stack.charts_url``, TIDEPOOL_STACK_CHARTS_URL): host `local` installs its HelmReleases from
+    it and its flux step waits for them (flux_wait_releases), as `make local` does."""
+    missing = _stack_manager.user.missing_binaries(["gitops", "nodes", "charts"])
     if missing:
-        _unavailable("GitOps controllers not built (run `scripts/local-stack build gitops`): " + ", ".join(missing))
+        _unavailable("GitOps controllers, kube-scheduler, kwok or helm not built (run `scripts/local-stack build "
+                     "local`): " + ", ".join(missing))
     stack = _stack_manager.ensure("gitops")
+    _stack_manager.ensure("nodes")
+    _stack_manager.ensure("charts")
     return GitOpsStack(kube=kube_stack, git=git_server, aws_endpoint=moto_server, stack=stack)
+
+
+@pytest.fixture(scope="session")
+def platform_stack(_stack_manager, gitops_stack) -> GitOpsStack:
+    """``gitops_stack``, which has the simulated nodes and the chart repository (the name the platform tests use)."""
+    return gitops_stack
 
 
 ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION", "KUBECONFIG",

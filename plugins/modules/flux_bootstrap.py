@@ -163,6 +163,12 @@ options:
       - O(flux_version=2) - SSH host keys of the config repository's host (C(known_hosts) lines), kept in the deploy
         key Secret. Default for github.com, GitHub's published keys; required for another SSH host.
     type: str
+  chart_mirror:
+    description:
+      - O(flux_version=1) - the chart mirror (the inventory's C(helm_chart_mirror), an C(http(s)://) chart
+        repository), added as the repository C(mirror) to the C(flux-helm-repositories) Secret helm-operator reads,
+        as the render's C(flux) package writes the same Secret. Ignored by O(flux_version=2), whose sources name it.
+    type: str
   deploy_key_type:
     description:
       - Type of a newly generated deploy key. An existing key of another type is kept.
@@ -328,7 +334,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.repository import cre
 CORE_OPTIONS = ("cluster", "flux_version", "state", "namespace", "git_url", "git_userinfo", "git_branch", "git_path", "git_label",
                 "git_user", "git_email", "git_poll_interval", "sync_interval", "sync_garbage_collection", "images",
                 "flux_extra_args", "tiller_tls_dir", "helm_operator_tls_dir", "components_path",
-                "components_sha256", "known_hosts", "deploy_key_type", "deploy_key_bits",
+                "components_sha256", "known_hosts", "chart_mirror", "deploy_key_type", "deploy_key_bits",
                 "rotate_deploy_key", "keep_deploy_key", "remove_crds", "wait", "wait_timeout")
 
 
@@ -356,6 +362,7 @@ def argument_spec() -> dict:
         components_path=dict(type="path"),
         components_sha256=dict(type="str"),
         known_hosts=dict(type="str"),
+        chart_mirror=dict(type="str"),
         deploy_key_type=dict(type="str", choices=["ed25519", "rsa"], default="ed25519"),
         deploy_key_bits=dict(type="int", default=4096),
         rotate_deploy_key=dict(type="bool", default=False),

@@ -43,6 +43,17 @@ options:
     description: Also wait for the Secret of every ExternalSecret.
     type: bool
     default: true
+  releases:
+    description:
+      - Then wait for every HelmRelease (C(helm.toolkit.fluxcd.io/v2), not suspended) to be Ready at its current spec
+        (C(status.observedGeneration) is C(metadata.generation)) and for every Deployment and StatefulSet its Helm
+        release installed (the C(meta.helm.sh/release-name) and C(-namespace) annotations) to be Available as
+        C(kubectl rollout status) judges it. RV(releases_msg) says so in one line.
+      - Fails with helm-controller's message when a release is Stalled or its Ready reason says the install, upgrade,
+        test or chart fetch failed (the first three named). A cluster without the HelmRelease API has nothing to
+        wait for.
+    type: bool
+    default: false
   compare_values:
     description:
       - Once every Secret is present, read each ExternalSecret's values from AWS Secrets Manager (the runner's
@@ -70,12 +81,13 @@ EXAMPLES = r"""
 
 RETURN = r"""
 done:
-  description: Flux applied O(revision) and every ExternalSecret's Secret exists.
+  description: Flux applied O(revision), every ExternalSecret's Secret exists and, with O(releases), every
+    HelmRelease is Ready and its workloads Available.
   returned: always
   type: bool
 phase:
   description: C(apply) (waiting for Flux), C(kustomizations) (waiting for the other Kustomizations), C(secrets)
-    (waiting for Secrets) or C(done).
+    (waiting for Secrets), C(releases) (waiting for HelmReleases and their workloads) or C(done).
   returned: always
   type: str
 requested:
@@ -112,6 +124,27 @@ missing:
   returned: always
   type: list
   elements: str
+releases_msg:
+  description: With O(releases), C(N of N HelmReleases Ready, M of M Deployments / StatefulSets Available) and what
+    is awaited while not all are.
+  returned: when releases and every Secret is present
+  type: str
+releases_ready:
+  description: With O(releases), HelmReleases Ready at their current spec.
+  returned: when releases and every Secret is present
+  type: int
+releases_total:
+  description: With O(releases), HelmReleases not suspended.
+  returned: when releases and every Secret is present
+  type: int
+workloads_available:
+  description: With O(releases), Deployments and StatefulSets of those releases that are Available.
+  returned: when releases and every Secret is present
+  type: int
+workloads_total:
+  description: With O(releases), Deployments and StatefulSets of those releases.
+  returned: when releases and every Secret is present
+  type: int
 msg:
   description: C(Flux applied <revision>; N of N Secrets present), or what is awaited.
   returned: always
@@ -130,7 +163,8 @@ from ansible_collections.tidepool.eks.plugins.module_utils.k8s import options as
 def argument_spec() -> dict:
     spec = aws.aws_argument_spec()
     spec.update(k8s_options.argument_spec(), revision=dict(type="str", required=True), poll=dict(type="int", default=15),
-                secrets=dict(type="bool", default=True), compare_values=dict(type="bool", default=False))
+                secrets=dict(type="bool", default=True), compare_values=dict(type="bool", default=False),
+                releases=dict(type="bool", default=False))
     return spec
 
 

@@ -1,6 +1,6 @@
-"""The local stack: moto (AWS), etcd + kube-apiserver + kube-controller-manager (Kubernetes), a git
-daemon, a smart-HTTP git server and a fake GitHub deploy-key API, Flux's source- and kustomize-controller
-and the External Secrets Operator (GitOps), all on 127.0.0.1. See docs/local-stack.md.
+"""The local stack: moto (AWS), etcd + kube-apiserver + kube-controller-manager (Kubernetes), kube-scheduler +
+kwok (simulated nodes), a git daemon, a smart-HTTP git server and a fake GitHub deploy-key API, a chart repository,
+Flux's source-, kustomize- and helm-controller and the External Secrets Operator (GitOps), all on 127.0.0.1. See docs/local-stack.md.
 
 Used by ``scripts/local-stack`` (CLI) and by ``tests/conftest.py`` (pytest fixtures).
 """

@@ -5,6 +5,10 @@
 #   eksctl                                             -> <cache>/bin/eksctl-<v>/
 #   source-controller, kustomize-controller (Flux v2)  -> <cache>/bin/<controller>-<v>/{<controller>,crds/}
 #   external-secrets (External Secrets Operator)       -> <cache>/bin/external-secrets-<v>/{external-secrets,crds/}
+#   kube-scheduler (same wrapper module as Kubernetes)  -> <cache>/bin/kubernetes-<v>/kube-scheduler
+#   helm-controller (Flux v2)                          -> <cache>/bin/helm-controller-<v>/{helm-controller,crds/}
+#   notification-controller (Flux v2; not run by `up`) -> <cache>/bin/notification-controller-<v>/{...,crds/}
+#   kwok (simulated kubelets) + its stage definitions  -> <cache>/bin/kwok-<v>/{kwok,stages.yaml}
 #   (`gitops` builds those three, then the Flux components mirror; `local` = all but eksctl, what `up` needs)
 #   Flux v2 components mirror (install.yaml + .sha256, offline) -> <cache>/mirror/flux2/<release>/ (flux_mirror.py)
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
@@ -89,17 +93,18 @@ PY
 # Reproducible stamps: no clock in the binaries.
 BUILD_DATE=${BUILD_DATE:-1970-01-01T00:00:00Z}
 
-build_kubernetes() {
-  local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
-  if [ -z "${FORCE:-}" ] && [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then
-    log "kubernetes $v already in $out"; return 0
-  fi
-  ensure_go
-  local minor=${v#v1.}; minor=${minor%%.*}; local staging=v0.${v#v1.}
+# The wrapper module (<cache>/build/kubernetes-<v>/go.mod): requires k8s.io/kubernetes <v> and replaces every
+# staging module with its published v0.Y.Z tag, generated from that release's own go.mod. Written when missing.
+kubernetes_wrapper() {
+  local v=$KUBERNETES_VERSION w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
+  local staging=v0.${v#v1.}
+  [ -z "${FORCE:-}" ] && [ -s "$w/go.mod" ] && grep -qE "^(require)?[[:space:]]*k8s.io/kubernetes $v\$" "$w/go.mod" && return 0
   log "kubernetes $v: reading its go.mod from the module proxy"
-  mkdir -p "$w" "$out"
+  mkdir -p "$w"
   local gomod
-  gomod=$(cd "$w" && "$GO" mod download -json "k8s.io/kubernetes@$v" | python3 -c 'import json,sys; print(json.load(sys.stdin)["GoMod"])')
+  if ! gomod=$(cd "$w" && "$GO" mod download -json "k8s.io/kubernetes@$v" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["GoMod"])'); then
+    log "FAILED: kubernetes $v: cannot download k8s.io/kubernetes@$v from $GOPROXY"; return 1
+  fi
   local godirective
   godirective=$(awk '$1=="go"{print $2; exit}' "$gomod")
   {
@@ -115,18 +120,60 @@ build_kubernetes() {
     grep -E '=> \./staging/src/' "$gomod" | awk -v s="$staging" '{print "\t" $1 " => " $1 " " s}'
     echo ")"
   } > "$w/go.mod"
-  log "kubernetes $v: $(grep -c ' => ' "$w/go.mod") staging replaces; resolving modules"
-  (cd "$w" && "$GO" get "k8s.io/kubernetes/cmd/kube-apiserver@$v" "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kubectl@$v")
-  local X=""
+  log "kubernetes $v: $(grep -c ' => ' "$w/go.mod") staging replaces"
+}
+
+# -X flags so that /version and `kubectl version` report the real version.
+kubernetes_ldflags() {
+  local v=$KUBERNETES_VERSION minor X="" p
+  minor=${v#v1.}; minor=${minor%%.*}
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     X="$X -X $p.gitVersion=$v -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean -X $p.buildDate=$BUILD_DATE"
   done
+  echo "-s -w$X"
+}
+
+build_kubernetes() {
+  local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
+  if [ -z "${FORCE:-}" ] && [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then
+    log "kubernetes $v already in $out"; return 0
+  fi
+  ensure_go
+  mkdir -p "$out"
+  kubernetes_wrapper
+  log "kubernetes $v: resolving modules"
+  (cd "$w" && "$GO" get "k8s.io/kubernetes/cmd/kube-apiserver@$v" "k8s.io/kubernetes/cmd/kube-controller-manager@$v" "k8s.io/kubernetes/cmd/kubectl@$v")
   log "kubernetes $v: compiling kube-apiserver kube-controller-manager kubectl (slow: 10-30 min cold on 2 cores)"
-  (cd "$w" && go_build_progress "kubernetes $v" "$out/.tmp/" "-s -w$X" \
+  (cd "$w" && go_build_progress "kubernetes $v" "$out/.tmp/" "$(kubernetes_ldflags)" \
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   mv "$out/.tmp/"* "$out/" && rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"
   log "kubernetes $v: done -> $out"
+}
+
+# kube-scheduler: its own step in the same wrapper module (an existing kube-apiserver etc. is not rebuilt). It binds
+# the pods of the simulated nodes (kwok); about 3 min with the Kubernetes build cache warm.
+build_kube_scheduler() {
+  local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
+  if [ -z "${FORCE:-}" ] && [ -x "$out/kube-scheduler" ]; then
+    log "kube-scheduler $v already in $out"; return 0
+  fi
+  ensure_go
+  local t0=$SECONDS
+  mkdir -p "$out"
+  kubernetes_wrapper
+  log "kube-scheduler $v: resolving k8s.io/kubernetes/cmd/kube-scheduler@$v"
+  if ! (cd "$w" && "$GO" get "k8s.io/kubernetes/cmd/kube-scheduler@$v"); then
+    log "FAILED: kube-scheduler $v: cannot resolve k8s.io/kubernetes/cmd/kube-scheduler@$v from $GOPROXY"; return 1
+  fi
+  rm -rf "$out/.tmp-scheduler" && mkdir -p "$out/.tmp-scheduler"
+  if ! (cd "$w" && go_build_progress "kube-scheduler $v" "$out/.tmp-scheduler/" "$(kubernetes_ldflags)" \
+      k8s.io/kubernetes/cmd/kube-scheduler); then
+    log "FAILED: kube-scheduler $v: building k8s.io/kubernetes/cmd/kube-scheduler failed; see the compiler output above"
+    return 1
+  fi
+  mv "$out/.tmp-scheduler/kube-scheduler" "$out/kube-scheduler" && rmdir "$out/.tmp-scheduler"
+  log "kube-scheduler $v: done in $((SECONDS - t0)) s -> $out/kube-scheduler"
 }
 
 build_etcd() {
@@ -182,12 +229,16 @@ build_eksctl() {
 # Copy-module build of a Go module whose main package(s) are in the module itself: download it with
 # `go mod download -json`, copy its directory to a writable build directory, apply the go.mod edits
 # given (each a `go mod edit` argument), build there. Usage:
-#   build_copy_module <component> <module> <version> <binary>:<package> [...] -- [go mod edit args...]
+#   build_copy_module <component> <module> <version> [--tidy] <binary>:<package> [...] -- [go mod edit args...]
+# --tidy runs `go mod tidy` after the edits (needed when an edit changes a dependency's version: go.sum lacks it).
 # Binaries land in <cache>/bin/<component>-<version>/; a failure names the module and exits non-zero.
 build_copy_module() {
   local comp=$1 mod=$2 v=$3; shift 3
-  local targets=() edits=()
-  while [ $# -gt 0 ] && [ "$1" != "--" ]; do targets+=("$1"); shift; done
+  local targets=() edits=() tidy=""
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do
+    if [ "$1" = --tidy ]; then tidy=1; else targets+=("$1"); fi
+    shift
+  done
   [ "${1:-}" = "--" ] && shift
   edits=("$@")
   local out="$CACHE/bin/$comp-$v" w="$CACHE/build/$comp-$v" present=1 t
@@ -209,6 +260,12 @@ build_copy_module() {
   if [ ${#edits[@]} -gt 0 ]; then
     log "$comp $v: go mod edit ${edits[*]}"
     (cd "$w" && "$GO" mod edit "${edits[@]}")
+  fi
+  if [ -n "$tidy" ]; then
+    log "$comp $v: go mod tidy"
+    if ! (cd "$w" && GOFLAGS=-mod=mod "$GO" mod tidy); then
+      log "FAILED: $comp $v: go mod tidy of $mod@$v (after: go mod edit ${edits[*]}) failed; see the output above"; return 1
+    fi
   fi
   local pkgs=()
   for t in "${targets[@]}"; do pkgs+=("${t#*:}"); done
@@ -246,6 +303,58 @@ build_external_secrets() {
   build_copy_module external-secrets github.com/external-secrets/external-secrets "$EXTERNAL_SECRETS_VERSION" external-secrets:.
 }
 
+# helm-controller (Flux 2.9's, HELM_CONTROLLER_VERSION): as the other Flux controllers, its ./api replace is dropped
+# for the published .../api of the same version; its go.mod also replaces helm.sh/helm/v4 with Flux's fork
+# (github.com/fluxcd/helm/v4 v4.2.4-flux.1), which the proxy refuses: that replace is dropped and upstream helm of
+# HELM_CONTROLLER_HELM_SDK required instead; `go mod tidy` then fills go.sum for it.
+build_helm_controller() {
+  local v=$HELM_CONTROLLER_VERSION
+  build_copy_module helm-controller github.com/fluxcd/helm-controller "$v" --tidy helm-controller:. -- \
+    -dropreplace=github.com/fluxcd/helm-controller/api -require="github.com/fluxcd/helm-controller/api@$v" \
+    -dropreplace=helm.sh/helm/v4 -require="helm.sh/helm/v4@$HELM_CONTROLLER_HELM_SDK"
+}
+
+# notification-controller (Flux 2.9's): the same recipe (./api replace dropped, go mod tidy). Built on request only
+# (`build notification-controller`): `up` does not run it yet.
+build_notification_controller() {
+  local v=$NOTIFICATION_CONTROLLER_VERSION
+  build_copy_module notification-controller github.com/fluxcd/notification-controller "$v" --tidy \
+    notification-controller:. -- \
+    -dropreplace=github.com/fluxcd/notification-controller/api -require="github.com/fluxcd/notification-controller/api@$v"
+}
+
+# kwok: plays the kubelet of the stack's simulated Nodes (those annotated kwok.x-k8s.io/node=fake). Copy-module build
+# of ./cmd/kwok (no go.mod edit). It needs stage definitions (node/fast: a Node turns Ready; node/heartbeat: it stays
+# so; pod/fast: a pod on it turns Running): the module's kustomize/stage YAML, concatenated into stages.yaml.
+build_kwok() {
+  local v=$KWOK_VERSION out="$CACHE/bin/kwok-$KWOK_VERSION" w="$CACHE/build/kwok-$KWOK_VERSION"
+  if [ -n "${FORCE:-}" ] || [ ! -x "$out/kwok" ]; then
+    build_copy_module kwok sigs.k8s.io/kwok "$v" kwok:./cmd/kwok || return 1
+  fi
+  if [ -z "${FORCE:-}" ] && [ -s "$out/stages.yaml" ]; then return 0; fi
+  local src=$w
+  if [ ! -d "$src/kustomize/stage" ]; then
+    ensure_go
+    src=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "sigs.k8s.io/kwok@$v" \
+          | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])') \
+      || { log "FAILED: kwok $v: cannot download sigs.k8s.io/kwok@$v for its stage definitions"; return 1; }
+  fi
+  local d f n=0
+  : > "$out/.stages.tmp"
+  for d in node/fast node/heartbeat pod/fast; do
+    if [ ! -d "$src/kustomize/stage/$d" ]; then
+      log "FAILED: kwok $v: kustomize/stage/$d missing in sigs.k8s.io/kwok@$v"; rm -f "$out/.stages.tmp"; return 1
+    fi
+    for f in "$src/kustomize/stage/$d/"*.yaml; do
+      [ "$(basename "$f")" = kustomization.yaml ] && continue
+      { echo "---"; echo "# kustomize/stage/$d/$(basename "$f") of sigs.k8s.io/kwok@$v"; cat "$f"; } >> "$out/.stages.tmp"
+      n=$((n + 1))
+    done
+  done
+  mv "$out/.stages.tmp" "$out/stages.yaml"
+  log "kwok $v: $n stage definitions -> $out/stages.yaml"
+}
+
 # helm (the CLI): `helm template` renders the pinned chart copies in tests (the Tidepool chart's secrets contract)
 # and packages them for the stack's chart repository. A wrapper module requiring helm.sh/helm/v4 (no replaces).
 # The version string is set with -X as helm's own Makefile does (otherwise `helm version` prints only "v4.3").
@@ -280,7 +389,11 @@ build_flux_mirror() {
 
 case "${1:-all}" in
   etcd) build_etcd ;;
-  kubernetes) build_kubernetes ;;
+  kubernetes) build_kubernetes; build_kube_scheduler ;;
+  kube-scheduler) build_kube_scheduler ;;
+  helm-controller) build_helm_controller ;;
+  notification-controller) build_notification_controller ;;
+  kwok) build_kwok ;;
   eksctl) build_eksctl ;;
   source-controller) build_source_controller ;;
   kustomize-controller) build_kustomize_controller ;;
@@ -289,10 +402,10 @@ case "${1:-all}" in
   helm) build_helm ;;
   gitops) build_source_controller; build_kustomize_controller; build_external_secrets; build_flux_mirror ;;
   # What `make local` / `up` need: everything but eksctl (only the EKS path and its tests run eksctl).
-  local) build_etcd; build_kubernetes; build_source_controller; build_kustomize_controller; build_external_secrets
-         build_flux_mirror; build_helm ;;
-  all) build_etcd; build_kubernetes; build_eksctl; build_source_controller; build_kustomize_controller; build_external_secrets
-       build_flux_mirror; build_helm ;;
+  local) build_etcd; build_kubernetes; build_kube_scheduler; build_source_controller; build_kustomize_controller
+         build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm ;;
+  all) build_etcd; build_kubernetes; build_kube_scheduler; build_eksctl; build_source_controller; build_kustomize_controller
+       build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm ;;
   go) ensure_go; "$GO" version ;;
-  *) echo "usage: $0 [all|local|etcd|kubernetes|eksctl|gitops|flux-mirror|helm|source-controller|kustomize-controller|external-secrets|go]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|local|etcd|kubernetes|kube-scheduler|eksctl|gitops|flux-mirror|helm|source-controller|kustomize-controller|external-secrets|helm-controller|notification-controller|kwok|go]" >&2; exit 2 ;;
 esac

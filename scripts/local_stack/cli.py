@@ -29,11 +29,12 @@ def build(targets: list[str]) -> int:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/local-stack", description=(
         "The local stack on 127.0.0.1: moto (AWS), etcd + kube-apiserver + kube-controller-manager, "
-        "git daemon + smart-HTTP git + fake GitHub deploy-key API, Flux source- and kustomize-controller + "
-        "External Secrets Operator."))
+        "kube-scheduler + kwok (simulated nodes), git daemon + smart-HTTP git + fake GitHub deploy-key API, a chart "
+        "repository, Flux source-, kustomize- and helm-controller + External Secrets Operator."))
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("build", help="build the stack's binaries from the Go module proxy (cached)")
-    targets = ["all", "local", "etcd", "kubernetes", "eksctl", "gitops", *GROUPS["gitops"]]
+    targets = ["all", "local", "etcd", "kubernetes", "kube-scheduler", "kwok", "helm", "eksctl", "gitops",
+               *GROUPS["gitops"], "notification-controller", "flux-mirror"]
     p.add_argument("targets", nargs="*", choices=targets, metavar="|".join(targets))
     groups = list(GROUPS) + list(COMPONENTS)
     p = sub.add_parser("up", help="start the stack (builds missing binaries first); idempotent")
@@ -63,8 +64,8 @@ def main(argv=None) -> int:
             if stack.missing_binaries(comps):
                 if args.no_build:
                     raise StackError("binaries missing: " + ", ".join(stack.missing_binaries(comps)))
-                _log("binaries missing; building them once (about 12 min cold on 2 cores: etcd, Kubernetes, "
-                     "the Flux controllers, ESO; progress every minute)")
+                _log("binaries missing; building them once (about 20 min cold on 2 cores: etcd, Kubernetes, "
+                     "kube-scheduler, kwok, the Flux controllers, ESO, helm; progress every minute)")
                 if build(["local"]):
                     return 1
             t0 = time.monotonic()

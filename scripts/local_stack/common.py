@@ -17,14 +17,19 @@ from . import procs
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "git-daemon", "git-http", "fake-github",
-              "source-controller", "kustomize-controller", "external-secrets")
+COMPONENTS = ("moto", "etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok", "git-daemon",
+              "git-http", "fake-github", "chart-repo", "source-controller", "kustomize-controller", "helm-controller",
+              "external-secrets")
 GROUPS = {
     "moto": ("moto",),
     "kube": ("etcd", "kube-apiserver", "kube-controller-manager"),
+    # Simulated nodes (nodes.py): the scheduler binds pods, kwok plays the kubelet of the stack's Nodes.
+    "nodes": ("kube-scheduler", "kwok"),
     "git": ("git-daemon", "git-http", "fake-github"),
+    # The chart repository built from the pinned chart copies (charts.py).
+    "charts": ("chart-repo",),
     # The GitOps controllers (gitops.py): they need the kube group, git-http and (ESO) moto running.
-    "gitops": ("source-controller", "kustomize-controller", "external-secrets"),
+    "gitops": ("source-controller", "kustomize-controller", "helm-controller", "external-secrets"),
 }
 # Fixed default ports (override with the environment variable named beside each), 127.0.0.1 only.
 DEFAULT_PORTS = {
@@ -33,9 +38,12 @@ DEFAULT_PORTS = {
     "etcd-peer": ("TIDEPOOL_STACK_ETCD_PEER_PORT", 12380),
     "kube-apiserver": ("TIDEPOOL_STACK_APISERVER_PORT", 16443),
     "kube-controller-manager": ("TIDEPOOL_STACK_KCM_PORT", 20257),
+    "kube-scheduler": ("TIDEPOOL_STACK_SCHEDULER_PORT", 20259),
+    "kwok": ("TIDEPOOL_STACK_KWOK_PORT", 20260),
     "git-daemon": ("TIDEPOOL_STACK_GIT_PORT", 19418),
     "git-http": ("TIDEPOOL_STACK_GIT_HTTP_PORT", 19419),
     "fake-github": ("TIDEPOOL_STACK_GITHUB_PORT", 18080),
+    "chart-repo": ("TIDEPOOL_STACK_CHARTS_PORT", 19420),
     # GitOps controllers: the port of each component is its health probe (--health-addr / --live-addr);
     # the others are their metrics endpoints and source-controller's artifact storage server.
     "source-controller": ("TIDEPOOL_STACK_SOURCE_HEALTH_PORT", 19440),
@@ -45,6 +53,8 @@ DEFAULT_PORTS = {
     "kustomize-controller-metrics": ("TIDEPOOL_STACK_KUSTOMIZE_METRICS_PORT", 19444),
     "external-secrets": ("TIDEPOOL_STACK_ESO_HEALTH_PORT", 19445),
     "external-secrets-metrics": ("TIDEPOOL_STACK_ESO_METRICS_PORT", 19446),
+    "helm-controller": ("TIDEPOOL_STACK_HELM_HEALTH_PORT", 19447),
+    "helm-controller-metrics": ("TIDEPOOL_STACK_HELM_METRICS_PORT", 19448),
 }
 HOST = "127.0.0.1"
 DEFAULT_TOKEN = "tidepool-local-token"

@@ -1,17 +1,20 @@
-"""GitOps part of the local stack: Flux v2's source-controller and kustomize-controller and the External
-Secrets Operator, run as loopback processes against the stack's kube-apiserver (there is no kubelet to run
+"""GitOps part of the local stack: Flux v2's source-controller, kustomize-controller and helm-controller and the
+External Secrets Operator, run as loopback processes against the stack's kube-apiserver (there is no kubelet to run
 their Deployments), built by build.sh at the versions of versions.env.
 
 * source-controller fetches GitRepositories (smart HTTP: git_http.py) into ``<state>/source-controller``
   and serves the artifacts on ``127.0.0.1:<source-controller-storage>``;
 * kustomize-controller downloads them from there and applies Kustomizations (server-side apply, prune);
+* helm-controller installs HelmReleases from the HelmCharts source-controller pulls (the stack's chart repository:
+  charts.py); their workloads run on the simulated nodes (nodes.py);
 * external-secrets turns ExternalSecrets into Secrets, reading moto's Secrets Manager and STS
   (``AWS_SECRETSMANAGER_ENDPOINT`` / ``AWS_STS_ENDPOINT``: ESO takes custom AWS endpoints only from there).
 
 The Flux controllers run with the multi-tenancy lockdown flags a flavour-2 cluster's Deployments get
 (:func:`lockdown_flags`: the collection's ``gitops/flux_v2/lockdown.FLAGS``, the one place that holds them), so
-the stack proves what a cluster enforces: kustomize-controller refuses a ``sourceRef`` into another namespace and
-impersonates each Kustomization's service account (``default`` when it names none).
+the stack proves what a cluster enforces: kustomize-controller and helm-controller refuse a ``sourceRef`` into
+another namespace and impersonate each Kustomization's / HelmRelease's service account (``default`` when it names
+none).
 
 Each runs with ``KUBECONFIG`` = the stack's admin kubeconfig (the controllers' ``--kubeconfig`` flag is not
 wired), leader election off, every listener on 127.0.0.1. Their CRDs come from the module each was built from
@@ -30,6 +33,7 @@ from .common import HOST, REGION, REPO, StackError, http_ok, wait_for
 VERSION_KEYS = {
     "source-controller": "SOURCE_CONTROLLER_VERSION",
     "kustomize-controller": "KUSTOMIZE_CONTROLLER_VERSION",
+    "helm-controller": "HELM_CONTROLLER_VERSION",
     "external-secrets": "EXTERNAL_SECRETS_VERSION",
 }
 # Flux's own namespace: the controllers read it from RUNTIME_NAMESPACE (events, leader-election lease).
@@ -41,7 +45,7 @@ ESO_CONCURRENT = 8
 #: ESO_CLIENT_BURST there).
 ESO_CLIENT_QPS = 150
 ESO_CLIENT_BURST = 300
-#: kustomize-controller's ``--requeue-dependency`` on the stack (Flux's default is 30s).
+#: kustomize-controller's and helm-controller's ``--requeue-dependency`` on the stack (Flux's default is 30s).
 KUSTOMIZE_REQUEUE_DEPENDENCY = "5s"
 
 
@@ -119,6 +123,18 @@ def start_kustomize_controller(stack, timeout: float) -> None:
     _start(stack, "kustomize-controller", argv, _env(stack), timeout)
 
 
+def start_helm_controller(stack, timeout: float) -> None:
+    """helm-controller on every namespace, with the lockdown flags; ``--events-addr=`` (empty): no
+    notification-controller on the stack to post events to (they are still recorded as Kubernetes Events)."""
+    argv = [str(stack.gitops_bin("helm-controller")),
+            f"--metrics-addr={addr(stack, 'helm-controller-metrics')}",
+            f"--health-addr={addr(stack, 'helm-controller')}",
+            "--events-addr=", "--watch-all-namespaces=true",
+            f"--requeue-dependency={KUSTOMIZE_REQUEUE_DEPENDENCY}",
+            "--log-level=info", "--log-encoding=console", *lockdown_flags("helm-controller")]
+    _start(stack, "helm-controller", argv, _env(stack), timeout)
+
+
 def start_external_secrets(stack, timeout: float) -> None:
     if "moto" not in stack.ports:
         raise StackError("external-secrets: the stack has no moto port")
@@ -134,4 +150,4 @@ def start_external_secrets(stack, timeout: float) -> None:
 
 # What Stack.up calls to start each GitOps component: (stack, timeout seconds) -> None.
 STARTERS = {"source-controller": start_source_controller, "kustomize-controller": start_kustomize_controller,
-            "external-secrets": start_external_secrets}
+            "helm-controller": start_helm_controller, "external-secrets": start_external_secrets}

@@ -1,7 +1,8 @@
 """Kubernetes part of the local stack, started the way controller-runtime's envtest does it:
 etcd on loopback, kube-apiserver with a serving certificate from its own CA, client-certificate
 authentication (admin = O=system:masters), RBAC, service-account key pair; plus kube-controller-manager
-(namespace deletion, garbage collection, service accounts). No kubelet, no scheduler."""
+(namespace deletion, garbage collection, service accounts, and the workload controllers the simulated nodes of
+nodes.py need). No kubelet: kube-scheduler and kwok (nodes.py) play the nodes."""
 from __future__ import annotations
 
 import copy
@@ -24,8 +25,11 @@ SERVICE_CIDR = "10.0.0.0/24"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on the big CRD files
 HASH_ANNOTATION = "local-stack.tidepool.eks/source-sha256"
 CONTEXT = "tidepool-local"
+# The workload controllers (deployment ... job) turn what charts install into pods the scheduler binds to the
+# simulated nodes; node-lifecycle removes the node.kubernetes.io/not-ready taint once kwok reports a Node Ready.
 KCM_CONTROLLERS = ",".join(c + "-controller" for c in (
-    "namespace", "garbage-collector", "serviceaccount", "serviceaccount-token", "root-ca-certificate-publisher"))
+    "namespace", "garbage-collector", "serviceaccount", "serviceaccount-token", "root-ca-certificate-publisher",
+    "deployment", "replicaset", "statefulset", "daemonset", "job", "node-lifecycle"))
 
 
 # ------------------------------------------------------------------------------------------ PKI
@@ -126,6 +130,27 @@ def ensure_front_proxy(stack) -> None:
     _write(d / "front-proxy-client.key", key_pem(key), private=True)
 
 
+def ensure_client_cert(stack, name: str, user: str, orgs=()) -> Path:
+    """A client certificate ``<pki>/<name>.{crt,key}`` for ``user`` from the client CA and a kubeconfig
+    ``<pki>/<name>.kubeconfig`` with it, created once (after ensure_pki). Returns the kubeconfig's path."""
+    d = stack.pki
+    crt, key_path, kc = d / f"{name}.crt", d / f"{name}.key", d / f"{name}.kubeconfig"
+    if not (crt.exists() and key_path.exists()):
+        ca = x509.load_pem_x509_certificate((d / "client-ca.crt").read_bytes())
+        ca_key = serialization.load_pem_private_key((d / "client-ca.key").read_bytes(), password=None)
+        key = new_key()
+        cert = issue_cert(user, key, issuer=ca, issuer_key=ca_key, client=True, orgs=orgs)
+        _write(key_path, key_pem(key), private=True)
+        _write(crt, cert.public_bytes(serialization.Encoding.PEM))
+    data = yaml.safe_dump(kubeconfig_dict(stack, user, crt, key_path), sort_keys=False)
+    if not kc.exists() or kc.read_text() != data:
+        tmp = kc.with_suffix(".tmp")
+        tmp.write_text(data)
+        tmp.chmod(0o600)
+        tmp.replace(kc)
+    return kc
+
+
 def kubeconfig_dict(stack, user: str, cert: Path, key: Path) -> dict:
     import base64
     b64 = lambda p: base64.b64encode(Path(p).read_bytes()).decode()  # noqa: E731
@@ -202,8 +227,10 @@ def start_apiserver(stack, timeout: float) -> None:
             f"--client-ca-file={p / 'client-ca.crt'}",
             f"--service-cluster-ip-range={SERVICE_CIDR}", "--allow-privileged=true",
             # envtest: no kubelet/pods, and the default service account may not exist yet when an object
-            # referring to it arrives right after its namespace.
-            "--disable-admission-plugins=ServiceAccount",
+            # referring to it arrives right after its namespace. No admission webhooks: the charts register theirs
+            # (cert-manager, the External Secrets Operator, Gloo), but their pods are kwok's and serve nothing, and a
+            # call would go to a Service's cluster IP, beyond 127.0.0.1 (the stack's ESO runs without its webhook).
+            "--disable-admission-plugins=ServiceAccount,ValidatingAdmissionWebhook,MutatingAdmissionWebhook",
             "--authorization-mode=RBAC",
             f"--service-account-issuer=https://{HOST}:{port}/",
             f"--service-account-key-file={p / 'sa.pub'}",

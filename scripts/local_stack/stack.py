@@ -21,6 +21,7 @@ URLS = {
     "git-daemon": "git://{host}:{port}/",
     "git-http": "http://{host}:{port}/",
     "fake-github": "http://{host}:{port}",
+    "chart-repo": "http://{host}:{port}",
 }
 
 
@@ -88,6 +89,8 @@ class Stack:
     git_http_url = property(lambda self: self.url("git-http"),
                             doc="smart-HTTP base URL of the same repositories (what Flux fetches), ending in /")
     github_api_url = property(lambda self: self.url("fake-github"), doc="the fake GitHub REST API")
+    charts_url = property(lambda self: self.url("chart-repo"),
+                          doc="the chart repository (a HelmRepository's spec.url), no trailing slash")
 
     def bin(self, component: str, name: str) -> Path:
         v = versions()
@@ -116,7 +119,17 @@ class Stack:
         comps = expand_components(components)
         paths = list(self.binaries().values()) if any(c in comps for c in GROUPS["kube"]) else []
         paths += [self.gitops_bin(c) for c in GROUPS["gitops"] if c in comps]
-        return [str(p) for p in paths if not os.access(p, os.X_OK)]
+        if "kube-scheduler" in comps:
+            paths.append(self.bin("kubernetes", "kube-scheduler"))
+        files = []  # data files the build writes beside a binary
+        if "kwok" in comps:
+            from .nodes import kwok_bin
+            paths.append(kwok_bin(self))
+            files.append(kwok_bin(self).parent / "stages.yaml")
+        if "chart-repo" in comps:
+            from .charts import helm_bin
+            paths.append(helm_bin(self))
+        return [str(p) for p in paths if not os.access(p, os.X_OK)] + [str(f) for f in files if not f.is_file()]
 
     # ---------------------------------------------------------------- env
     def env(self, components=None) -> dict[str, str]:
@@ -135,6 +148,8 @@ class Stack:
         env["TIDEPOOL_STACK_DIR"] = str(self.state)
         if "git-http" in comps:
             env["TIDEPOOL_GIT_HTTP_URL"] = self.git_http_url
+        if "chart-repo" in comps:
+            env["TIDEPOOL_STACK_CHARTS_URL"] = self.charts_url
         if "fake-github" in comps:
             env.update({
                 "TIDEPOOL_GIT_URL": self.git_url,
@@ -178,6 +193,12 @@ class Stack:
         if name in GROUPS["gitops"]:
             from . import gitops
             return lambda: gitops.healthy(self, name)
+        if name in GROUPS["nodes"]:
+            from . import nodes
+            return lambda: nodes.healthy(self, name)
+        if name in GROUPS["charts"]:
+            from . import charts
+            return lambda: charts.healthy(self)
         return checks[name]
 
     def up(self, components=None, *, timeout: float = 120.0, log=None) -> "Stack":
@@ -188,15 +209,18 @@ class Stack:
         missing = self.missing_binaries(comps)
         if missing:
             raise StackError("binaries missing (run `scripts/local-stack build`): " + ", ".join(missing))
-        gitops = [c for c in comps if c in GROUPS["gitops"]]
-        if gitops and not ("kube-apiserver" in comps or self.is_running("kube-apiserver")):
-            raise StackError(f"{', '.join(gitops)} need the API server: start the kube group too "
-                             "(scripts/local-stack up kube git gitops)")
+        needs_api = [c for c in comps if c in GROUPS["gitops"] + GROUPS["nodes"]]
+        if needs_api and not ("kube-apiserver" in comps or self.is_running("kube-apiserver")):
+            raise StackError(f"{', '.join(needs_api)} need the API server: start the kube group too "
+                             "(scripts/local-stack up kube nodes git charts gitops)")
         crds_done = False
         for name in comps:
             if name in GROUPS["gitops"] and not crds_done:
                 self._install_crds(comps, log)  # the controllers need their CRDs before they start
                 crds_done = True
+            if name == "chart-repo":
+                from . import charts  # rebuilt only when a chart changed; a running server serves the new files
+                charts.build_repository(self, log=log)
             if self.is_running(name):
                 # Never restart a server that runs: a busy one may answer slowly, and a restart loses
                 # what it holds in memory. Wait for it; only one that stays unanswering is restarted.
@@ -218,6 +242,9 @@ class Stack:
             self._link_kubectl()
             if not crds_done:
                 self._install_crds(comps, log)
+        if "kwok" in comps:
+            from . import nodes
+            nodes.ensure_nodes(self, timeout=max(timeout, 60.0), log=log)
         self.write_stack_json()
         return self
 
@@ -332,6 +359,12 @@ class Stack:
         elif name in GROUPS["gitops"]:
             from . import gitops
             gitops.STARTERS[name](self, timeout)
+        elif name in GROUPS["nodes"]:
+            from . import nodes
+            nodes.STARTERS[name](self, timeout)
+        elif name in GROUPS["charts"]:
+            from . import charts
+            charts.STARTERS[name](self, timeout)
         else:
             from . import git
             git.STARTERS[name](self, timeout)

@@ -96,6 +96,12 @@ def push_tree(gitops_stack, tmp_path, name, files):
     apply(kube, {"apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "GitRepository",
                  "metadata": {"name": name, "namespace": "flux-system"},
                  "spec": {"url": url, "interval": "10m", "ref": {"branch": "master"}}})
+    # Its artifact first: a Kustomization that looks before would be "Source artifact not found", not the answer the
+    # caller waits for.
+    wait(f"GitRepository flux-system/{name} Ready",
+         lambda: any(c["type"] == "Ready" and c["status"] == "True" for c in
+                     (get(kube, "gitrepository", name, "-n", "flux-system") or {}).get("status", {}).get("conditions", [])),
+         60, lambda: logs(gitops_stack.stack, "source-controller"))
     return subprocess.run(["git", "rev-parse", "HEAD"], cwd=work, check=True, capture_output=True,
                           text=True).stdout.strip()
 

@@ -23,7 +23,7 @@ import time
 import boto3
 import pytest
 
-from tests.support.helpers import REPO, SHARED, github_api, recap, run_playbook
+from tests.support.helpers import REPO, SHARED, github_api, recap, run_playbook, uninstall_helm_releases
 from tests.support.kes import irsa_for_secret_stores, secret_data, write_kes_secrets
 
 pytestmark = pytest.mark.integration
@@ -220,6 +220,7 @@ def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factor
     # Leave the session's stack as the other tests expect it: Flux v2 no longer syncing `local`, the flavour-1 CRDs
     # (part of the stack's reference set) back.
     stop_flux(kube_stack)
+    uninstall_helm_releases(kube_stack)
     kube_stack.kubectl("wait", "--for=delete", "namespace/flux", "--timeout=100s", check=False)
     from local_stack import kube as stack_kube
     stack_kube.install_crds(kube_stack.stack, SHARED / "reference" / "crds" / "helm-operator",

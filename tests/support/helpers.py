@@ -122,3 +122,13 @@ def stop_flux_v2(kube) -> None:
     for kind, name in objects:
         kube.kubectl("-n", "flux-system", "delete", kind, name, "--ignore-not-found", "--wait=true",
                      "--timeout=100s")
+    uninstall_helm_releases(kube)
+
+
+def uninstall_helm_releases(kube) -> None:
+    """Delete every HelmRelease (``helm.toolkit.fluxcd.io``) of the session's stack and wait until helm-controller has
+    uninstalled each release: the Helm records a flavour-2 run leaves (``sh.helm.release.v1.qa1-tidepool.*``) would
+    otherwise tell a later module's migration preflight that Tiller's releases were converted."""
+    listed = kube.kubectl("get", "helmreleases.helm.toolkit.fluxcd.io", "-A", "-o", "name", check=False)
+    if listed.returncode == 0 and listed.stdout.strip():
+        kube.kubectl("delete", "helmreleases.helm.toolkit.fluxcd.io", "--all", "-A", "--wait=true", "--timeout=180s")

@@ -25,6 +25,17 @@ URL_PATTERN = r"\A(https?|oci)://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[A-Za-z0-9._~/-]*
 _PATH_VERSION = re.compile(r"(?:^|/)(?P<name>[A-Za-z0-9._-]+)/(?P<version>v?\d+\.\d+\.\d+[A-Za-z0-9.+-]*)/?$")
 
 
+#: The name of the mirror among the chart repositories of a flavour that lists them (flavour 1's
+#: ``flux-helm-repositories``).
+REPOSITORY_NAME = "mirror"
+
+
+def with_mirror(repositories, mirror: str | None) -> tuple:
+    """``repositories`` (``((name, url), ...)``) with the mirror added last when ``mirror`` is set: the one list both
+    the ``flux`` package of the render and ``flux_bootstrap`` (option ``chart_mirror``) write."""
+    return tuple(repositories) + (((REPOSITORY_NAME, mirror),) if mirror else ())
+
+
 def is_oci(url: str) -> bool:
     """Whether ``url`` is an OCI registry (``oci://``) rather than an HTTP chart repository."""
     return str(url).startswith("oci://")

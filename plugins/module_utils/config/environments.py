@@ -171,11 +171,13 @@ def environment_chart(values: dict, env: str, flavour) -> dict:
 def tidepool_release(values: dict, env: str, flavour) -> dict:
     """The environment's ``tidepool`` release as ``flavour`` writes it: releaseName ``<env>-tidepool``, the
     chart of :func:`environment_chart`, :func:`tidepool_values`, images automated with :func:`image_policy`, after
-    the releases of :func:`dependencies`."""
+    the releases of :func:`dependencies`, applied client-side where the chart needs it
+    (:func:`tidepool_chart.server_side_apply`)."""
     chart = environment_chart(values, env, flavour)
     return flavour.helm_release(naming.ENVIRONMENT_RELEASE, env, chart,
                                 tidepool_values(values, env, chart), release_name=naming.environment_release_name(env),
-                                image_policy=image_policy(values, env, chart), depends_on=dependencies(values))
+                                image_policy=image_policy(values, env, chart), depends_on=dependencies(values),
+                                server_side_apply=tidepool_chart.server_side_apply(chart))
 
 
 def environment(values: dict, env: str, flavour) -> list[dict]:

@@ -192,8 +192,8 @@ def _pkg_flux(values, flavour):
     # The same objects flux_bootstrap applies (the flavour builds both). Flux v2's namespace flux-system belongs to
     # its install (flux-system/gotk-components.yaml), so only flavour 1 renders the operator's namespace here.
     ns = flavour.OPERATOR_NAMESPACE
-    mirror = values.get("helm_chart_mirror")
-    sources = flavour.chart_sources(ns, flavour.CHART_REPOSITORIES + ((("mirror", mirror),) if mirror else ()))
+    sources = flavour.chart_sources(ns, chart_mirror.with_mirror(flavour.CHART_REPOSITORIES,
+                                                                 values.get("helm_chart_mirror")))
     return ([manifests.namespace(ns)] if flavour.RENDERS_OPERATOR_NAMESPACE else []) + sources
 
 

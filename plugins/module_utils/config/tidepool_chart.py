@@ -158,6 +158,14 @@ def _last_version(text: str) -> str:
     return [m.group(0) for m in _VERSION_RE.finditer(text)][-1]
 
 
+def server_side_apply(chart: dict) -> bool:
+    """Whether the chart's objects may be applied server-side (Helm 4's default, so helm-controller's). Not for
+    chart 0.26.0: its auth Deployment lists the env ``TIDEPOOL_AUTH_SERVICE_SECRET`` twice
+    (``charts/auth/templates/1-deployment.yaml``), which server-side apply refuses ("duplicate entries for key") and
+    a client-side create accepts, as Helm 3 did. Raises ValueError as :func:`generation`."""
+    return generation(chart) == "0.1"
+
+
 def generation(chart: dict) -> str:
     """``"0.1"`` for a chart of version 0.1.x, ``"0.26"`` for any later one; raises ValueError (naming the chart)
     when the version cannot be told (a chart override without ``version`` and no ``X.Y.Z`` in path or ref)."""

@@ -56,7 +56,8 @@ def normalize_params(params: dict) -> dict:
     ``git_userinfo``; None without), ``git_branch``,
     ``git_path``, ``git_label``, ``git_user``, ``git_email``, ``git_poll_interval``, ``sync_interval``
     (Go durations), ``sync_garbage_collection``, ``images`` (component -> image), ``flux_extra_args``,
-    ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``components_path``, ``components_sha256``, ``known_hosts``
+    ``tiller_tls_dir``, ``helm_operator_tls_dir``, ``chart_mirror`` (flux_version 1: added to helm-operator's
+    chart repositories), ``components_path``, ``components_sha256``, ``known_hosts``
     (flux_version 2), ``deploy_key_type``, ``deploy_key_bits``,
     ``rotate_deploy_key``, ``keep_deploy_key``, ``remove_crds``, ``wait``, ``wait_timeout`` (seconds), ``labels``;
     ``flavour``: the :class:`gitops.flavour.Flavour` of ``flux_version``, looked up here once for the whole run.

@@ -139,11 +139,13 @@ class Flavour:
         raise NotImplementedError
 
     def helm_release(self, name: str, namespace: str, chart: dict, values: dict, *, release_name: str | None = None,
-                     image_policy: dict | None = None, depends_on=None) -> dict:
+                     image_policy: dict | None = None, depends_on=None, server_side_apply: bool = True) -> dict:
         """The object that installs one Helm release: ``name``/``namespace`` of the object, ``chart`` (``{repository,
         name, version}`` or ``{git, path, ref}``), the chart's ``values``, the Helm ``release_name`` (default
-        ``name``), the image-update policy (:meth:`image_update_policy`) and the releases it needs installed first
-        (``depends_on``: ``[{name, namespace}]`` of release objects; a flavour without ordering ignores it)."""
+        ``name``), the image-update policy (:meth:`image_update_policy`), the releases it needs installed first
+        (``depends_on``: ``[{name, namespace}]`` of release objects; a flavour without ordering ignores it) and
+        whether its objects may be applied server-side (false: a client-side apply, for a chart server-side apply
+        refuses; a flavour whose operator never applies server-side ignores it)."""
         raise NotImplementedError
 
     def release_sources(self, name: str, namespace: str, chart: dict) -> list[dict]:

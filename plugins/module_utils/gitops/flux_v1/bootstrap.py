@@ -28,6 +28,7 @@ try:
 except ImportError:  # pragma: no cover - Ansible itself needs PyYAML; this keeps the import sanity test quiet
     yaml = None
 
+from ansible_collections.tidepool.eks.plugins.module_utils.config import chart_mirror
 from ansible_collections.tidepool.eks.plugins.module_utils.config.manifests import namespace
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import charts
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import helm_operator_crd
@@ -250,7 +251,9 @@ def objects(spec: dict, private_key: bytes, tls: dict) -> list:
                 "data": {"tls.crt": _b64(tls["client_cert"]), "tls.key": _b64(tls["client_key"])}})
     out.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": _meta(TILLER_CA_CONFIGMAP, spec, ns, "helm-operator"),
                 "data": {"ca.crt": tls["ca"].decode() if isinstance(tls["ca"], bytes) else tls["ca"]}})
-    out.append(with_labels(releases.repositories_secret(ns, charts.CHART_REPOSITORIES), spec["cluster"], "shared"))
+    # with the chart mirror as the render's flux package writes it (config/packages.py), so both writers agree
+    repositories = chart_mirror.with_mirror(charts.CHART_REPOSITORIES, spec.get("chart_mirror"))
+    out.append(with_labels(releases.repositories_secret(ns, repositories), spec["cluster"], "shared"))
     out.append(_deployment("flux-helm-operator", spec, "helm-operator", {
         "serviceAccountName": "flux-helm-operator",
         "volumes": [{"name": "helm-tls-certs", "secret": {"secretName": HELM_TLS_SECRET, "defaultMode": 0o400}},

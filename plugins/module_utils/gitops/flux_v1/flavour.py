@@ -57,8 +57,10 @@ class FluxV1(Flavour):
     def chart_sources(self, namespace, repositories):
         return [releases.repositories_secret(namespace, repositories)]
 
-    def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None):
-        # helm-operator 1.x has no ordering between releases: depends_on is not written.
+    def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None,
+                     server_side_apply=True):
+        # helm-operator 1.x has no ordering between releases: depends_on is not written; its Helm 3 applies
+        # client-side: server_side_apply is not written either.
         return releases.helm_release(name, namespace, chart, values, release_name=release_name,
                                      image_policy=image_policy)
 

@@ -94,9 +94,11 @@ class FluxV2(Flavour):
         # none in flux-system: each release's source is in its own namespace (releases.own_sources; the lockdown)
         return []
 
-    def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None):
+    def helm_release(self, name, namespace, chart, values, *, release_name=None, image_policy=None, depends_on=None,
+                     server_side_apply=True):
         spec = releases.chart_spec(name, namespace, chart, self.repositories)
-        return releases.helm_release(name, namespace, spec, values, release_name=release_name, depends_on=depends_on)
+        return releases.helm_release(name, namespace, spec, values, release_name=release_name, depends_on=depends_on,
+                                     server_side_apply=server_side_apply)
 
     def release_sources(self, name, namespace, chart):
         return releases.own_sources(name, namespace, chart, self.repositories)

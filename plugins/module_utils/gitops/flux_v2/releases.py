@@ -99,10 +99,12 @@ def own_sources(name: str, namespace: str, chart: dict, repositories: dict) -> l
 
 
 def helm_release(name: str, namespace: str, spec: dict, values: dict, *, release_name: str | None = None,
-                 depends_on=None) -> dict:
+                 depends_on=None, server_side_apply: bool = True) -> dict:
     """A ``HelmRelease`` (``helm.toolkit.fluxcd.io/v2``) with ``spec.chart.spec`` = ``spec`` (:func:`chart_spec`),
     Helm release name ``release_name`` (default ``name``), installed as :data:`RELEASE_ACCOUNT`, ``dependsOn`` = ``depends_on`` (``[{name, namespace}]``,
-    only when not empty) and ``values``."""
+    only when not empty) and ``values``. Without ``server_side_apply`` the install and upgrades apply client-side
+    (``install.serverSideApply: false``, ``upgrade.serverSideApply: disabled``; helm-controller's default is
+    server-side, Helm 4's)."""
     out = {"interval": RELEASE_INTERVAL, "releaseName": release_name or name, "chart": {"spec": spec},
            "serviceAccountName": RELEASE_ACCOUNT}
     if depends_on:
@@ -111,6 +113,9 @@ def helm_release(name: str, namespace: str, spec: dict, values: dict, *, release
     # default), so a release that needs another's CRDs (dependsOn) sees the current ones.
     out["install"] = {"crds": "CreateReplace"}
     out["upgrade"] = {"crds": "CreateReplace"}
+    if not server_side_apply:
+        out["install"]["serverSideApply"] = False
+        out["upgrade"]["serverSideApply"] = "disabled"
     out["values"] = values
     return {"apiVersion": HELM_RELEASE_API_VERSION, "kind": KIND,
             "metadata": {"name": name, "namespace": namespace}, "spec": out}

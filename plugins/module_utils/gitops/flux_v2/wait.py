@@ -20,7 +20,10 @@ What ``flux reconcile kustomization flux-system --with-source`` does, without th
    missing and whose last sync failed (Ready False: typically applied by Flux before its SecretStore, or before the
    store's IRSA role existed) is asked to sync again with ESO's own ``force-sync`` annotation (what ESO's docs give:
    ``kubectl annotate es <name> force-sync=$(date +%s) --overwrite``), at most once per poll, instead of waiting out
-   the controller's back-off (after many failures at once, ESO's work queue retries about 10 a second).
+   the controller's back-off (after many failures at once, ESO's work queue retries about 10 a second);
+4. with ``releases``, poll (:mod:`.release_health`) until every HelmRelease is Ready at its current spec and every
+   Deployment / StatefulSet its releases installed is Available; a release helm-controller failed (install or upgrade
+   failed, retries exhausted) is one :class:`FluxWaitError` with helm-controller's message, the first three named.
 
 :class:`Waiter` runs one bounded poll of these phases over injected readers, so it is tested without a cluster;
 ``plugins/modules/flux_wait.py`` gives it the Kubernetes client and the role repeats the call (progress between
@@ -31,7 +34,7 @@ from __future__ import annotations
 import time
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import external_secrets
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import external_secrets, release_health
 
 REQUESTED_AT = "reconcile.fluxcd.io/requestedAt"
 #: ESO re-syncs an ExternalSecret when this annotation changes (docs/api/externalsecret.md of ESO v0.16).
@@ -146,8 +149,10 @@ class Waiter:
 
     def __init__(self, get, annotate, list_external_secrets, secret_exists, *, check_mode=False,
                  clock=time.monotonic, now=time.time, sleep=time.sleep, interval=1.0, check_values=None,
-                 list_kustomizations=None):
+                 list_kustomizations=None, list_releases=None, list_workloads=None):
         self.check_values = check_values
+        # phase 4: () -> every HelmRelease (None when the kind is not served), () -> every Deployment and StatefulSet
+        self.list_releases, self.list_workloads = list_releases, list_workloads
         self.list_kustomizations = list_kustomizations  # () -> every Kustomization (phase 2b); None: skipped
         self.get, self.annotate = get, annotate
         self.list_external_secrets, self.secret_exists = list_external_secrets, secret_exists
@@ -167,8 +172,9 @@ class Waiter:
             self.annotate(api_version, kind, NAMESPACE, NAME, REQUESTED_AT, token)
         return True
 
-    def poll(self, commit: str, poll: float = 15.0, secrets: bool = True) -> dict:
-        """Result: ``done`` (applied and every Secret present), ``phase`` (``apply`` / ``secrets`` / ``done``),
+    def poll(self, commit: str, poll: float = 15.0, secrets: bool = True, releases: bool = False) -> dict:
+        """Result: ``done`` (applied, every Secret present and, with ``releases``, every HelmRelease Ready and its
+        workloads Available), ``phase`` (``apply`` / ``kustomizations`` / ``secrets`` / ``releases`` / ``done``),
         ``requested``, ``applied_revision``, ``secrets_present``, ``secrets_total``, ``missing``, ``msg``.
         Raises :class:`FluxWaitError` on a failed fetch or apply of ``commit``."""
         deadline = self.clock() + poll
@@ -207,16 +213,48 @@ class Waiter:
             if missing and not self.check_mode:
                 out["nudged"] += self.nudge(without, nudged)
             if not missing:
-                out.update(done=True, phase="done",
-                           msg=f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present")
+                out["msg"] = f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present"
                 if self.check_values is not None:
                     out["values"] = values = self.check_values(items)
                     out["msg"] += values_text(values, total)
+                if releases and self.list_releases is not None:
+                    out["phase"] = "releases"
+                    if not self._releases_poll(deadline, out):
+                        return out
+                out.update(done=True, phase="done")
                 return out
             if self.check_mode or self.clock() >= deadline:
                 out["msg"] = (f"Flux applied {out['applied_revision']}; {present} of {total} Secrets present, "
                               f"waiting for {', '.join(missing[:5])}{' ...' if len(missing) > 5 else ''}")
                 return out
+            self.sleep(self.interval)
+
+    def _releases_poll(self, deadline: float, out: dict) -> bool:
+        """Phase 4: True once every HelmRelease is Ready and its workloads Available (``out["releases_msg"]`` says so
+        in one line); False at the deadline (``releases_msg``: what is awaited). Raises FluxWaitError on a failed
+        release."""
+        while True:
+            listed = self.list_releases()
+            if listed is None:  # helm-controller's API is not served: nothing to wait for
+                out["releases_msg"] = "no HelmRelease API on the cluster"
+                return True
+            rel = release_health.releases_state(listed)
+            work = release_health.workloads_state(release_health.release_workloads(listed, self.list_workloads()))
+            out.update(releases_ready=len(rel["ready"]), releases_total=rel["total"],
+                       workloads_available=work["available"], workloads_total=work["total"])
+            line = release_health.summary(rel, work)
+            if rel["failed"]:
+                raise FluxWaitError(f"Flux applied {out['commit'][:12]} but {len(rel['failed'])} HelmRelease(s) "
+                                    f"failed ({line}): " + "; ".join(rel["failed"][:3])
+                                    + (" ..." if len(rel["failed"]) > 3 else ""))
+            waiting = rel["pending"] + work["unavailable"]
+            if not waiting:
+                out["releases_msg"] = line
+                return True
+            out["releases_msg"] = f"{line}; waiting for {', '.join(waiting[:3])}{' ...' if len(waiting) > 3 else ''}"
+            if self.check_mode or self.clock() >= deadline:
+                out["msg"] += "; " + out["releases_msg"]
+                return False
             self.sleep(self.interval)
 
     def nudge(self, without_secret: list, done: set) -> int:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import secret_values, wait
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import release_health, secret_values, wait
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s import client as k8s_client
 from ansible_collections.tidepool.eks.plugins.module_utils.k8s.apply import Applier
 
@@ -38,8 +38,9 @@ class ClusterObjects:
     (a :class:`~.k8s.apply.Applier`); ``list_objects(api_version, kind, namespace=None) -> list``
     (``k8s.client.list_objects``)."""
 
-    def __init__(self, applier, list_objects):
+    def __init__(self, applier, list_objects, served=None):
         self.applier, self.list_objects = applier, list_objects
+        self.served = served or (lambda api_version, kind: True)  # (api_version, kind) -> the kind is served
         self.last_read: dict = {}  # (namespace, name) -> the Secret (None: absent) as the latest round read it
 
     def get(self, api_version: str, kind: str, namespace: str, name: str) -> dict | None:
@@ -57,6 +58,16 @@ class ClusterObjects:
     def kustomizations(self) -> list:
         """Every Kustomization of the operator's namespace (``flux-system``): the config repository's."""
         return self.list_objects(*wait.KUSTOMIZATION, namespace=wait.NAMESPACE)
+
+    def helm_releases(self) -> list | None:
+        """Every HelmRelease of the cluster; None when helm-controller's API is not served."""
+        if not self.served(*release_health.HELM_RELEASE):
+            return None
+        return self.list_objects(*release_health.HELM_RELEASE)
+
+    def workloads(self) -> list:
+        """Every Deployment and StatefulSet of the cluster."""
+        return [o for kind in release_health.WORKLOAD_KINDS for o in self.list_objects(*kind)]
 
     def secret_exists(self, namespace: str, name: str) -> bool:
         self.last_read[(namespace, name)] = obj = self.get("v1", "Secret", namespace, name)
@@ -86,7 +97,7 @@ def secrets_manager_reader(client):
 
 
 def poll(objects: ClusterObjects, revision: str, *, poll_seconds: float = 15, secrets: bool = True,
-         check_mode: bool = False, remote=None, **waiter_options) -> dict:
+         releases: bool = False, check_mode: bool = False, remote=None, **waiter_options) -> dict:
     """One bounded poll (``poll_seconds``) of :class:`.wait.Waiter` on ``objects``; with ``remote``
     (:func:`secrets_manager_reader`) the values are compared once every Secret is present. ``waiter_options``: the
     waiter's clock, sleep and interval (tests). Returns the module result; raises :class:`.wait.FluxWaitError`."""
@@ -96,8 +107,9 @@ def poll(objects: ClusterObjects, revision: str, *, poll_seconds: float = 15, se
             return secret_values.compare(items, objects.secret_data, remote)
     waiter = wait.Waiter(objects.get, objects.annotate, objects.external_secrets, objects.secret_exists,
                          check_mode=check_mode, check_values=check_values,
-                         list_kustomizations=objects.kustomizations, **waiter_options)
-    result = waiter.poll(revision, poll=poll_seconds, secrets=secrets)
+                         list_kustomizations=objects.kustomizations, list_releases=objects.helm_releases,
+                         list_workloads=objects.workloads, **waiter_options)
+    result = waiter.poll(revision, poll=poll_seconds, secrets=secrets, releases=releases)
     return dict(result, changed=bool(result["requested"] or result["nudged"] > 0))
 
 
@@ -109,7 +121,8 @@ def run(params: dict, *, check_mode: bool) -> dict:
     dyn = cluster.dynamic
     objects = ClusterObjects(Applier(dyn, field_manager=FIELD_MANAGER),
                              lambda api_version, kind, namespace=None: k8s_client.list_objects(
-                                 dyn, api_version, kind, namespace=namespace))
+                                 dyn, api_version, kind, namespace=namespace),
+                             served=lambda api_version, kind: k8s_client.resource(dyn, api_version, kind) is not None)
     remote = secrets_manager_reader(aws.client("secretsmanager", params)) if params["compare_values"] else None
     return poll(objects, params["revision"], poll_seconds=params["poll"], secrets=params["secrets"],
-                check_mode=check_mode, remote=remote)
+                releases=params.get("releases", False), check_mode=check_mode, remote=remote)

@@ -45,7 +45,8 @@ def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_compone
 
     class Stack:
         ports = {"source-controller": 1, "source-controller-metrics": 2, "source-controller-storage": 3,
-                 "kustomize-controller": 4, "kustomize-controller-metrics": 5}
+                 "kustomize-controller": 4, "kustomize-controller-metrics": 5, "helm-controller": 6,
+                 "helm-controller-metrics": 7}
         state = tmp_path
         kubeconfig = tmp_path / "kubeconfig"
 
@@ -53,7 +54,27 @@ def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_compone
             return tmp_path / name
     gitops.start_source_controller(Stack(), 5)
     gitops.start_kustomize_controller(Stack(), 5)
+    gitops.start_helm_controller(Stack(), 5)
     kustomize = started["kustomize-controller"]
     assert kustomize[-2:] == ["--no-cross-namespace-refs=true", "--default-service-account=default"]
     assert kustomize[-2:] == list(lockdown.FLAGS["kustomize-controller"])
+    helm = started["helm-controller"]
+    assert helm[-2:] == list(lockdown.FLAGS["helm-controller"])
     assert not any(a.startswith("--no-cross-namespace-refs") for a in started["source-controller"])
+
+
+def test_helm_controller_listens_on_loopback_only_and_posts_no_events(tmp_path, monkeypatch):
+    started = {}
+    monkeypatch.setattr(gitops, "_start", lambda stack, name, argv, env, timeout: started.update({name: (argv, env)}))
+
+    class Stack:
+        ports = {"helm-controller": 6, "helm-controller-metrics": 7}
+        kubeconfig = tmp_path / "kubeconfig"
+
+        def gitops_bin(self, name):
+            return tmp_path / name
+    gitops.start_helm_controller(Stack(), 5)
+    argv, env = started["helm-controller"]
+    assert "--health-addr=127.0.0.1:6" in argv and "--metrics-addr=127.0.0.1:7" in argv
+    assert "--events-addr=" in argv and "--watch-all-namespaces=true" in argv
+    assert env["KUBECONFIG"] == str(tmp_path / "kubeconfig") and env["RUNTIME_NAMESPACE"] == "flux-system"

@@ -63,3 +63,20 @@ def test_shoreline_configmap_only_when_demo_user_set(values):
     [cm] = [o for o in environments.environment(values, "qa2", FLAVOUR) if o["kind"] == "ConfigMap"]
     assert cm == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "shoreline", "namespace": "qa2"},
                   "data": {"ClinicDemoUserId": "e79b15328a"}}
+
+
+def test_chart_0_26_installs_client_side_because_server_side_apply_refuses_its_auth_deployment(tmp_path):
+    # chart 0.26.0's auth Deployment lists TIDEPOOL_AUTH_SERVICE_SECRET twice: helm-controller's default server-side
+    # apply fails the install ("duplicate entries for key"), so the release applies client-side, as Helm 3 did
+    from tests.support import charts
+    manifests = charts.template("tidepool", "0.26.0", {}, tmp_path)
+    auth = next(m for m in manifests if m["kind"] == "Deployment" and m["metadata"]["name"] == "auth")
+    names = [e["name"] for e in auth["spec"]["template"]["spec"]["containers"][0]["env"]]
+    assert names.count("TIDEPOOL_AUTH_SERVICE_SECRET") == 2
+    hr = environments.tidepool_release(load_values("test2"), "qa2", registry.flavour(2))
+    assert hr["spec"]["install"] == {"crds": "CreateReplace", "serverSideApply": False}
+    assert hr["spec"]["upgrade"] == {"crds": "CreateReplace", "serverSideApply": "disabled"}
+    pinned = dict(load_values("test2"))
+    pinned["environments"] = {"qa2": {"chart": dict(tidepool_chart.CHART_0_1, version="0.1.7")}}
+    hr = environments.tidepool_release(pinned, "qa2", registry.flavour(2))  # chart 0.1.7 applies server-side
+    assert hr["spec"]["install"] == {"crds": "CreateReplace"}

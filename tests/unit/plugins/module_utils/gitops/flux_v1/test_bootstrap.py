@@ -75,6 +75,19 @@ def test_v1_objects(pki):
             assert obj["metadata"]["namespace"] == "flux"
 
 
+def test_with_a_chart_mirror_the_bootstrap_and_the_render_write_the_same_repositories_secret(pki):
+    # two writers of flux/flux-helm-repositories (the flux step and the shared part): if they disagree, each run of
+    # site.yml changes it twice (the local stack's rerun showed it)
+    mirror = "http://127.0.0.1:19420"
+    spec = fb.normalize_params(params(pki, chart_mirror=mirror))
+    objs = flux_v1.objects(spec, b"PRIVATE", tls_files.read_tls(spec))
+    repos_secret = by_name(objs, "Secret", "flux-helm-repositories")
+    repos = yaml.safe_load(repos_secret["stringData"]["repositories.yaml"])["repositories"]
+    assert repos[-1] == {"name": "mirror", "url": mirror, "cache": "mirror-index.yaml"}
+    rendered = packages.PKG_BUILDERS["flux"]({"helm_chart_mirror": mirror}, FluxV1())[1]
+    assert with_labels(rendered, "unit1", "shared") == repos_secret
+
+
 def test_embedded_crd_equals_reference():
     ref = SHARED / "reference" / "crds" / "helm-operator" / "helm.fluxcd.io_helmreleases.yaml"
     if not ref.exists():
