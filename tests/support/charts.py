@@ -62,6 +62,31 @@ def template(name: str, version: str, values: dict | None, tmp_path: Path, *, re
     return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
 
 
+def kubectl() -> Path:
+    """The kubectl of the stack's cache (its ``kustomize`` is the Kustomize helm-controller's post-renderer uses)."""
+    cache = Path(os.environ.get("TIDEPOOL_EKS_CACHE", Path.home() / ".cache" / "tidepool-eks"))
+    path = cache / "bin" / f"kubernetes-{_versions()['KUBERNETES_VERSION'].strip()}" / "kubectl"
+    if not os.access(path, os.X_OK):
+        _missing(f"kubectl not built ({path}); run `scripts/local-stack build kubernetes`")
+    return path
+
+
+def post_render(objects: list[dict], release: dict, tmp_path: Path) -> list[dict]:
+    """``objects`` after the Kustomize patches of the HelmRelease's ``spec.postRenderers`` (``kubectl kustomize``,
+    the same engine as helm-controller's post-renderer); ``objects`` unchanged without post-renderers."""
+    patches = [p for r in release["spec"].get("postRenderers") or [] for p in r.get("kustomize", {}).get("patches", [])]
+    if not patches:
+        return objects
+    work = tmp_path / "post-render"
+    work.mkdir()
+    (work / "all.yaml").write_text(yaml.safe_dump_all(objects))
+    (work / "kustomization.yaml").write_text(yaml.safe_dump({"resources": ["all.yaml"], "patches": patches}))
+    proc = subprocess.run([str(kubectl()), "kustomize", str(work)], capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0, f"kubectl kustomize failed: {proc.stderr[-2000:]}"
+    return [doc for doc in yaml.safe_load_all(proc.stdout) if doc]
+
+
 def _pod_spec(obj: dict) -> dict | None:
     spec = obj.get("spec") or {}
     if obj["kind"] == "CronJob":

@@ -27,6 +27,13 @@ CHART_REPOSITORIES = (
 _REPO = dict(CHART_REPOSITORIES)
 
 
+#: Charts that render CRDs as templates with no option to annotate them ``helm.sh/resource-policy: keep``: their
+#: HelmRelease adds the annotation with a post-renderer (``releases.keep_crds_post_renderer``), so that uninstalling
+#: the release never deletes the CRDs and every object of their kinds. Charts with such an option set it in their
+#: values (cert-manager ``crds.keep``, on by default; the External Secrets Operator ``crds.annotations``).
+KEEP_CRDS_BY_POST_RENDERER = frozenset({"linkerd-crds"})
+
+
 def _chart(repo: str, name: str, version: str) -> dict:
     return {"repository": _REPO[repo], "name": name, "version": version}
 
@@ -133,7 +140,11 @@ def _external_secrets(settings):
     # reconciles one ExternalSecret at a time by default; an environment has about 17 (benchmarks/gitops_loop.py:
     # 340 Secrets of 20 environments took 43 s with 1 and the default client rate, 16.7 s with 8 and the rate
     # above); the local stack runs ESO with the same values (scripts/local_stack/gitops.py).
-    return {"fullnameOverride": "external-secrets", "installCRDs": True, "concurrent": ESO_CONCURRENT,
+    # The chart renders its CRDs as templates, so uninstalling the release (a HelmRelease deleted or reinstalled)
+    # would delete every SecretStore and ExternalSecret with them, and with those their Secrets: the CRDs carry
+    # ``helm.sh/resource-policy: keep``, what cert-manager's chart does by default (``crds.keep``).
+    return {"fullnameOverride": "external-secrets", "installCRDs": True,
+            "crds": {"annotations": {"helm.sh/resource-policy": "keep"}}, "concurrent": ESO_CONCURRENT,
             "extraArgs": {"client-qps": ESO_CLIENT_QPS, "client-burst": ESO_CLIENT_BURST},
             "serviceAccount": {"create": True, "name": "external-secrets"},
             "log": {"level": settings["log_level"]}}

@@ -98,7 +98,8 @@ class FluxV2(Flavour):
                      server_side_apply=True):
         spec = releases.chart_spec(name, namespace, chart, self.repositories)
         return releases.helm_release(name, namespace, spec, values, release_name=release_name, depends_on=depends_on,
-                                     server_side_apply=server_side_apply)
+                                     server_side_apply=server_side_apply,
+                                     keep_crds=chart.get("name") in charts.KEEP_CRDS_BY_POST_RENDERER)
 
     def release_sources(self, name, namespace, chart):
         return releases.own_sources(name, namespace, chart, self.repositories)

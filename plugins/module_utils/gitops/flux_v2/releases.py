@@ -98,13 +98,27 @@ def own_sources(name: str, namespace: str, chart: dict, repositories: dict) -> l
     return [helm_repository(chart_source_name(name), namespace, chart["repository"])]
 
 
+def keep_crds_post_renderer() -> dict:
+    """A ``spec.postRenderers`` entry: a Kustomize patch adding ``helm.sh/resource-policy: keep`` to every
+    ``CustomResourceDefinition`` of the rendered chart, so ``helm uninstall`` (a deleted HelmRelease, a reinstall
+    after a failed upgrade) leaves the CRDs, and every object of their kinds, in place (helm's documented
+    resource policy; helm-controller's Kustomize post-renderer)."""
+    return {"kustomize": {"patches": [{
+        "target": {"group": "apiextensions.k8s.io", "version": "v1", "kind": "CustomResourceDefinition"},
+        # A strategic-merge patch (a JSON patch ``add`` fails on a CRD without annotations); with a target,
+        # Kustomize applies it to every match whatever the patch's own name.
+        "patch": ("apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+                  "  name: any\n  annotations:\n    helm.sh/resource-policy: keep\n")}]}}
+
+
 def helm_release(name: str, namespace: str, spec: dict, values: dict, *, release_name: str | None = None,
-                 depends_on=None, server_side_apply: bool = True) -> dict:
+                 depends_on=None, server_side_apply: bool = True, keep_crds: bool = False) -> dict:
     """A ``HelmRelease`` (``helm.toolkit.fluxcd.io/v2``) with ``spec.chart.spec`` = ``spec`` (:func:`chart_spec`),
     Helm release name ``release_name`` (default ``name``), installed as :data:`RELEASE_ACCOUNT`, ``dependsOn`` = ``depends_on`` (``[{name, namespace}]``,
     only when not empty) and ``values``. Without ``server_side_apply`` the install and upgrades apply client-side
     (``install.serverSideApply: false``, ``upgrade.serverSideApply: disabled``; helm-controller's default is
-    server-side, Helm 4's)."""
+    server-side, Helm 4's). With ``keep_crds`` a post-renderer (:func:`keep_crds_post_renderer`) annotates every
+    CRD the chart renders as a template ``helm.sh/resource-policy: keep``."""
     out = {"interval": RELEASE_INTERVAL, "releaseName": release_name or name, "chart": {"spec": spec},
            "serviceAccountName": RELEASE_ACCOUNT}
     if depends_on:
@@ -116,6 +130,8 @@ def helm_release(name: str, namespace: str, spec: dict, values: dict, *, release
     if not server_side_apply:
         out["install"]["serverSideApply"] = False
         out["upgrade"]["serverSideApply"] = "disabled"
+    if keep_crds:
+        out["postRenderers"] = [keep_crds_post_renderer()]
     out["values"] = values
     return {"apiVersion": HELM_RELEASE_API_VERSION, "kind": KIND,
             "metadata": {"name": name, "namespace": namespace}, "spec": out}

@@ -14,7 +14,7 @@ import yaml
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
-from tests.support import schemas
+from tests.support import charts, schemas
 from tests.support.inventory import load_values
 
 CHARTS = schemas.REF / "charts"
@@ -122,3 +122,23 @@ def test_the_schema_check_can_fail():
     assert list(jsonschema.Draft7Validator(schema).iter_errors(bad))
     assert _unknown_keys({"hostNetwork": {"enabledd": True}}, {"hostNetwork": {"enabled": False}}, ()) == [
         "hostNetwork.enabledd"]
+
+
+@pytest.mark.parametrize("release", [r for h, r in RELEASES if h == "all-packages"],
+                         ids=[r["metadata"]["name"] for h, r in RELEASES if h == "all-packages"])
+def test_uninstalling_a_release_keeps_its_crds(release, tmp_path):
+    """A CRD a chart renders as a template is deleted by `helm uninstall` (a HelmRelease deleted, or reinstalled
+    after a failed upgrade), and with it every object of that kind: every SecretStore and ExternalSecret, and the
+    Secrets ESO owns. Each such CRD carries ``helm.sh/resource-policy: keep``, from the release's values or its
+    post-renderer (CRDs of a chart's crds/ directory are never deleted by helm; ``helm template`` without
+    --include-crds leaves them out)."""
+    spec = release["spec"]["chart"]["spec"]
+    rendered = charts.template(spec["chart"], spec["version"], release["spec"].get("values"), tmp_path,
+                              release=release["spec"].get("releaseName") or release["metadata"]["name"],
+                              namespace=release["spec"].get("targetNamespace") or release["metadata"]["namespace"])
+    objects = charts.post_render(rendered, release, tmp_path)
+    assert len(objects) == len(rendered)
+    crds = [o for o in objects if o.get("kind") == "CustomResourceDefinition"]
+    unkept = [o["metadata"]["name"] for o in crds
+              if (o["metadata"].get("annotations") or {}).get("helm.sh/resource-policy") != "keep"]
+    assert unkept == [], f"{spec['chart']} {spec['version']}: CRDs helm would delete on uninstall: {unkept}"
