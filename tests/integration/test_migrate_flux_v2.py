@@ -410,7 +410,14 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
         fresh = normalized(kube, namespaces)
         ks = kget(kube, "kustomization", "flux-system", "-n", "flux-system") or {}
         applied = sha in ((ks.get("status") or {}).get("lastAppliedRevision") or "")
-        if applied and all(fresh.get(k) for k in migrated if k[0] == "secrets"):
+        # helm-controller installs the charts after Flux applied the HelmReleases: the objects of the charts (the
+        # ESO chart's service account, the Deployments) are compared once every release is Ready at its spec
+        releases = (kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "-A") or {}).get("items") or []
+        installed = releases and all(
+            (r.get("status") or {}).get("observedGeneration") == r["metadata"]["generation"] and any(
+                c["type"] == "Ready" and c["status"] == "True" for c in (r.get("status") or {}).get("conditions") or [])
+            for r in releases)
+        if applied and installed and all(fresh.get(k) for k in migrated if k[0] == "secrets"):
             break
         time.sleep(2)
     fresh = normalized(kube, namespaces)
@@ -418,7 +425,8 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
     differ = sorted(k for k in set(migrated) | set(fresh) if migrated.get(k) != fresh.get(k))
     # chart 0.1.7's IRSA service accounts: eksctl's (or the cluster step's) to remove, not the migration's
     assert [k for k in differ if k[0] == "serviceaccounts"] == [("serviceaccounts", "qa1", "image"),
-                                                                  ("serviceaccounts", "qa1", "jellyfish")]
+                                                                  ("serviceaccounts", "qa1", "jellyfish")], [
+        (k, delta(migrated.get(k), fresh.get(k))) for k in differ if k[0] == "serviceaccounts"]
     assert all(fresh.get(k) is None for k in differ if k[0] == "serviceaccounts")
     differ = [k for k in differ if k[0] != "serviceaccounts"]
     assert differ == [], [(k, delta(migrated.get(k), fresh.get(k)) if k[0] != "secrets" else "data differs")

@@ -102,10 +102,94 @@ def test_flux_applied_the_pushed_commit_and_every_secret_is_moto_s_value(converg
     assert "helm.fluxcd.io" not in out and "Tiller" not in ks.get("metadata", {}).get("name", "")
 
 
+def helm_releases(kube):
+    """Every HelmRelease of the stack (``helm.toolkit.fluxcd.io``); other modules uninstall theirs when they end."""
+    return kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "-A")["items"]
+
+
+def condition(obj, kind="Ready"):
+    return next((c for c in (obj.get("status") or {}).get("conditions") or [] if c["type"] == kind), {})
+
+
+def helm_records(kube):
+    """Helm's release records (``owner=helm`` Secrets, one per release revision): a reinstall or upgrade adds one."""
+    return sorted(f"{s['metadata']['namespace']}/{s['metadata']['name']}"
+                  for s in kget(kube, "secrets", "-A", "-l", "owner=helm")["items"])
+
+
+def test_every_helmrelease_is_installed_ready_and_its_workloads_available(converged):
+    kube = converged["kube"]
+    out = " ".join(converged["first"].stdout.split())
+    line = re.search(r"(\d+) of (\d+) HelmReleases Ready, (\d+) of (\d+) Deployments / StatefulSets Available", out)
+    assert line, out[-3000:]
+    ready, total, available, workloads = map(int, line.groups())
+    releases = helm_releases(kube)
+    names = {f"{r['metadata']['namespace']}/{r['metadata']['name']}" for r in releases}
+    assert ready == total == len(releases) and {"qa1/tidepool", "external-secrets/external-secrets"} <= names
+    assert available == workloads > 0
+    for rel in releases:
+        assert condition(rel).get("status") == "True", (rel["metadata"], condition(rel))
+        assert rel["status"]["history"][0]["status"] == "deployed"
+    # the Tidepool chart of the environment: its Deployments run on the simulated nodes and are Available
+    tidepool = kget(kube, "deployments", "-n", "qa1")["items"]
+    assert len(tidepool) >= 10
+    for dep in tidepool:
+        assert condition(dep, "Available").get("status") == "True", dep["metadata"]["name"]
+    pods = kget(kube, "pods", "-n", "qa1")["items"]
+    assert pods and all(p["spec"].get("nodeName", "").startswith("kwok-node-") for p in pods)
+
+
+def test_every_secret_and_key_the_running_workloads_read_exists(converged):
+    kube = converged["kube"]
+    namespaces = {r["spec"].get("targetNamespace") or r["metadata"]["namespace"] for r in helm_releases(kube)}
+    missing, checked = [], 0
+    for ns in sorted(namespaces):
+        secrets = {s["metadata"]["name"]: set((s.get("data") or {})) for s in kget(kube, "secrets", "-n", ns)["items"]}
+        for pod in kget(kube, "pods", "-n", ns)["items"]:
+            spec, where = pod["spec"], f"{ns}/{pod['metadata']['name']}"
+            refs = []   # (secret, key or None, optional)
+            for c in (spec.get("initContainers") or []) + spec["containers"]:
+                for e in c.get("env") or []:
+                    ref = (e.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref:
+                        refs.append((ref["name"], ref["key"], ref.get("optional", False)))
+                for e in c.get("envFrom") or []:
+                    if "secretRef" in e:
+                        refs.append((e["secretRef"]["name"], None, e["secretRef"].get("optional", False)))
+            for v in spec.get("volumes") or []:
+                if "secret" in v:
+                    refs.append((v["secret"]["secretName"], None, v["secret"].get("optional", False)))
+            for name, key, optional in refs:
+                checked += 1
+                if optional:
+                    continue
+                if name not in secrets:
+                    missing.append(f"{where}: Secret {name}")
+                elif key is not None and key not in secrets[name]:
+                    missing.append(f"{where}: key {key} of Secret {name}")
+    assert checked > 0
+    assert missing == []
+
+
+def test_no_chart_or_git_source_points_beyond_loopback_and_none_fails(converged):
+    kube = converged["kube"]
+    sources = {kind: kget(kube, f"{kind}.source.toolkit.fluxcd.io", "-A")["items"]
+               for kind in ("helmrepositories", "helmcharts", "gitrepositories")}
+    assert sources["helmrepositories"] and sources["helmcharts"]
+    for kind, items in sources.items():
+        for src in items:
+            where = f"{kind} {src['metadata']['namespace']}/{src['metadata']['name']}"
+            assert condition(src).get("status") == "True", (where, condition(src))
+            if "url" in src["spec"]:
+                assert re.match(r"^(https?|oci)://127\.0\.0\.1:\d+/", src["spec"]["url"]), (where, src["spec"]["url"])
+
+
 def test_second_run_changes_nothing_and_requests_no_reconcile(converged):
     env, kube = converged["env"], converged["kube"]
     sha = head(env)
     before = kget(kube, "kustomization", "flux-system", "-n", "flux-system")
+    records = helm_records(kube)
+    assert records
     again = site(env)
     assert again.returncode == 0, again.stdout[-6000:]
     assert recap(again.stdout)["local"]["changed"] == 0, again.stdout[-8000:]
@@ -114,6 +198,7 @@ def test_second_run_changes_nothing_and_requests_no_reconcile(converged):
     annotations = lambda o: (o["metadata"].get("annotations") or {}).get("reconcile.fluxcd.io/requestedAt")  # noqa: E731
     assert annotations(after) == annotations(before)
     assert after["status"]["lastAppliedRevision"] == f"master@sha1:{sha}"
+    assert helm_records(kube) == records   # no release reinstalled or upgraded (same revisions)
 
 
 def test_check_mode_previews_a_new_environment_and_changes_nothing(converged):

@@ -134,6 +134,13 @@ def _external_dns(settings):
     return out
 
 
+#: The External Secrets Operator controller's service account. Not ``external-secrets``: that is the name of
+#: kubernetes-external-secrets' IRSA account of flavour 1 (``flux_v1.external_secrets.READER_ACCOUNT``, its role reads
+#: every secret of the cluster) in the same namespace. With the same name, the chart's upgrade during the move to
+#: flavour 2 adopted that account, role annotation included, and ESO's controller ran with flavour 1's role.
+ESO_SERVICE_ACCOUNT = "external-secrets-operator"
+
+
 def _external_secrets(settings):
     # The External Secrets Operator: its controller holds no AWS permission (each namespace's SecretStore reads
     # with its own IRSA role, config.irsa), so the chart creates a plain service account. ``concurrent``: ESO
@@ -146,7 +153,7 @@ def _external_secrets(settings):
     return {"fullnameOverride": "external-secrets", "installCRDs": True,
             "crds": {"annotations": {"helm.sh/resource-policy": "keep"}}, "concurrent": ESO_CONCURRENT,
             "extraArgs": {"client-qps": ESO_CLIENT_QPS, "client-burst": ESO_CLIENT_BURST},
-            "serviceAccount": {"create": True, "name": "external-secrets"},
+            "serviceAccount": {"create": True, "name": ESO_SERVICE_ACCOUNT},
             "log": {"level": settings["log_level"]}}
 
 

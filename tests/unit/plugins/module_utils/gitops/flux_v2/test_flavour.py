@@ -236,6 +236,10 @@ def test_a_secret_store_and_a_reader_role_per_namespace_scoped_to_it():
         (a["metadata"]["namespace"], a["metadata"]["name"])
         for a in cluster_config.cluster_config(_values(1), registry.for_values(_values(1)))["iam"]["serviceAccounts"]]
     assert not _by(_objects(_values(2, external_secrets=False)), "SecretStore")
+    # ESO's controller never takes over flavour 1's reader account (same namespace) and its IRSA role
+    [eso] = [o for o in _by(_objects(_values(2)), "HelmRelease") if o["metadata"]["name"] == "external-secrets"]
+    assert eso["spec"]["values"]["serviceAccount"] == {"create": True, "name": "external-secrets-operator"}
+    assert eso["metadata"]["namespace"] == "external-secrets"
 
 
 def test_cert_manager_v1_issuers_and_certificates_from_the_same_keys():
