@@ -97,8 +97,9 @@ def normalized(kube, namespaces):
                                                         "fluxcd.io/sync-checksum"))}
             meta["labels"] = {k: v for k, v in (meta.get("labels") or {}).items() if k not in APPLIER_LABELS}
             if kind == "secrets":
-                if o.get("type") == "kubernetes.io/service-account-token" or (ns, meta["name"]) == (
-                        "flux-system", "flux-system"):  # a fresh install generates its own deploy key
+                if o.get("type") in ("kubernetes.io/service-account-token", "helm.sh/release.v1") or (
+                        ns, meta["name"]) == ("flux-system", "flux-system"):
+                    # a fresh install generates its own deploy key; Helm's release records hold install times
                     continue
                 out[(kind, meta.get("namespace"), meta["name"])] = {"type": o.get("type"), "data": o.get("data")}
             else:
