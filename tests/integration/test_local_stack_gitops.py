@@ -15,17 +15,13 @@ import uuid
 import boto3
 import pytest
 
+from tests.support.helpers import wait_for
+
 pytestmark = pytest.mark.integration
 
 
 def wait(what, check, timeout=60.0, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s\n{on_timeout()}")
+    return wait_for(what, check, timeout, on_timeout)
 
 
 def get(kube, *args):

@@ -12,6 +12,8 @@ import yaml
 
 from local_stack import charts, nodes
 
+from tests.support.helpers import wait_for
+
 pytestmark = pytest.mark.integration
 
 CHART, CHART_VERSION = "reloader", "2.2.16"
@@ -20,13 +22,7 @@ HR = "helmreleases.helm.toolkit.fluxcd.io"
 
 
 def wait(what, check, timeout=120.0, on_timeout=lambda: ""):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"{what}: not within {timeout:.0f}s\n{on_timeout()}")
+    return wait_for(what, check, timeout, on_timeout)
 
 
 def apply(kube, doc: dict):

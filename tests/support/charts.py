@@ -33,13 +33,18 @@ def _missing(reason: str):
     pytest.skip(reason)
 
 
+def _cached(component: str, version_key: str, name: str) -> Path:
+    """``<cache>/bin/<component>-<version>/<name>`` (fails under CI, skips elsewhere, when it is not built)."""
+    cache = Path(os.environ.get("TIDEPOOL_EKS_CACHE", Path.home() / ".cache" / "tidepool-eks"))
+    path = cache / "bin" / f"{component}-{_versions()[version_key].strip()}" / name
+    if not os.access(path, os.X_OK):
+        _missing(f"{name} not built ({path}); run `scripts/local-stack build {component}`")
+    return path
+
+
 def helm() -> Path:
     """The helm CLI of the stack's cache (fails under CI, skips elsewhere, when it is not built)."""
-    cache = Path(os.environ.get("TIDEPOOL_EKS_CACHE", Path.home() / ".cache" / "tidepool-eks"))
-    path = cache / "bin" / f"helm-{_versions()['HELM_VERSION'].strip()}" / "helm"
-    if not os.access(path, os.X_OK):
-        _missing(f"helm not built ({path}); run `scripts/local-stack build helm`")
-    return path
+    return _cached("helm", "HELM_VERSION", "helm")
 
 
 def chart_dir(name: str, version: str) -> Path:
@@ -64,11 +69,7 @@ def template(name: str, version: str, values: dict | None, tmp_path: Path, *, re
 
 def kubectl() -> Path:
     """The kubectl of the stack's cache (its ``kustomize`` is the Kustomize helm-controller's post-renderer uses)."""
-    cache = Path(os.environ.get("TIDEPOOL_EKS_CACHE", Path.home() / ".cache" / "tidepool-eks"))
-    path = cache / "bin" / f"kubernetes-{_versions()['KUBERNETES_VERSION'].strip()}" / "kubectl"
-    if not os.access(path, os.X_OK):
-        _missing(f"kubectl not built ({path}); run `scripts/local-stack build kubernetes`")
-    return path
+    return _cached("kubernetes", "KUBERNETES_VERSION", "kubectl")
 
 
 def post_render(objects: list[dict], release: dict, tmp_path: Path) -> list[dict]:

@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -132,3 +133,15 @@ def uninstall_helm_releases(kube) -> None:
     listed = kube.kubectl("get", "helmreleases.helm.toolkit.fluxcd.io", "-A", "-o", "name", check=False)
     if listed.returncode == 0 and listed.stdout.strip():
         kube.kubectl("delete", "helmreleases.helm.toolkit.fluxcd.io", "--all", "-A", "--wait=true", "--timeout=180s")
+
+
+def wait_for(what: str, check, timeout: float = 60.0, on_timeout=lambda: ""):
+    """``check()``'s first truthy value, polled every 0.5 s; AssertionError naming ``what`` (and ``on_timeout()``'s
+    text) after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"{what}: not within {timeout:.0f}s\n{on_timeout()}")
