@@ -159,28 +159,15 @@ def test_every_secret_and_key_the_running_workloads_read_exists(converged, tmp_p
     missing, checked = [], 0
     for ns in sorted(namespaces):
         secrets = {s["metadata"]["name"]: set((s.get("data") or {})) for s in kget(kube, "secrets", "-n", ns)["items"]}
-        for pod in kget(kube, "pods", "-n", ns)["items"]:
-            spec, where = pod["spec"], f"{ns}/{pod['metadata']['name']}"
-            refs = []   # (secret, key or None, optional)
-            for c in (spec.get("initContainers") or []) + spec["containers"]:
-                for e in c.get("env") or []:
-                    ref = (e.get("valueFrom") or {}).get("secretKeyRef")
-                    if ref:
-                        refs.append((ref["name"], ref["key"], ref.get("optional", False)))
-                for e in c.get("envFrom") or []:
-                    if "secretRef" in e:
-                        refs.append((e["secretRef"]["name"], None, e["secretRef"].get("optional", False)))
-            for v in spec.get("volumes") or []:
-                if "secret" in v:
-                    refs.append((v["secret"]["secretName"], None, v["secret"].get("optional", False)))
-            for name, key, optional in refs:
-                checked += 1
-                if optional or (ns, name) in WRITTEN_BY_A_JOB:
-                    continue
-                if name not in secrets:
-                    missing.append(f"{where}: Secret {name}")
-                elif key is not None and key not in secrets[name]:
-                    missing.append(f"{where}: key {key} of Secret {name}")
+        refs = charts.secret_references(kget(kube, "pods", "-n", ns)["items"], required_only=True)
+        checked += len(refs)
+        for (name, key), pods in sorted(refs.items()):
+            if (ns, name) in WRITTEN_BY_A_JOB:
+                continue
+            if name not in secrets:
+                missing.append(f"{ns}/{sorted(pods)[0]}: Secret {name}")
+            elif key != "*" and key not in secrets[name]:
+                missing.append(f"{ns}/{sorted(pods)[0]}: key {key} of Secret {name}")
     assert checked > 0
     assert missing == []
 

@@ -90,16 +90,20 @@ def post_render(objects: list[dict], release: dict, tmp_path: Path) -> list[dict
 
 def _pod_spec(obj: dict) -> dict | None:
     spec = obj.get("spec") or {}
+    if obj["kind"] == "Pod":
+        return spec
     if obj["kind"] == "CronJob":
         spec = spec.get("jobTemplate", {}).get("spec", {})
     return (spec.get("template") or {}).get("spec") if obj["kind"] in (
         "Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet") else None
 
 
-def secret_references(objects: list[dict]) -> dict:
-    """``{(secret, key): {workload, ...}}`` of every Secret reference of the rendered workloads: ``secretKeyRef``
-    (key as named), ``envFrom.secretRef`` and secret volumes (key ``*``: the whole Secret), optional or not."""
+def secret_references(objects: list[dict], *, required_only: bool = False) -> dict:
+    """``{(secret, key): {workload, ...}}`` of every Secret reference of the workloads (or Pods): ``secretKeyRef``
+    (key as named), ``envFrom.secretRef`` and secret volumes (key ``*``: the whole Secret); with ``required_only``
+    the references marked ``optional: true`` are left out."""
     out = collections.defaultdict(set)
+    keep = (lambda ref: not ref.get("optional", False)) if required_only else (lambda ref: True)
     for obj in objects:
         pod = _pod_spec(obj)
         if not pod:
@@ -108,12 +112,12 @@ def secret_references(objects: list[dict]) -> dict:
         for container in (pod.get("containers") or []) + (pod.get("initContainers") or []):
             for env in container.get("env") or []:
                 ref = (env.get("valueFrom") or {}).get("secretKeyRef")
-                if ref:
+                if ref and keep(ref):
                     out[(ref["name"], ref["key"])].add(owner)
             for env_from in container.get("envFrom") or []:
-                if "secretRef" in env_from:
+                if "secretRef" in env_from and keep(env_from["secretRef"]):
                     out[(env_from["secretRef"]["name"], "*")].add(owner)
         for volume in pod.get("volumes") or []:
-            if "secret" in volume:
+            if "secret" in volume and keep(volume["secret"]):
                 out[(volume["secret"]["secretName"], "*")].add(owner)
     return dict(out)
