@@ -191,9 +191,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster_runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import ClusterError
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import cluster_runner
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import planning
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import ClusterError
 
 
 def argument_spec() -> dict:

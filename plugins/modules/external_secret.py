@@ -335,7 +335,7 @@ def argument_spec() -> dict:
         recovery_window=dict(type="int", default=30),
         force_delete=dict(type="bool", default=False),
         dest=dict(type="path"),
-        manifest_format=dict(type="str", choices=list(core.MANIFEST_FORMATS), default="spec"),
+        manifest_format=dict(type="str", choices=registry.secret_manifest_formats(), default="spec"),
         flux_version=dict(type="int", choices=registry.versions(), default=registry.DEFAULT_VERSION),
         role_arn=dict(type="str"),
         manifest_region=dict(type="str"),
@@ -377,7 +377,7 @@ def main():
             check_mode=module.check_mode, tags=p["tags"], kms_key_id=p["kms_key_id"],
             description=p["description"], recovery_window=p["recovery_window"], force_delete=p["force_delete"],
             dest=p["dest"], region=p["manifest_region"] or p["region"], manifest_format=p["manifest_format"],
-            role_arn=p["role_arn"], flux_version=p["flux_version"])
+            role_arn=p["role_arn"], flavour=registry.flavour(p["flux_version"]))
 
     runner.run(module, work, errors=(core.InputError, AwsError), fields=lambda exc: getattr(exc, "result", {}))
 

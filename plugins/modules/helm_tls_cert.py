@@ -206,7 +206,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
 from ansible_collections.tidepool.eks.plugins.module_utils.common import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ca_store, helm_tls, pki
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls, pki
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import ca_store
 
 CORE_OPTIONS = ("cluster", "ca_source", "ca_path", "create_ca", "helm_home", "tiller_namespace", "issue",
                 "server_dest", "copy_to_helm_home", "validity_days", "ca_validity_days", "renew_before_days",

@@ -3,7 +3,7 @@
 # Apache License 2.0
 """Certificate and key files on disk: their state, atomic writes, modes and names.
 
-Used by the Tiller CA stores (:mod:`ca_store`) and the Tiller TLS plan (:mod:`helm_tls`). Keys and certificates
+Used by the Tiller CA stores (:mod:`gitops.flux_v1.ca_store`) and the Tiller TLS plan (:mod:`helm_tls`). Keys and certificates
 are written ``0600``, and every directory this creates on the way to them ``0700`` (not only the last one: the
 PKI is readable by the runner's user alone); directories that exist are left as they are. A write goes through a
 temporary file in the same directory, so a reader never sees half a file.

@@ -4,7 +4,7 @@
 """Tiller PKI primitives: create the Tiller CA, issue leaf certificates, parse, compare and describe them.
 
 Plain functions over ``cryptography`` objects, used by the Tiller TLS plan (:mod:`helm_tls`), the CA stores
-(:mod:`ca_store`) and the Flux v1 bootstrap (which checks the certificates it deploys). Keys are RSA; PEM is
+(:mod:`gitops.flux_v1.ca_store`) and the Flux v1 bootstrap (which checks the certificates it deploys). Keys are RSA; PEM is
 PKCS#1 for keys (as cfssl and eksctl wrote them). Nothing here reads or writes files or prints key material.
 ``cryptography`` is optional at import time: :data:`HAS_CRYPTOGRAPHY` is False without it and the module
 shells report :data:`CRYPTOGRAPHY_IMPORT_ERROR`.

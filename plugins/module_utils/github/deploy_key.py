@@ -37,7 +37,7 @@ import time
 from urllib.parse import urlparse
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
+from ansible_collections.tidepool.eks.plugins.module_utils.common import ssh_public_key
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials, git_url
 
 GITHUB_API = "https://api.github.com"
@@ -257,8 +257,8 @@ class Repository:
 
 def _same_material(a: str, b: str) -> bool:
     try:
-        return ssh_keys.material(a) == ssh_keys.material(b)
-    except ssh_keys.SSHKeyError:
+        return ssh_public_key.material(a) == ssh_public_key.material(b)
+    except ssh_public_key.SSHKeyError:
         return False
 
 
@@ -267,8 +267,8 @@ def _view(key: dict | None) -> dict | None:
         return None
     out = {k: key.get(k) for k in ("id", "title", "read_only", "url", "created_at", "verified")}
     try:
-        out["fingerprint"] = ssh_keys.fingerprint(key.get("key", ""))
-    except ssh_keys.SSHKeyError:
+        out["fingerprint"] = ssh_public_key.fingerprint(key.get("key", ""))
+    except ssh_public_key.SSHKeyError:
         out["fingerprint"] = None
     return out
 
@@ -281,18 +281,18 @@ def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, 
     Check mode lists keys only: it neither creates nor deletes.
     """
     try:
-        wanted = ssh_keys.material(key)
-    except ssh_keys.SSHKeyError as exc:
+        wanted = ssh_public_key.material(key)
+    except ssh_public_key.SSHKeyError as exc:
         raise GitHubError(f"key: {exc}.") from None
     matches = []
     for k in repo.list_keys():
         try:
-            if ssh_keys.material(k.get("key", "")) == wanted:
+            if ssh_public_key.material(k.get("key", "")) == wanted:
                 matches.append(k)
-        except ssh_keys.SSHKeyError:
+        except ssh_public_key.SSHKeyError:
             continue
     current = matches[0] if matches else None
-    want_view = {"title": title, "read_only": read_only, "fingerprint": ssh_keys.fingerprint(wanted)}
+    want_view = {"title": title, "read_only": read_only, "fingerprint": ssh_public_key.fingerprint(wanted)}
     before = {k: v for k, v in (_view(current) or {}).items() if k in want_view} if current else {}
 
     if state == "absent":

@@ -51,3 +51,9 @@ def for_values(values: dict):
 def versions() -> list:
     """The ``flux_version`` values a module accepts (argument-spec ``choices``), sorted."""
     return sorted(FLAVOURS)
+
+
+def secret_manifest_formats() -> list:
+    """The ``manifest_format`` values of the secret manifests of every flavour, default first (the argument-spec
+    ``choices`` of ``external_secret``; a flavour refuses the formats it has no equivalent for)."""
+    return list(dict.fromkeys(f for fl in FLAVOURS.values() for f in fl.SECRET_MANIFEST_FORMATS))

@@ -29,10 +29,7 @@ from ansible_collections.tidepool.eks.plugins.module_utils.secrets.documents imp
     load_documents,
     parse_secrets,
 )
-from ansible_collections.tidepool.eks.plugins.module_utils.secrets.manifests import (
-    MANIFEST_FORMATS,
-    external_secret_manifest,
-)
+from ansible_collections.tidepool.eks.plugins.module_utils.secrets.manifests import external_secret_manifest
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets.planning import make_plan, summarise
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets.secrets_manager import (
     PartialFailure,
@@ -42,18 +39,19 @@ from ansible_collections.tidepool.eks.plugins.module_utils.secrets.secrets_manag
 )
 
 #: The module shell, the filters and the tests reach the parts through this module too.
-__all__ = ["ENCODINGS", "MANIFEST_FORMATS", "NEW_VALUE", "OLD_VALUE", "REDACTED", "InputError", "PartialFailure",
+__all__ = ["ENCODINGS", "NEW_VALUE", "OLD_VALUE", "REDACTED", "InputError", "PartialFailure",
            "SecretDoc", "load_documents", "parse_secrets", "sync", "external_secret_manifest", "read_state",
            "list_existing", "make_plan", "summarise", "plan_diff", "apply_plan", "check_recovery_window",
            "partial_result"]
 
 
-def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite: bool = True,
+def sync(client, cluster: str, docs: list, *, flavour, state: str = "present", overwrite: bool = True,
          check_mode: bool = False, tags: dict | None = None, kms_key_id: str | None = None,
          description: str | None = None, recovery_window: int = 30, force_delete: bool = False,
          dest: str | None = None, region: str | None = None, manifest_format: str = "spec",
-         role_arn: str | None = None, flux_version: int = 1) -> dict:
-    """Read, plan, (unless ``check_mode``) apply; -> the module result (no values in it).
+         role_arn: str | None = None) -> dict:
+    """Read, plan, (unless ``check_mode``) apply; -> the module result (no values in it). ``flavour``: the GitOps
+    flavour whose manifests are written (``gitops.registry.flavour(flux_version)``).
 
     When a write fails mid-batch, raises :class:`PartialFailure` whose ``result`` lists what was stored before
     it, ``failed_secrets`` and ``not_attempted``; the manifest files of the stored (or deleted) secrets are
@@ -64,8 +62,8 @@ def sync(client, cluster: str, docs: list, *, state: str = "present", overwrite:
     want_values = {d.secret_id for d in docs} if present else set()
     current = read_state(client, cluster, docs, want_values) if docs else {}
     plan = make_plan(docs, current, present=present, overwrite=overwrite, tags=tags, force_delete=force_delete)
-    manifests = [external_secret_manifest(d, region=region, manifest_format=manifest_format, role_arn=role_arn,
-                                          flux_version=flux_version) for d in docs] if present else []
+    manifests = [external_secret_manifest(d, flavour, region=region, manifest_format=manifest_format,
+                                          role_arn=role_arn) for d in docs] if present else []
     file_changes = files.plan_files(docs, manifests or [None] * len(docs), dest, present) if dest else []
     warnings = [] if overwrite else [
         f"{sid} holds a value that is not a JSON object: create-only mode (overwrite=false) leaves it alone, so "

@@ -1,8 +1,7 @@
 """The import layers of plugins/module_utils (docs/architecture.md, "Layers"), read from every file's imports.
 
-Each package imports only packages of the layers below its own; inside a layer only along the declared edges
-(:data:`SIDEWAYS`); module_utils never imports a module, filter or lookup; and no two packages import each other
-through any path. A failure names the file, its line and the import at fault.
+Each package imports only packages of the layers below its own, never one of its own layer; module_utils never
+imports a module, filter or lookup; and no two packages import each other through any path. A failure names the file, its line and the import at fault.
 """
 from __future__ import annotations
 
@@ -18,16 +17,9 @@ PREFIX = "ansible_collections.tidepool.eks.plugins"
 LAYERS = (
     ("common",),
     ("config", "repository", "k8s"),
-    ("aws", "crypto", "eksctl", "github"),
+    ("aws", "crypto", "github"),
     ("gitops", "preflight", "secrets"),
 )
-#: The only imports allowed between two packages of one layer: (importer, imported).
-SIDEWAYS = frozenset({
-    ("crypto", "aws"),     # crypto/ca_store.py keeps the Tiller CA in Secrets Manager
-    ("eksctl", "aws"),     # eksctl/state.py, runner.py read CloudFormation and EKS
-    ("github", "crypto"),  # github/deploy_key.py compares deploy keys by fingerprint
-    ("secrets", "gitops"),  # secrets/external_secret.py writes the flavour's ExternalSecret manifests
-})
 
 
 def _rank(layers=LAYERS) -> dict:
@@ -74,7 +66,7 @@ def edges(root: Path = ROOT):
     return out
 
 
-def layer_violations(root: Path = ROOT, layers=LAYERS, sideways=SIDEWAYS) -> list[str]:
+def layer_violations(root: Path = ROOT, layers=LAYERS) -> list[str]:
     """One message per import against the layer order (module docstring)."""
     rank, out = _rank(layers), []
     for pkg, target, where, name in edges(root):
@@ -86,9 +78,9 @@ def layer_violations(root: Path = ROOT, layers=LAYERS, sideways=SIDEWAYS) -> lis
         elif rank[target] > rank[pkg]:
             out.append(f"{where}: imports {name}: {pkg}/ (layer {rank[pkg]}) may not import {target}/ "
                        f"(layer {rank[target]}, above it)")
-        elif rank[target] == rank[pkg] and (pkg, target) not in sideways:
-            out.append(f"{where}: imports {name}: {pkg}/ and {target}/ share layer {rank[pkg]} and "
-                       f"{pkg} -> {target} is not a declared edge")
+        elif rank[target] == rank[pkg]:
+            out.append(f"{where}: imports {name}: {pkg}/ and {target}/ share layer {rank[pkg]}: neither imports "
+                       "the other (move the shared part down, or let the caller pass it)")
     return out
 
 
@@ -220,13 +212,12 @@ def test_imports_inside_functions_and_relative_ones_count(fake_root):
         "plugins/module_utils/common/preflight.py:2", "plugins/module_utils/config/irsa.py:1"]
 
 
-def test_undeclared_sideways_imports_and_imports_of_modules_fail(fake_root):
+def test_sideways_imports_and_imports_of_modules_fail(fake_root):
     _write(fake_root, "aws/ca.py", "from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki\n"
            "from ansible_collections.tidepool.eks.plugins.modules import preflight\n")
     msgs = layer_violations(fake_root)
-    assert "aws -> crypto is not a declared edge" in msgs[0]
+    assert "aws/ and crypto/ share layer 2: neither imports the other" in msgs[0]
     assert "never imports plugins above it" in msgs[1]
-    assert layer_violations(fake_root, sideways={("aws", "crypto")}) == msgs[1:]
 
 
 def test_a_package_cycle_names_each_arrow(fake_root):

@@ -11,7 +11,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ca_store, pki
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import ca_store
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import helm_tls as ht
 
 KEY_SIZE = 2048  # RSA 4096 is the default; 2048 keeps the tests fast

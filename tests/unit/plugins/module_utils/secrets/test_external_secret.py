@@ -10,8 +10,15 @@ from botocore.exceptions import ClientError
 
 from ansible_collections.tidepool.eks.plugins.module_utils.secrets import external_secret as core
 from ansible_collections.tidepool.eks.plugins.module_utils.aws.connection import AwsError
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 
 SECRET_VALUE = "s3cr3t-Value-that-must-never-leak"
+V1, V2 = registry.flavour(1), registry.flavour(2)
+
+
+def sync(client, cluster, docs, **kwargs):
+    """``core.sync`` of the default flavour (the caller passes it, as the module shell does)."""
+    return core.sync(client, cluster, docs, **dict({"flavour": registry.flavour(registry.DEFAULT_VERSION)}, **kwargs))
 
 
 class StubSecretsManager:
@@ -160,7 +167,7 @@ def test_bad_input_means_no_write():
     client = StubSecretsManager()
     with pytest.raises(core.InputError):
         docs = docs_of(secret("good", k="v"), {"metadata": {"name": "bad"}, "stringData": {"k": "v"}})
-        core.sync(client, "test1", docs)
+        sync(client, "test1", docs)
     assert client.calls == []
 
 
@@ -172,7 +179,7 @@ def test_manifest_shape_and_no_values():
     doc["metadata"]["annotations"] = {"kubectl.kubernetes.io/last-applied-configuration": SECRET_VALUE, "x": "y"}
     doc["metadata"]["resourceVersion"] = "12"
     (parsed,) = docs_of(doc)
-    manifest = core.external_secret_manifest(parsed, region="us-west-2")
+    manifest = core.external_secret_manifest(parsed, V1, region="us-west-2")
     assert manifest == {
         "apiVersion": "kubernetes-client.io/v1", "kind": "ExternalSecret",
         "metadata": {"name": "mongo", "namespace": "qa1", "labels": {"app": "mongo"}, "annotations": {"x": "y"}},
@@ -180,21 +187,21 @@ def test_manifest_shape_and_no_values():
             {"key": "test1/qa1/mongo", "name": "Addresses", "property": "Addresses"},
             {"key": "test1/qa1/mongo", "name": "Password", "property": "Password"}]},
     }
-    legacy = core.external_secret_manifest(parsed, manifest_format="secretDescriptor")
+    legacy = core.external_secret_manifest(parsed, V1, manifest_format="secretDescriptor")
     assert legacy["secretDescriptor"]["backendType"] == "secretsManager" and "spec" not in legacy
     assert SECRET_VALUE not in json.dumps(manifest)
 
 
 def test_manifest_of_flavour_2_reads_through_the_namespace_store():
     (parsed,) = docs_of(secret("mongo", Password=SECRET_VALUE, Addresses="mongodb"))
-    manifest = core.external_secret_manifest(parsed, region="us-west-2", flux_version=2)
+    manifest = core.external_secret_manifest(parsed, V2, region="us-west-2")
     assert manifest["apiVersion"] == "external-secrets.io/v1" and manifest["kind"] == "ExternalSecret"
     assert manifest["metadata"]["namespace"] == "qa1"
     remote = {(d["secretKey"], d["remoteRef"]["key"], d["remoteRef"]["property"]) for d in manifest["spec"]["data"]}
     assert remote == {("Addresses", "test1/qa1/mongo", "Addresses"), ("Password", "test1/qa1/mongo", "Password")}
     assert SECRET_VALUE not in json.dumps(manifest)
     with pytest.raises(Exception, match="role_arn has no flux_version 2 equivalent"):
-        core.external_secret_manifest(parsed, role_arn="arn:aws:iam::123456789012:role/x", flux_version=2)
+        core.external_secret_manifest(parsed, V2, role_arn="arn:aws:iam::123456789012:role/x")
 
 
 # --- plan / apply ---------------------------------------------------------------------------
@@ -202,12 +209,12 @@ def test_manifest_of_flavour_2_reads_through_the_namespace_store():
 def test_create_then_noop():
     client = StubSecretsManager()
     docs = docs_of(secret("auth", ServiceAuth="a"), secret("user", ServiceAuth="b"))
-    result = core.sync(client, "test1", docs, tags={"cluster": "test1"})
+    result = sync(client, "test1", docs, tags={"cluster": "test1"})
     assert result["created"] == ["test1/qa1/auth", "test1/qa1/user"] and result["changed"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"ServiceAuth": "a"}
     assert client.tags["test1/qa1/auth"] == {"cluster": "test1"}
     client.calls.clear()
-    again = core.sync(client, "test1", docs, tags={"cluster": "test1"})
+    again = sync(client, "test1", docs, tags={"cluster": "test1"})
     assert not again["changed"] and again["unchanged"] == ["test1/qa1/auth", "test1/qa1/user"]
     assert client.writes() == []
     assert [c[0] for c in client.calls] == ["list_secrets", "batch_get_secret_value"]
@@ -215,7 +222,7 @@ def test_create_then_noop():
 
 def test_semantic_json_compare_ignores_order_and_whitespace():
     client = StubSecretsManager({"test1/qa1/auth": '{ "b" : "2",\n  "a":"1" }'})
-    result = core.sync(client, "test1", docs_of(secret("auth", a="1", b="2")))
+    result = sync(client, "test1", docs_of(secret("auth", a="1", b="2")))
     assert not result["changed"] and client.writes() == []
 
 
@@ -223,28 +230,28 @@ def test_update_only_what_differs_and_diff_redacts():
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "1", "gone": SECRET_VALUE, "c": "old"}),
                                  "test1/qa1/same": json.dumps({"a": "1"})})
     docs = docs_of(secret("auth", a="1", c=SECRET_VALUE + "new", added="x"), secret("same", a="1"))
-    result = core.sync(client, "test1", docs, check_mode=True)
+    result = sync(client, "test1", docs, check_mode=True)
     assert result["updated"] == ["test1/qa1/auth"] and result["unchanged"] == ["test1/qa1/same"]
     assert client.writes() == []  # check mode
     (diff,) = result["diff"]
     assert diff["before"]["keys"] == {"a": core.REDACTED, "c": core.OLD_VALUE, "gone": core.OLD_VALUE}
     assert diff["after"]["keys"] == {"a": core.REDACTED, "c": core.NEW_VALUE, "added": core.NEW_VALUE}
     assert SECRET_VALUE not in json.dumps(result)
-    core.sync(client, "test1", docs)
+    sync(client, "test1", docs)
     assert [c[0] for c in client.writes()] == ["put_secret_value"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "1", "c": SECRET_VALUE + "new", "added": "x"}
 
 
 def test_non_json_value_is_replaced():
     client = StubSecretsManager({"test1/qa1/auth": "plain text"})
-    result = core.sync(client, "test1", docs_of(secret("auth", a="1")))
+    result = sync(client, "test1", docs_of(secret("auth", a="1")))
     assert result["updated"] == ["test1/qa1/auth"]
 
 
 def test_create_only_keeps_existing_values():
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})})
     docs = docs_of(secret("auth", a="new"), secret("user", a="new"))
-    result = core.sync(client, "test1", docs, overwrite=False, tags={"t": "1"})
+    result = sync(client, "test1", docs, overwrite=False, tags={"t": "1"})
     assert result["unchanged"] == ["test1/qa1/auth"] and result["created"] == ["test1/qa1/user"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old"}
     assert [c[0] for c in client.writes()] == ["create_secret"]
@@ -253,45 +260,45 @@ def test_create_only_keeps_existing_values():
 def test_create_only_adds_the_keys_the_catalogue_added_and_keeps_the_others():
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old", "extra": "kept"})})
     docs = docs_of(secret("auth", a="regenerated", b=SECRET_VALUE, c="new-c"))
-    check = core.sync(client, "test1", docs, overwrite=False, check_mode=True)
+    check = sync(client, "test1", docs, overwrite=False, check_mode=True)
     assert check["updated"] == ["test1/qa1/auth"] and check["changed"] and client.writes() == []
     (diff,) = check["diff"]
     assert diff["before"] == {"state": "present", "keys": {}}
     assert diff["after"] == {"state": "present", "keys": {"b": core.NEW_VALUE, "c": core.NEW_VALUE}}
     assert SECRET_VALUE not in json.dumps(check)
 
-    result = core.sync(client, "test1", docs, overwrite=False)
+    result = sync(client, "test1", docs, overwrite=False)
     assert result["updated"] == ["test1/qa1/auth"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old", "extra": "kept", "b": SECRET_VALUE,
                                                             "c": "new-c"}
-    again = core.sync(client, "test1", docs_of(secret("auth", a="x", b="y", c="z")), overwrite=False)
+    again = sync(client, "test1", docs_of(secret("auth", a="x", b="y", c="z")), overwrite=False)
     assert not again["changed"] and json.loads(client.secrets["test1/qa1/auth"])["b"] == SECRET_VALUE
 
 
 def test_create_only_leaves_a_non_json_value_alone_with_a_warning():
     client = StubSecretsManager({"test1/qa1/auth": "plain text"})
-    result = core.sync(client, "test1", docs_of(secret("auth", a="1")), overwrite=False)
+    result = sync(client, "test1", docs_of(secret("auth", a="1")), overwrite=False)
     assert not result["changed"] and client.secrets["test1/qa1/auth"] == "plain text"
     assert "test1/qa1/auth holds a value that is not a JSON object" in result["warnings"][0]
 
 
 def test_deleted_secret_is_restored():
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})}, deleted={"test1/qa1/auth"})
-    result = core.sync(client, "test1", docs_of(secret("auth", a="new")), overwrite=False)
+    result = sync(client, "test1", docs_of(secret("auth", a="new")), overwrite=False)
     assert result["restored"] == ["test1/qa1/auth"] and result["changed"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old"}
     assert "test1/qa1/auth" not in client.deleted
     assert [c[0] for c in client.writes()] == ["restore_secret"]
 
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})}, deleted={"test1/qa1/auth"})
-    result = core.sync(client, "test1", docs_of(secret("auth", a="new")))
+    result = sync(client, "test1", docs_of(secret("auth", a="new")))
     assert result["updated"] == ["test1/qa1/auth"] and result["restored"] == ["test1/qa1/auth"]
     assert [c[0] for c in client.writes()] == ["restore_secret", "put_secret_value"]
 
 
 def test_create_only_restore_adds_missing_keys_after_reading_the_restored_value():
     client = StubSecretsManager({"test1/qa1/auth": json.dumps({"a": "old"})}, deleted={"test1/qa1/auth"})
-    result = core.sync(client, "test1", docs_of(secret("auth", a="new", b="added")), overwrite=False)
+    result = sync(client, "test1", docs_of(secret("auth", a="new", b="added")), overwrite=False)
     assert result["restored"] == ["test1/qa1/auth"]
     assert json.loads(client.secrets["test1/qa1/auth"]) == {"a": "old", "b": "added"}
     assert [c[0] for c in client.writes()] == ["restore_secret", "put_secret_value"]
@@ -301,21 +308,21 @@ def test_absent_deletes_with_window_and_force():
     client = StubSecretsManager({"test1/qa1/auth": "{}", "test1/qa1/user": "{}"})
     docs = docs_of({"metadata": {"name": "auth", "namespace": "qa1"}},
                    {"metadata": {"name": "nope", "namespace": "qa1"}}, present=False)
-    result = core.sync(client, "test1", docs, state="absent", recovery_window=7)
+    result = sync(client, "test1", docs, state="absent", recovery_window=7)
     assert result["deleted"] == ["test1/qa1/auth"] and result["unchanged"] == ["test1/qa1/nope"]
     assert client.writes()[0][1]["RecoveryWindowInDays"] == 7
-    again = core.sync(client, "test1", docs, state="absent")
+    again = sync(client, "test1", docs, state="absent")
     assert not again["changed"]
-    forced = core.sync(client, "test1", docs, state="absent", force_delete=True)
+    forced = sync(client, "test1", docs, state="absent", force_delete=True)
     assert forced["deleted"] == ["test1/qa1/auth"] and "test1/qa1/auth" not in client.secrets
     with pytest.raises(core.InputError, match="recovery_window"):
-        core.sync(client, "test1", docs, state="absent", recovery_window=3)
+        sync(client, "test1", docs, state="absent", recovery_window=3)
 
 
 def test_many_secrets_are_batched():
     client = StubSecretsManager({f"test1/ns{i % 12}/s{i}": "{}" for i in range(250)})
     docs = docs_of(*[secret(f"s{i}", ns=f"ns{i % 12}", k="v") for i in range(250)])
-    core.sync(client, "test1", docs, check_mode=True)
+    sync(client, "test1", docs, check_mode=True)
     kinds = [c[0] for c in client.calls]
     assert kinds.count("batch_get_secret_value") == 13          # ceil(250 / 20)
     assert kinds.count("list_secrets") == 3 + 1                 # ns0-ns9: 209 names, 3 pages; ns10-11: 1
@@ -328,7 +335,7 @@ def test_batch_error_other_than_missing_is_reported_without_value():
                                                     "Message": "denied."}]}
     client = Failing({"test1/qa1/auth": "{}"})
     with pytest.raises(AwsError, match="test1/qa1/auth failed: AccessDeniedException: denied"):
-        core.sync(client, "test1", docs_of(secret("auth", a=SECRET_VALUE)))
+        sync(client, "test1", docs_of(secret("auth", a=SECRET_VALUE)))
 
 
 def test_client_error_becomes_one_sentence():
@@ -336,7 +343,7 @@ def test_client_error_becomes_one_sentence():
         def create_secret(self, Name, SecretString, **kw):
             raise ClientError({"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "CreateSecret")
     with pytest.raises(AwsError) as info:
-        core.sync(Failing(), "test1", docs_of(secret("auth", a=SECRET_VALUE)))
+        sync(Failing(), "test1", docs_of(secret("auth", a=SECRET_VALUE)))
     assert "create_secret on test1/qa1/auth failed: AccessDeniedException: not allowed" in str(info.value)
     assert SECRET_VALUE not in str(info.value)
 
@@ -346,14 +353,14 @@ def test_client_error_becomes_one_sentence():
 def test_manifest_files_written_once_and_removed(tmp_path):
     client = StubSecretsManager()
     docs = docs_of(secret("auth", a="1"))
-    check = core.sync(client, "test1", docs, dest=str(tmp_path), check_mode=True)
+    check = sync(client, "test1", docs, dest=str(tmp_path), check_mode=True)
     assert check["files"] == [str(tmp_path / "qa1" / "auth.yaml")] and not (tmp_path / "qa1").exists()
-    core.sync(client, "test1", docs, dest=str(tmp_path))
+    sync(client, "test1", docs, dest=str(tmp_path))
     path = tmp_path / "qa1" / "auth.yaml"
     assert yaml.safe_load(path.read_text())["kind"] == "ExternalSecret"
     assert oct(path.stat().st_mode & 0o777) == "0o644"
-    assert core.sync(client, "test1", docs, dest=str(tmp_path))["changed"] is False
-    gone = core.sync(client, "test1", docs_of({"metadata": {"name": "auth", "namespace": "qa1"}}, present=False),
+    assert sync(client, "test1", docs, dest=str(tmp_path))["changed"] is False
+    gone = sync(client, "test1", docs_of({"metadata": {"name": "auth", "namespace": "qa1"}}, present=False),
                      state="absent", dest=str(tmp_path))
     assert gone["files"] == [str(path)] and not path.exists()
 
@@ -384,7 +391,7 @@ def test_failure_mid_batch_reports_what_was_stored_and_writes_only_their_manifes
     client = FailingOn("test1/qa1/s3", secrets={"test1/qa1/s5": json.dumps({"k": "v"})})
     docs = docs_of(*[secret(f"s{i}", k=SECRET_VALUE) for i in range(1, 5)], secret("s5", k="v"))
     with pytest.raises(core.PartialFailure) as info:
-        core.sync(client, "test1", docs, dest=str(tmp_path))
+        sync(client, "test1", docs, dest=str(tmp_path))
     exc, result = info.value, info.value.result
     assert result["created"] == ["test1/qa1/s1", "test1/qa1/s2"]
     assert result["failed_secrets"] == ["test1/qa1/s3"] and result["not_attempted"] == ["test1/qa1/s4"]
@@ -402,9 +409,9 @@ def test_a_rerun_after_the_cause_is_fixed_completes_the_batch(tmp_path):
     client = FailingOn("test1/qa1/s2")
     docs = docs_of(*[secret(f"s{i}", k="v") for i in range(1, 4)])
     with pytest.raises(core.PartialFailure):
-        core.sync(client, "test1", docs, dest=str(tmp_path))
+        sync(client, "test1", docs, dest=str(tmp_path))
     client.fail_id = None
-    result = core.sync(client, "test1", docs, dest=str(tmp_path))
+    result = sync(client, "test1", docs, dest=str(tmp_path))
     assert result["created"] == ["test1/qa1/s2", "test1/qa1/s3"] and result["unchanged"] == ["test1/qa1/s1"]
     assert sorted(p.name for p in (tmp_path / "qa1").iterdir()) == ["s1.yaml", "s2.yaml", "s3.yaml"]
 
@@ -424,7 +431,7 @@ def test_partial_failure_with_botocore_stubber(tmp_path):
     stub.add_client_error("put_secret_value", "InternalServiceError", "boom", 500,
                           expected_params={"SecretId": ids[1], "SecretString": ANY})
     with stub, pytest.raises(core.PartialFailure) as info:
-        core.sync(client, "test1", docs_of(*[secret(f"s{i}", k="new") for i in (1, 2, 3)]), dest=str(tmp_path))
+        sync(client, "test1", docs_of(*[secret(f"s{i}", k="new") for i in (1, 2, 3)]), dest=str(tmp_path))
     stub.assert_no_pending_responses()
     result = info.value.result
     assert (result["updated"], result["failed_secrets"], result["not_attempted"]) == ([ids[0]], [ids[1]], [ids[2]])
@@ -445,12 +452,12 @@ def test_manifest_files_never_go_through_a_link_committed_into_the_clone(tmp_pat
     os.symlink(outside, clone / "clusters/test1/flux")
     client = StubSecretsManager()
     with pytest.raises(UnsafePathError, match="clusters/test1/flux in .* is a symbolic link"):
-        core.sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(clone / "clusters/test1/flux/external-secrets"))
+        sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(clone / "clusters/test1/flux/external-secrets"))
     assert os.listdir(outside) == [] and client.secrets == {}
     # a link to a namespace directory below dest (no work tree around it) is refused too
     dest = tmp_path / "manifests"
     dest.mkdir()
     os.symlink(outside, dest / "qa1")
     with pytest.raises(UnsafePathError, match="qa1 in .* is a symbolic link"):
-        core.sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(dest))
+        sync(client, "test1", docs_of(secret("auth", a="1")), dest=str(dest))
     assert os.listdir(outside) == [] and client.secrets == {}

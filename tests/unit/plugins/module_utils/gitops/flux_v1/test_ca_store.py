@@ -1,4 +1,4 @@
-"""Unit tests of the Tiller CA stores (plugins/module_utils/crypto/ca_store.py): no Ansible, no network."""
+"""Unit tests of the Tiller CA stores (plugins/module_utils/gitops/flux_v1/ca_store.py): no Ansible, no network."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,8 @@ import stat
 
 import pytest
 
-from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ca_store, pki
+from ansible_collections.tidepool.eks.plugins.module_utils.crypto import pki
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v1 import ca_store
 
 
 def test_secretsmanager_store_round_trip(secretsmanager):

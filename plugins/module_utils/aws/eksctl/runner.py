@@ -17,9 +17,9 @@ import subprocess
 import time
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.kubeconfig import expand_path
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.planning import Plan
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import (
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.kubeconfig import expand_path
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.planning import Plan
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import (
     ClusterError, failed_message, failed_stacks, not_found)
 
 

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Where the Tiller CA lives: a directory of two PEM files, or two AWS Secrets Manager secrets.
+"""Where the Tiller CA of Flux v1 (helm-operator's Tiller) lives: a directory of two PEM files, or two AWS Secrets
+Manager secrets.
 
 Both stores have the same interface: ``source`` (the ``ca_source`` option value), ``cert_ref`` and ``key_ref``
 (paths or secret ids, shown in results and messages), ``load()`` -> ``(cert PEM bytes, key PEM bytes)`` or

@@ -1,4 +1,4 @@
-"""Unit tests of the eksctl planner (plugins/module_utils/eksctl/planning.py): no Ansible, no AWS, no eksctl."""
+"""Unit tests of the eksctl planner (plugins/module_utils/aws/eksctl/planning.py): no Ansible, no AWS, no eksctl."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.plan import Plan as PlanBase
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import ClusterError
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import planning
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import ClusterError
 
 NAME, REGION = "ekstest", "us-west-2"
 POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}]}

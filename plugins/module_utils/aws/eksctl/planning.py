@@ -14,7 +14,7 @@ import copy
 import json
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.plan import Plan as PlanBase
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import (
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import (
     DELETABLE_STACK_STATES, FAILED_STACK_STATES, ClusterError, failed_message, json_value)
 
 DEFAULT_WAIT_TIMEOUT = 2400  # seconds: a cluster with node groups takes 15-20 min

@@ -1,4 +1,4 @@
-"""Unit tests of running eksctl (plugins/module_utils/eksctl/runner.py): a real child process, no eksctl."""
+"""Unit tests of running eksctl (plugins/module_utils/aws/eksctl/runner.py): a real child process, no eksctl."""
 from __future__ import annotations
 
 import os
@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.errors import TidepoolError
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.planning import Plan
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import ClusterError
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import runner
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.planning import Plan
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import ClusterError
 
 
 def test_timeout_stops_eksctl_with_a_clear_message():

@@ -17,10 +17,10 @@ from __future__ import annotations
 import os
 
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import connection as aws
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import kubeconfig as eksctl_kubeconfig
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import planning
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import runner as eksctl_runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import ClusterError, cluster_summary, read_state
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import kubeconfig as eksctl_kubeconfig
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import planning
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import runner as eksctl_runner
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import ClusterError, cluster_summary, read_state
 
 #: The AWS services the runner reads (IAM is global).
 SERVICES = ("eks", "cloudformation", "autoscaling", "iam")

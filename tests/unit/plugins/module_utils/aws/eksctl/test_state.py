@@ -1,9 +1,9 @@
-"""Unit tests of reading an eksctl cluster (plugins/module_utils/eksctl/state.py): fake boto3 clients."""
+"""Unit tests of reading an eksctl cluster (plugins/module_utils/aws/eksctl/state.py): fake boto3 clients."""
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import state
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import state
 
 
 class _Cfn:

@@ -1,7 +1,7 @@
-"""Unit tests of the kubeconfig helpers (plugins/module_utils/eksctl/kubeconfig.py)."""
+"""Unit tests of the kubeconfig helpers (plugins/module_utils/aws/eksctl/kubeconfig.py)."""
 from __future__ import annotations
 
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import kubeconfig
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import kubeconfig
 
 
 def test_kubeconfig_path_expansion(monkeypatch, tmp_path):

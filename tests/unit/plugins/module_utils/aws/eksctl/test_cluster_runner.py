@@ -1,4 +1,4 @@
-"""The runner of eksctl_cluster (plugins/module_utils/eksctl/cluster_runner.py): read (moto, in process), plan, run a
+"""The runner of eksctl_cluster (plugins/module_utils/aws/eksctl/cluster_runner.py): read (moto, in process), plan, run a
 recording stand-in eksctl (a real child process), read again; check mode runs nothing; a failure names what ran."""
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl import cluster_runner
-from ansible_collections.tidepool.eks.plugins.module_utils.eksctl.state import ClusterError
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl import cluster_runner
+from ansible_collections.tidepool.eks.plugins.module_utils.aws.eksctl.state import ClusterError
 
 REGION = "us-west-2"
 NAME = "unit"
