@@ -90,6 +90,15 @@ PY
   GO="$dir/bin/go"
   log "using $("$GO" version)"
 }
+
+# `already_built LABEL DIR FILE...`: true (and says so) unless FORCE is set or a FILE of DIR is not executable.
+already_built() {
+  local label=$1 dir=$2 f
+  shift 2
+  [ -z "${FORCE:-}" ] || return 1
+  for f in "$@"; do [ -x "$dir/$f" ] || return 1; done
+  log "$label already in $dir"
+}
 # Reproducible stamps: no clock in the binaries.
 BUILD_DATE=${BUILD_DATE:-1970-01-01T00:00:00Z}
 
@@ -135,9 +144,7 @@ kubernetes_ldflags() {
 
 build_kubernetes() {
   local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
-  if [ -z "${FORCE:-}" ] && [ -x "$out/kube-apiserver" ] && [ -x "$out/kube-controller-manager" ] && [ -x "$out/kubectl" ]; then
-    log "kubernetes $v already in $out"; return 0
-  fi
+  already_built "kubernetes $v" "$out" kube-apiserver kube-controller-manager kubectl && return 0
   ensure_go
   mkdir -p "$out"
   kubernetes_wrapper
@@ -155,9 +162,7 @@ build_kubernetes() {
 # the pods of the simulated nodes (kwok); about 3 min with the Kubernetes build cache warm.
 build_kube_scheduler() {
   local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
-  if [ -z "${FORCE:-}" ] && [ -x "$out/kube-scheduler" ]; then
-    log "kube-scheduler $v already in $out"; return 0
-  fi
+  already_built "kube-scheduler $v" "$out" kube-scheduler && return 0
   ensure_go
   local t0=$SECONDS
   mkdir -p "$out"
@@ -178,9 +183,7 @@ build_kube_scheduler() {
 
 build_etcd() {
   local v=$ETCD_VERSION out="$CACHE/bin/etcd-$ETCD_VERSION" w="$CACHE/build/etcd-$ETCD_VERSION"
-  if [ -z "${FORCE:-}" ] && [ -x "$out/etcd" ] && [ -x "$out/etcdctl" ]; then
-    log "etcd $v already in $out"; return 0
-  fi
+  already_built "etcd $v" "$out" etcd etcdctl && return 0
   ensure_go
   mkdir -p "$w" "$out"
   # etcd's server/go.mod replaces its sibling modules with ../ paths, but also requires their real tags
@@ -203,9 +206,7 @@ build_etcd() {
 # (`k8s.io/cluster-bootstrap => k8s.io/cluster-bootstrapv ...`, a module that does not exist); it is dropped.
 build_eksctl() {
   local v=$EKSCTL_VERSION out="$CACHE/bin/eksctl-$EKSCTL_VERSION" w="$CACHE/build/eksctl-$EKSCTL_VERSION"
-  if [ -z "${FORCE:-}" ] && [ -x "$out/eksctl" ]; then
-    log "eksctl $v already in $out"; return 0
-  fi
+  already_built "eksctl $v" "$out" eksctl && return 0
   ensure_go
   mkdir -p "$CACHE/build" "$out"
   log "eksctl $v: downloading github.com/weaveworks/eksctl@$v from the module proxy"
@@ -241,11 +242,9 @@ build_copy_module() {
   done
   [ "${1:-}" = "--" ] && shift
   edits=("$@")
-  local out="$CACHE/bin/$comp-$v" w="$CACHE/build/$comp-$v" present=1 t
-  for t in "${targets[@]}"; do [ -x "$out/${t%%:*}" ] || present=""; done
-  if [ -z "${FORCE:-}" ] && [ -n "$present" ]; then
-    log "$comp $v already in $out"; return 0
-  fi
+  local out="$CACHE/bin/$comp-$v" w="$CACHE/build/$comp-$v" t binaries=()
+  for t in "${targets[@]}"; do binaries+=("${t%%:*}"); done
+  already_built "$comp $v" "$out" "${binaries[@]}" && return 0
   ensure_go
   local t0=$SECONDS
   mkdir -p "$CACHE/build" "$out"
@@ -360,9 +359,7 @@ build_kwok() {
 # The version string is set with -X as helm's own Makefile does (otherwise `helm version` prints only "v4.3").
 build_helm() {
   local v=$HELM_VERSION out="$CACHE/bin/helm-$HELM_VERSION" w="$CACHE/build/helm-$HELM_VERSION"
-  if [ -z "${FORCE:-}" ] && [ -x "$out/helm" ]; then
-    log "helm $v already in $out"; return 0
-  fi
+  already_built "helm $v" "$out" helm && return 0
   ensure_go
   local t0=$SECONDS
   mkdir -p "$w" "$out"
