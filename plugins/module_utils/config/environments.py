@@ -91,13 +91,21 @@ def _s3(bucket: str) -> dict:
     return {"type": "s3", "s3": {"bucket": bucket}}
 
 
+#: Services of chart 0.26.0 with neither HorizontalPodAutoscaler nor PodDisruptionBudget, so no ``hpa`` / ``pdb``
+#: values: the migrations subchart's only template is its Deployment (``charts/migrations/templates/deployment.yaml``,
+#: ``replicas: {{ .Values.deployment.replicas }}``) and its values.yaml has neither key (each other service of
+#: :data:`tidepool_chart.SERVICES_0_26` has ``templates/5-hpa.yaml`` or ``6-hpa.yaml`` and ``6-pdb.yaml``).
+NO_HPA_PDB_0_26 = frozenset({"migrations"})
+
+
 def _values_0_26(values: dict, env: str, conf: dict) -> dict:
     """Chart 0.26.0 (value paths of its ``values.yaml`` and subcharts): region, log level and the gateway's default
     host and protocol (``global``); Gloo Edge routes (``global.glooingress``, the ``glooingress`` virtual services
     from ``gateway.http`` / ``gateway.https``, the HTTPS one with the environment Certificate's Secret); Linkerd
     ServiceProfiles only with the ``linkerd-crds`` package; blob's stores in S3 (data bucket), hydrophone's and the
     mailer's asset bucket, each running as its IRSA service account (:data:`tidepool_chart.SERVICE_ACCOUNTS`);
-    every service's HPA (``hpa.enabled``, default on) and PodDisruptionBudget (``pdb.enabled``, default off);
+    the HPA (``hpa.enabled``, default on) and PodDisruptionBudget (``pdb.enabled``, default off) of every service
+    that has them (not :data:`NO_HPA_PDB_0_26`);
     Keycloak only with ``keycloak.enabled``; Kafka Connect off. The chart reads its Secrets, never writes them
     (``global.secret``: the secrets contract, :data:`tidepool_chart.SECRETS_0_26`)."""
     cluster = inventory.cluster_name(values)
@@ -126,9 +134,10 @@ def _values_0_26(values: dict, env: str, conf: dict) -> dict:
         "glooingress": {"virtualServices": virtual_services},
     }
     for svc in tidepool_chart.SERVICES_0_26:
-        out[svc] = {"hpa": {"enabled": hpa}, "pdb": {"enabled": pdb}}
+        if svc not in NO_HPA_PDB_0_26:
+            out[svc] = {"hpa": {"enabled": hpa}, "pdb": {"enabled": pdb}}
     for svc, (bucket, _access, _email) in tidepool_chart.SERVICE_ACCOUNTS["0.26"].items():
-        out[svc]["serviceAccount"] = {"create": False, "name": svc}
+        out.setdefault(svc, {})["serviceAccount"] = {"create": False, "name": svc}
     data, asset = buckets["data"], buckets["asset"]
     out["blob"]["deployment"] = {"env": {"store": _s3(data), "blobs": {"store": _s3(data)},
                                          "logs": {"store": _s3(data)}}}

@@ -1,7 +1,8 @@
 """Every shared-service HelmRelease flavour 2 renders installs a pinned upstream chart of ../shared/reference/charts
 (maintained repository, release of 2024 or later), and its values pass that chart's values.schema.json (helm
 validates the chart's defaults merged with the release's values); a chart without a schema is listed here, and the
-keys given to it must exist in its values.yaml."""
+keys given to it must exist in its values.yaml. The Tidepool chart 0.26.0 has no schema either: every key the
+environment's ``tidepool`` release sets must exist in its values.yaml, a subchart's or a ``global`` section."""
 from __future__ import annotations
 
 import copy
@@ -11,7 +12,9 @@ import jsonschema
 import pytest
 import yaml
 
+from ansible_collections.tidepool.eks.plugins.module_utils.common import naming
 from ansible_collections.tidepool.eks.plugins.module_utils.config import catalogue
+from ansible_collections.tidepool.eks.plugins.module_utils.config import environments
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from tests.support import charts, schemas
@@ -38,19 +41,50 @@ def _all_packages():
     return values
 
 
-HOSTS = {"test2": load_values("test2"), "local": load_values("local"), "all-packages": _all_packages()}
+def _keycloak_https():
+    """test2 with what its qa2 environment may also ask of chart 0.26: Keycloak, PodDisruptionBudgets, HTTPS."""
+    values = load_values("test2")
+    env = values["environments"]["qa2"]
+    env.update(keycloak={"enabled": True}, pdb={"enabled": True})
+    env["gateway"] = {"default": {"protocol": "https"}, "http": {"enabled": True, "dnsNames": ["localhost"]},
+                      "https": {"enabled": True, "dnsNames": ["qa2.tidepool.example.org"]}}
+    return values
+
+
+HOSTS = {"test2": load_values("test2"), "local": load_values("local"), "all-packages": _all_packages(),
+         "keycloak-https": _keycloak_https()}
 
 
 def _releases():
-    out = []
+    """``(shared, tidepool)``: the shared services' releases, ``(host, release)`` each, and the environments'
+    ``tidepool`` releases, ``(host, release, directory of the chart's pinned copy)`` each."""
+    shared, tidepool = [], []
     for host, values in HOSTS.items():
-        for obj in tree.render_tree(values, registry.for_values(values)).values():
-            if obj["kind"] == "HelmRelease" and obj["metadata"]["name"] != "tidepool":
-                out.append((host, obj))
-    return out
+        flavour = registry.for_values(values)
+        for obj in tree.render_tree(values, flavour).values():
+            if obj["kind"] != "HelmRelease":
+                continue
+            if obj["metadata"]["name"] == naming.ENVIRONMENT_RELEASE:
+                chart = environments.environment_chart(values, obj["metadata"]["namespace"], flavour)
+                tidepool.append((host, obj, CHARTS / chart["name"] / chart["version"]))
+            else:
+                shared.append((host, obj))
+    return shared, tidepool
 
 
-RELEASES = _releases()
+RELEASES, TIDEPOOL_RELEASES = _releases()
+#: Paths of the Tidepool release that chart 0.26.0's templates read with no default in any values.yaml, each with
+#: the template reading it (every other key must be in the chart's values: _chart_defaults).
+TIDEPOOL_READ_WITHOUT_DEFAULT = (
+    # charts/glooingress/templates/3-https-virtual-service.yaml:
+    #   secretRef.name: {{ $spec.certificateSecretName | default "https-certificate" }} ($spec: virtualServices.https)
+    "glooingress.virtualServices.https.certificateSecretName",
+    # charts/{blob,hydrophone,mailer}/templates/1-deployment.yaml:
+    #   {{ if .Values.serviceAccount.name }} serviceAccountName: {{ .Values.serviceAccount.name }} (the IRSA account)
+    "blob.serviceAccount.name",
+    "hydrophone.serviceAccount.name",
+    "mailer.serviceAccount.name",
+)
 
 
 def _chart_dir(release):
@@ -69,6 +103,26 @@ def _merge(defaults, values):
         else:
             out[key] = copy.deepcopy(value)
     return out
+
+
+def _chart_defaults(chart_dir):
+    """A chart's values.yaml with its subcharts' (its ``charts/`` directories, vendored or in-tree) as helm coalesces
+    them: each subchart's values under its name (or its ``alias`` among Chart.yaml's dependencies), every
+    ``global`` section merged into the chart's ``global`` (the chart's own values win)."""
+    values_file = chart_dir / "values.yaml"
+    values = (yaml.safe_load(values_file.read_text()) if values_file.is_file() else None) or {}
+    deps = yaml.safe_load((chart_dir / "Chart.yaml").read_text()).get("dependencies") or []
+    subcharts = chart_dir / "charts"
+    if not subcharts.is_dir():
+        return values
+    assert not list(subcharts.glob("*.tgz")), f"{subcharts}: packed subcharts, unpack them to check their values"
+    for sub in sorted(d for d in subcharts.iterdir() if (d / "Chart.yaml").is_file()):
+        name = yaml.safe_load((sub / "Chart.yaml").read_text())["name"]
+        sub_values = _chart_defaults(sub)
+        values["global"] = _merge(sub_values.pop("global", None) or {}, values.get("global") or {})
+        for key in [d.get("alias") or name for d in deps if d["name"] == name] or [name]:
+            values[key] = _merge(sub_values, values.get(key) or {})
+    return values
 
 
 def _unknown_keys(values, defaults, free, path=""):
@@ -122,6 +176,46 @@ def test_the_schema_check_can_fail():
     assert list(jsonschema.Draft7Validator(schema).iter_errors(bad))
     assert _unknown_keys({"hostNetwork": {"enabledd": True}}, {"hostNetwork": {"enabled": False}}, ()) == [
         "hostNetwork.enabledd"]
+
+
+def test_every_environment_s_tidepool_release_is_checked():
+    """The key check below covers the Tidepool chart each environment of test2 and local installs (0.26.0, no
+    values.schema.json: helm checks nothing), with and without Keycloak."""
+    assert sorted((h, r["metadata"]["namespace"]) for h, r, _ in TIDEPOOL_RELEASES) == [
+        ("all-packages", "qa2"), ("keycloak-https", "qa2"), ("local", "qa1"), ("test2", "qa2")]
+    for _host, release, chart_dir in TIDEPOOL_RELEASES:
+        assert chart_dir == CHARTS / "tidepool" / "0.26.0"
+        assert not (chart_dir / "values.schema.json").exists(), "tidepool has a schema now: validate against it"
+    assert {r["spec"]["values"]["keycloak"]["enabled"] for _, r, _ in TIDEPOOL_RELEASES} == {False, True}
+
+
+@pytest.mark.parametrize("host,release,chart_dir", TIDEPOOL_RELEASES,
+                         ids=[f"{h}:{r['metadata']['namespace']}" for h, r, _ in TIDEPOOL_RELEASES])
+def test_tidepool_release_values_are_the_chart_s_keys(host, release, chart_dir):
+    """A key the chart does not know is ignored by helm without a word (a misspelt ``global.region`` leaves every
+    service in us-west-2, a misspelt ``glooingress.virtualServices`` serves the chart's default hosts): each key
+    the collection sets is one of the chart's values.yaml, of a subchart's under its name, or of a ``global``."""
+    defaults = _chart_defaults(chart_dir)
+    assert _unknown_keys(release["spec"]["values"], defaults, TIDEPOOL_READ_WITHOUT_DEFAULT) == []
+
+
+def test_the_tidepool_key_check_can_fail():
+    """A misspelt key is reported, in the chart's values, a subchart's, a vendored dependency's own subchart's
+    (keycloak's keycloakx) or ``global``."""
+    [(_, release, chart_dir)] = [t for t in TIDEPOOL_RELEASES if t[0] == "test2"]
+    defaults = _chart_defaults(chart_dir)
+    values = copy.deepcopy(release["spec"]["values"])
+    values["glooingress"]["virtualService"] = values["glooingress"].pop("virtualServices")
+    values["global"]["regoin"] = values["global"].pop("region")
+    values["keycloak"]["keycloakx"] = {"replica": 2}   # keycloakx (keycloak's subchart) says replicas
+    values["migrations"] = {"hpa": {"enabled": True}}   # the migrations subchart has no HPA
+    assert sorted(_unknown_keys(values, defaults, TIDEPOOL_READ_WITHOUT_DEFAULT)) == [
+        "global.regoin", "glooingress.virtualService", "keycloak.keycloakx.replica", "migrations.hpa"]
+    # what the check reads: in-tree subcharts, a vendored dependency's own subchart, every global section
+    assert defaults["glooingress"]["virtualServices"]["https"]["enabled"] is False
+    assert "replicas" in defaults["keycloak"]["keycloakx"]
+    assert defaults["global"]["gateway"]["proxy"]["port"] == 80   # glooingress's global, beside the chart's own
+    assert defaults["global"]["region"] == "us-west-2"
 
 
 @pytest.mark.parametrize("release", [r for h, r in RELEASES if h == "all-packages"],
