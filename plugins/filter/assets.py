@@ -75,6 +75,7 @@ _value:
 from ansible_collections.tidepool.eks.plugins.filter.config import _plain
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import buckets as core
 from ansible_collections.tidepool.eks.plugins.module_utils.aws import bucket_ownership
+from ansible_collections.tidepool.eks.plugins.filter.naming import environment_buckets
 
 
 def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=True, tags=None, purge_tags=False,
@@ -82,6 +83,16 @@ def bucket_drift(buckets, info, cluster, encryption, kms_key_id="", versioning=T
     return core.drift(_plain(buckets), _plain(info), cluster=str(cluster), encryption=str(encryption),
                       kms_key_id=str(kms_key_id or ""), versioning=bool(versioning), tags=_plain(tags or {}),
                       purge_tags=bool(purge_tags), tls_only=bool(tls_only))
+
+
+def bucket_collisions(values_by_host):
+    """Sentences naming each bucket two hosts (clusters) of one run would share (``bucket_ownership.collisions``);
+    ``values_by_host``: host -> its ``inventory_values``."""
+    by_cluster = {}
+    for values in _plain(values_by_host or {}).values():
+        cluster = str(((values or {}).get("cluster") or {}).get("metadata", {}).get("name"))
+        by_cluster[cluster] = environment_buckets((values or {}).get("environments") or {}, cluster)
+    return bucket_ownership.collisions(by_cluster)
 
 
 def bucket_refusals(buckets, info, cluster, environments=None, confirmed=None):
@@ -104,6 +115,7 @@ def bucket_name_filter(names):
 
 class FilterModule:
     def filters(self):
-        return {"bucket_drift": bucket_drift, "bucket_name_filter": bucket_name_filter,
+        return {"bucket_collisions": bucket_collisions, "bucket_drift": bucket_drift,
+                "bucket_name_filter": bucket_name_filter,
                 "bucket_refusals": bucket_refusals, "bucket_teardown": bucket_teardown,
                 "bucket_untagged": bucket_untagged}

@@ -214,6 +214,35 @@ def test_derived_names_that_collide_across_clusters_are_refused_before_creation(
         assert {b for b in all_buckets() if name in b} == set(before)  # tidepool-<name>-prod-zz-* not created
 
 
+def test_two_clusters_of_one_run_that_would_share_a_bucket_are_refused_before_either_changes(moto_server, name,
+                                                                                          tmp_path):
+    """issue 24: both hosts in one run read the buckets before either creates one, so the owner check alone let the
+    second host re-tag the first one's bucket. The preflight compares the run's hosts first: nothing is created."""
+    import yaml
+
+    from tests.support.inventory import write_host
+
+    path = tmp_path / "inventory.yml"
+    hosts = {}
+    for cluster, env in ((name, "prod-qa"), (f"{name}-prod", "qa")):
+        hosts[cluster] = write_host(path, cluster, {
+            "cluster": {"metadata": {"name": cluster, "region": "us-east-1"}}, "environments": {env: {}},
+            "email": "admin@example.com", "aws": {"accountNumber": "123456789012", "iamUsers": []}})
+    path.write_text(yaml.safe_dump({"all": {"vars": {"ansible_connection": "local",
+                                                     "ansible_python_interpreter": "{{ ansible_playbook_python }}"},
+                                            "children": {"clusters": {"hosts": hosts}}}}))
+    shared = f"tidepool-{name}-prod-qa-data"
+    for playbook in (PLAYBOOK, REPO / "site.yml"):
+        proc = run_playbook(playbook, inventory=path, limit=",".join(hosts), local_flavour=None,
+                            extra_vars={"aws_endpoint_url": os.environ["AWS_ENDPOINT_URL"]})
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, out[-4000:]
+        assert (f"bucket {shared} is the bucket of cluster {name} (environments.prod-qa.buckets.data) and cluster "
+                f"{name}-prod (environments.qa.buckets.data)") in out, out[-4000:]
+        assert all(stats.get("changed") == 0 for stats in recap(proc.stdout).values()), proc.stdout[-4000:]
+        assert {b for b in all_buckets() if name in b} == set()
+
+
 def test_a_bucket_of_another_cluster_is_refused_and_left_untouched(moto_server, name):
     """An inventory copying another cluster's bucket name into environments.<env>.buckets: refused, never
     re-tagged, no setting changed, and nothing else of the run created."""

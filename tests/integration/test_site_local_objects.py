@@ -57,6 +57,28 @@ def test_a_wrong_account_changes_nothing_anywhere(local_stack_env, kube_stack):
     assert _everything(kube_stack, local_stack_env) == before
 
 
+def test_another_cluster_s_bucket_stops_the_run_before_the_config_repository_is_pushed(local_stack_env, kube_stack):
+    """issue 24: the bucket owner check ran in the assets step, after the config step had pushed; a bucket of the
+    inventory tagged for another cluster now stops `site.yml` in its preflight, before any change anywhere."""
+    s3 = boto3.client("s3", endpoint_url=local_stack_env["AWS_ENDPOINT_URL"], region_name="us-east-1")
+    theirs = "tidepool-local-qa1-data"
+    prod = {"tidepool.org/cluster": "prod", "tidepool.org/environment": "qa1"}
+    s3.create_bucket(Bucket=theirs)
+    try:
+        s3.put_bucket_tagging(Bucket=theirs, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in prod.items()]})
+        before = _everything(kube_stack, local_stack_env)
+        res = run_playbook("site.yml", limit="local", env=local_stack_env)
+        out = res.stdout + res.stderr
+        assert res.returncode != 0, out[-4000:]
+        assert f"bucket {theirs} exists with tidepool.org/cluster=prod" in out, out[-4000:]
+        assert recap(res.stdout)["local"]["changed"] == 0, out[-4000:]
+        assert _everything(kube_stack, local_stack_env) == before
+        tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=theirs)["TagSet"]}
+        assert tags == prod
+    finally:
+        s3.delete_bucket(Bucket=theirs)
+
+
 @pytest.fixture(scope="module")
 def site_local(local_stack_env):
     first = run_playbook("site.yml", limit="local", env=local_stack_env)

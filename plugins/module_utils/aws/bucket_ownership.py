@@ -143,3 +143,24 @@ def partition(wanted: list, info: list, *, cluster: str) -> dict:
             out["kept"].append(f"{bucket['name']}: {_owner_text(have.get('bucket_tagging'))}, not "
                                f"{CLUSTER_TAG}={cluster}, {ENVIRONMENT_TAG}={bucket['environment']}")
     return out
+
+
+def collisions(buckets_by_cluster: dict) -> list:
+    """One sentence per bucket name that two clusters of one run would use: ``buckets_by_cluster`` maps each
+    cluster name to its buckets (``{name, environment, kind}``, as ``environment_buckets`` gives them). S3 names are
+    global, so both clusters' roles would manage one bucket (derived names collide: (``test``, ``prod-qa``) and
+    (``test-prod``, ``qa``) both give ``tidepool-test-prod-qa-data``); the run is refused before either host changes
+    anything. Sorted by bucket name; empty when no name is shared."""
+    users = {}
+    for cluster in sorted(buckets_by_cluster):
+        for bucket in buckets_by_cluster[cluster] or []:
+            users.setdefault(bucket["name"], []).append((cluster, bucket["environment"], bucket["kind"]))
+    out = []
+    for name in sorted(users):
+        clusters = users[name]
+        if len({c for c, _, _ in clusters}) < 2:
+            continue
+        who = " and ".join(f"cluster {c} (environments.{env}.buckets.{kind})" for c, env, kind in clusters)
+        out.append(f"bucket {name} is the bucket of {who}: S3 names are global, so one of them must name another "
+                   "bucket; refused before any change")
+    return out

@@ -105,3 +105,26 @@ def test_read_tags_tells_no_tags_from_a_denied_read():
     errors = bucket_refusals(wanted, listed, "c1", {}, confirmed=tags)
     assert len(errors) == 1 and errors[0].startswith("bucket bare exists with no tidepool.org/cluster tag")
     assert own.with_tags(listed, {"bare": None}) == [{"name": "mine", "bucket_tagging": {}}]
+
+
+def test_two_clusters_of_one_run_deriving_one_bucket_name_are_named_together():
+    """(test, prod-qa) and (test-prod, qa) derive tidepool-test-prod-qa-data: the run is refused naming both."""
+    from ansible_collections.tidepool.eks.plugins.filter.assets import bucket_collisions
+    values = {"a": {"cluster": {"metadata": {"name": "test"}}, "environments": {"prod-qa": {}}},
+              "b": {"cluster": {"metadata": {"name": "test-prod"}}, "environments": {"qa": {}, "zz": {}}}}
+    found = bucket_collisions(values)
+    assert [m.split(" is the bucket of ")[0] for m in found] == [
+        "bucket tidepool-test-prod-qa-asset", "bucket tidepool-test-prod-qa-data"]
+    assert ("cluster test (environments.prod-qa.buckets.data) and cluster test-prod (environments.qa.buckets.data)"
+            in found[1])
+
+
+def test_a_name_copied_from_another_cluster_collides_and_distinct_names_do_not():
+    one = [{"name": "shared", "environment": "qa1", "kind": "data"}]
+    two = [{"name": "shared", "environment": "qa2", "kind": "asset"}, {"name": "own", "environment": "qa2",
+                                                                        "kind": "data"}]
+    [msg] = own.collisions({"prod": one, "test": two})
+    assert msg.startswith("bucket shared is the bucket of cluster prod (environments.qa1.buckets.data) and cluster "
+                          "test (environments.qa2.buckets.asset)")
+    assert own.collisions({"prod": one, "test": two[1:]}) == []
+    assert own.collisions({"prod": one + one}) == []  # one cluster's duplicates: the role's own check
