@@ -43,6 +43,8 @@ import threading
 import time
 from pathlib import Path
 
+import yaml
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 sys.path.insert(0, str(REPO / ".collections"))
@@ -259,6 +261,15 @@ def measure(n: int, env: dict, tmp: Path) -> dict:
     manifests = [f for f in files if "kind: ExternalSecret" in (clone / f).read_text()]
     targets = [flux_wait.secret_name(es) for es in kube.external_secrets()]
     git(clone, "rm", "-q", *manifests)
+    # Each namespace's ExternalSecrets are applied by their own Kustomization (tenants/external-secrets/, flavour 2's
+    # multi-tenancy): a directory left without files would fail it ("path not found") and prune nothing, so the
+    # emptied directories keep an empty kustomization.yaml (what `flux` applies as "no objects": everything pruned).
+    for directory in sorted({str(Path(f).parent) for f in manifests}):
+        if not (clone / directory).exists() or not any((clone / directory).iterdir()):
+            (clone / directory).mkdir(parents=True, exist_ok=True)
+            (clone / directory / "kustomization.yaml").write_text(
+                "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: []\n")
+            git(clone, "add", f"{directory}/kustomization.yaml")
     dropped = push_and_time(kube, clone, f"benchmark: remove {len(manifests)} ExternalSecret(s)", {
         "ExternalSecrets gone": lambda: not kube.external_secrets(),
         "Secrets gone": lambda: not any(kube.secret_exists(ns, name) for ns, name in targets)})
@@ -267,7 +278,20 @@ def measure(n: int, env: dict, tmp: Path) -> dict:
         "secrets present": secrets_present})
     print(f"  {n} environment(s): ExternalSecrets removed {dropped}, pushed back {synced}", flush=True)
 
+    # What the config role commits without these environments (flavour 2's multi-tenancy): their tenants/ objects go
+    # with them, the Kustomization applying their ExternalSecrets too, and the Flux path's kustomization.yaml stops
+    # listing what is gone (a listed file that is missing fails the whole flux-system Kustomization).
+    gone += [f for f in files if f not in gone and Path(f).parent.name == "external-secrets"
+             and any(Path(f).stem.endswith(f"-{env}") for env in names)]
     git(clone, "rm", "-q", *gone)
+    root = clone / FLUX_PATH / "kustomization.yaml"
+    if root.exists():
+        doc = yaml.safe_load(root.read_text())
+        kept = [r for r in doc.get("resources") or [] if (clone / FLUX_PATH / r).exists()]
+        if kept != doc.get("resources"):
+            header = "".join(ln + "\n" for ln in root.read_text().splitlines() if ln.startswith("#"))
+            root.write_text(header + yaml.safe_dump(dict(doc, resources=kept), sort_keys=False))
+            git(clone, "add", str(root.relative_to(clone)))
     removed = push_and_time(kube, clone, f"benchmark: remove {n} environment(s)", {
         "namespaces gone": lambda: not (set(names) & kube.namespaces())})
     print(f"  {n} environment(s): removed ({len(gone)} files) {removed}", flush=True)
