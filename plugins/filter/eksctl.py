@@ -13,7 +13,9 @@ description:
 positional: _input
 options:
   _input:
-    description: The inventory's values (C(inventory_values)); read are their C(cluster) block, C(aws.iamUsers) and the IRSA accounts of their packages and environments.
+    description:
+      - The inventory's values (C(inventory_values)); read are their C(cluster) block, C(aws.iamUsers) and the IRSA
+        accounts of their packages and environments.
     type: dict
     required: true
 """

@@ -158,7 +158,7 @@ def collisions(buckets_by_cluster: dict) -> list:
     out = []
     for name in sorted(users):
         clusters = users[name]
-        if len({c for c, _, _ in clusters}) < 2:
+        if len({user[0] for user in clusters}) < 2:
             continue
         who = " and ".join(f"cluster {c} (environments.{env}.buckets.{kind})" for c, env, kind in clusters)
         out.append(f"bucket {name} is the bucket of {who}: S3 names are global, so one of them must name another "

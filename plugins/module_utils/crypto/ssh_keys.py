@@ -4,13 +4,13 @@
 """SSH deploy keys: generate, load, describe (OpenSSH formats, with ``cryptography``).
 
 Used by flux_bootstrap (the key Flux uses to read and write the config repository). Public key lines (split,
-material, fingerprint, :class:`SSHKeyError`) are :mod:`common.ssh_public_key`'s, re-exported here. Private keys are only ever returned to the caller that stores them; nothing
-here logs or formats them into messages.
+material, fingerprint, :class:`SSHKeyError`) are :mod:`common.ssh_public_key`'s, re-exported here. Private keys
+are only ever returned to the caller that stores them; nothing here logs or formats them into messages.
 """
 from __future__ import annotations
 
 from ansible_collections.tidepool.eks.plugins.module_utils.common.optional_import import optional_import
-from ansible_collections.tidepool.eks.plugins.module_utils.common.ssh_public_key import (  # noqa: F401 (re-exported)
+from ansible_collections.tidepool.eks.plugins.module_utils.common.ssh_public_key import (  # re-exported; noqa: F401  # pylint: disable=unused-import
     SSHKeyError, fingerprint, material, split_public)
 
 (serialization, ed25519, rsa), CRYPTOGRAPHY_IMPORT_ERROR = optional_import(
