@@ -7,8 +7,9 @@ Operator has written every Secret from moto's Secrets Manager. A rerun changes n
 check mode with an environment added changes nothing anywhere; an environment removed is pruned by Flux, its Secrets
 Manager values kept, and restored with the same values when added back; a bad manifest committed by hand stops the
 flux step's wait with Flux's own message. The multi-tenancy lockdown: each environment is applied by its own
-Kustomization as its own service account, and an object of its directory aimed at another namespace is refused by
-Flux and reported by the wait.
+Kustomization as its own service account, and an object of its directory aimed at another namespace, or a
+HelmRelease of its directory whose chart comes from another namespace's source, is refused by Flux and reported by the
+wait.
 
 The flavour-1 tests of the same stack pin `local` to flavour 1 (tests/support/helpers.LOCAL_FLAVOUR1_VARS); at the
 end this module suspends and deletes Flux's sync objects (nothing is pruned) so Flux leaves their runs alone."""
@@ -18,9 +19,13 @@ import base64
 import json
 import re
 import subprocess
+import time
+from pathlib import Path
 
 import boto3
 import pytest
+
+from local_stack import procs  # scripts/local_stack (tests/conftest.py puts it on sys.path)
 
 from tests.support import charts
 from tests.support.helpers import recap, run_playbook, stop_flux_v2
@@ -64,7 +69,7 @@ def envs(*names):
 def converged(gitops_stack, local_stack_env):
     first = site(local_stack_env)
     assert first.returncode == 0, first.stdout[-8000:] + first.stderr[-2000:]
-    yield {"env": local_stack_env, "first": first, "kube": gitops_stack.kube}
+    yield {"env": local_stack_env, "first": first, "kube": gitops_stack.kube, "stack": gitops_stack.stack}
     # Flux must not apply or prune the flavour-1 trees later modules push to the same repository
     stop_flux_v2(gitops_stack.kube)
 
@@ -259,16 +264,29 @@ def test_each_environment_is_applied_by_its_own_kustomization_as_its_own_account
     deploy = kget(kube, "deployment", "kustomize-controller", "-n", "flux-system")
     assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
         "--no-cross-namespace-refs=true", "--default-service-account=default"]
-    # helm-controller does not run on the stack: what it would enforce is only visible in the objects
+    # and helm-controller's, in the components and in the stack's process (what it enforces: the test below)
+    deploy = kget(kube, "deployment", "helm-controller", "-n", "flux-system")
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["args"][-2:] == [
+        "--no-cross-namespace-refs=true", "--default-service-account=default"]
+    assert process_args(converged["stack"], "helm-controller")[-2:] == [
+        "--no-cross-namespace-refs=true", "--default-service-account=default"]
     hr = kget(kube, "helmreleases.helm.toolkit.fluxcd.io", "tidepool", "-n", "qa1")  # not Flux v1's kind
     assert hr["spec"]["serviceAccountName"] == "helm-release"
     assert hr["spec"]["chart"]["spec"]["sourceRef"]["namespace"] == "qa1"
     assert kget(kube, "serviceaccount", "helm-release", "-n", "qa1") is not None
 
 
-def commit_by_hand(env, tmp_path, directory, name, namespace, message):
-    """Push, as someone (not the collection), a ConfigMap ``namespace/name`` in ``clusters/local/flux/<directory>/
-    by-hand.yaml`` of the stack's config repository; returns ``git(*args)`` of that clone (to revert it)."""
+def process_args(stack, name):
+    """The command line of the stack's process ``name`` (its pid file in ``<state>/run``)."""
+    pid = procs.read_pid(stack.run, name)
+    assert procs.alive(pid), f"{name} is not running (pid {pid})"
+    return (Path("/proc") / str(pid) / "cmdline").read_bytes().decode().rstrip("\0").split("\0")
+
+
+def commit_by_hand(env, tmp_path, directory, name, namespace, message, manifest=None):
+    """Push, as someone (not the collection), a ConfigMap ``namespace/name`` (or the YAML ``manifest``) in
+    ``clusters/local/flux/<directory>/by-hand.yaml`` of the stack's config repository; returns ``git(*args)`` of that
+    clone (to revert it)."""
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", f"{env['TIDEPOOL_GIT_HTTP_URL']}cluster-local.git", str(clone)], check=True)
 
@@ -276,8 +294,8 @@ def commit_by_hand(env, tmp_path, directory, name, namespace, message):
         return subprocess.run(["git", "-C", str(clone), *args], check=True, capture_output=True, text=True)
     git("config", "user.name", "someone")
     git("config", "user.email", "someone@example.com")
-    (clone / "clusters" / "local" / "flux" / directory / "by-hand.yaml").write_text(
-        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  a: b\n")
+    (clone / "clusters" / "local" / "flux" / directory / "by-hand.yaml").write_text(manifest or (
+        f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {namespace}\ndata:\n  a: b\n"))
     for args in (["add", "-A"], ["commit", "-q", "-m", message], ["push", "-q", "origin", "HEAD:master"]):
         git(*args)
     return git
@@ -317,6 +335,130 @@ def test_an_environment_s_object_in_another_namespace_is_refused_and_the_wait_re
     fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
     assert fixed.returncode == 0, fixed.stdout[-4000:]
     assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")
+
+
+HR = "helmreleases.helm.toolkit.fluxcd.io"
+#: what helm-controller (v1.6.3, internal/acl) says when --no-cross-namespace-refs refuses a reference
+CROSS_NAMESPACE = "cross-namespace references are not allowed: cannot access"
+
+
+def shared_release_source(kube):
+    """A working source of another namespace than qa1: the shared reloader release's chart spec (its sourceRef a
+    HelmRepository that is Ready in the release's namespace) and the HelmChart helm-controller made of it."""
+    shared = kget(kube, HR, "reloader", "-n", "reloader")
+    spec, ref = shared["spec"]["chart"]["spec"], shared["spec"]["chart"]["spec"]["sourceRef"]
+    namespace = ref.get("namespace") or "reloader"
+    assert ref["kind"] == "HelmRepository" and namespace != "qa1"
+    assert condition(kget(kube, "helmrepository", ref["name"], "-n", namespace)).get("status") == "True"
+    chart_ns, chart_name = shared["status"]["helmChart"].split("/")
+    assert chart_ns == namespace and condition(kget(kube, "helmchart", chart_name, "-n", chart_ns)).get("status") == \
+        "True"
+    return spec, namespace, chart_name
+
+
+def release_by_hand(env, tmp_path, name, chart):
+    """Push, by hand under qa1's directory, the HelmRelease ``qa1/name`` with ``chart`` (``{"chart": ...}`` or
+    ``{"chartRef": ...}``), installing as qa1's ``helm-release`` account (cluster-admin in qa1: only the lockdown
+    stops a chart of another namespace); returns ``git(*args)`` of the clone (:func:`commit_by_hand`)."""
+    manifest = json.dumps({"apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+                           "metadata": {"name": name, "namespace": "qa1"},
+                           "spec": {"interval": "10m", "serviceAccountName": "helm-release", **chart}})
+    return commit_by_hand(env, tmp_path, "environments/qa1", name, "qa1", f"qa1's {name}, from another namespace",
+                          manifest=manifest)
+
+
+def applied_by_the_environment(kube, name, bad):
+    """environment-qa1 applied the commit: the HelmRelease is its own (in qa1), no RBAC refusal; it exists."""
+    ks = kget(kube, "kustomization", "environment-qa1", "-n", "flux-system")
+    assert ks["status"]["lastAppliedRevision"] == f"master@sha1:{bad}", ks["status"]
+    assert f"qa1_{name}_helm.toolkit.fluxcd.io_HelmRelease" in {e["id"] for e in ks["status"]["inventory"]["entries"]}
+    return kget(kube, HR, name, "-n", "qa1")
+
+
+def nothing_installed(kube, name):
+    """No Helm release record of ``name`` in qa1 (``sh.helm.release.v1.<name>.v<n>``), nothing it would install."""
+    assert [s["metadata"]["name"] for s in kget(kube, "secrets", "-n", "qa1")["items"]
+            if s["metadata"]["name"].startswith(f"sh.helm.release.v1.{name}.")] == []
+    assert kget(kube, "secrets", "-n", "qa1", "-l", f"owner=helm,name={name}")["items"] == []
+    assert [d["metadata"]["name"] for d in kget(kube, "deployments", "-n", "qa1")["items"]
+            if (d["metadata"].get("annotations") or {}).get("meta.helm.sh/release-name") == name] == []
+
+
+def reverted_and_pruned(env, kube, git, name):
+    revert_by_hand(git)
+    fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")
+    assert kget(kube, HR, name, "-n", "qa1") is None  # pruned by environment-qa1, its finalizer done
+
+
+def test_an_environment_s_helmrelease_with_another_namespace_s_chart_source_is_refused_and_the_wait_reports_it(
+        converged, tmp_path):
+    """``spec.chart.spec.sourceRef``: a HelmRepository of the shared reloader's namespace. environment-qa1 may
+    create the HelmRelease (its kind, in its namespace); helm-controller (--no-cross-namespace-refs) refuses to make
+    its HelmChart in that namespace, so nothing is installed in qa1. helm-controller v1.6.3 records this refusal in
+    its log only (reconcileChartTemplate returns it before any condition is set: the HelmRelease keeps no status);
+    the flux step's wait fails at once naming the release and the reason (release_health.cross_namespace_source)."""
+    env, kube, stack = converged["env"], converged["kube"], converged["stack"]
+    spec, src_ns, _ = shared_release_source(kube)
+    name = "by-hand-source"
+    log = stack.run / "helm-controller.log"
+    start = log.stat().st_size
+    git = release_by_hand(env, tmp_path, name, {"chart": {"spec": {
+        "chart": spec["chart"], "version": spec["version"],
+        "sourceRef": {"kind": "HelmRepository", "name": spec["sourceRef"]["name"], "namespace": src_ns}}}})
+    try:
+        bad, out = flux_step_fails(env)
+        out = " ".join(out.split())
+        hr = applied_by_the_environment(kube, name, bad)
+        # (a) refused by helm-controller: its HelmChart would be src_ns/qa1-<name>, in the other namespace
+        refusal = f"{CROSS_NAMESPACE} HelmChart {src_ns}/qa1-{name}"
+        for _ in range(60):  # the wait may fail before helm-controller's first reconcile of the release
+            logged = [line for line in log.read_text(errors="replace")[start:].splitlines()
+                      if f'"name": "{name}"' in line]
+            if any("Reconciler error" in line and refusal in line for line in logged):
+                break
+            time.sleep(1)
+        assert any("Reconciler error" in line and refusal in line for line in logged), logged[-5:]
+        assert kget(kube, "helmchart", f"qa1-{name}", "-n", src_ns) is None
+        ready = condition(hr)
+        assert ready.get("status") != "True" and (hr.get("status") or {}).get("observedGeneration") != \
+            hr["metadata"]["generation"], hr.get("status")
+        assert not ready or CROSS_NAMESPACE in ready.get("message", ""), ready  # a later helm-controller may say it
+        # (b) the run reports it at once, with the reason helm-controller only logs
+        assert f"Flux applied {bad[:12]} but 1 HelmRelease(s) failed" in out, out[-4000:]
+        assert (f"HelmRelease qa1/{name}: its chart source HelmRepository {src_ns}/{spec['sourceRef']['name']} is "
+                f"in another namespace") in out and refusal in out, out[-4000:]
+        # (c) nothing installed in qa1
+        nothing_installed(kube, name)
+    finally:
+        reverted_and_pruned(env, kube, git, name)
+
+
+def test_an_environment_s_helmrelease_with_another_namespace_s_chart_ref_is_refused_with_fluxs_message(
+        converged, tmp_path):
+    """``spec.chartRef``: the HelmChart the shared reloader release installs from, in its namespace. helm-controller
+    refuses it at its current spec (Ready False and Stalled, reason AccessDenied, with its message), and the wait
+    fails at once with that message."""
+    env, kube = converged["env"], converged["kube"]
+    _, src_ns, chart_name = shared_release_source(kube)
+    name = "by-hand-chartref"
+    git = release_by_hand(env, tmp_path, name,
+                          {"chartRef": {"kind": "HelmChart", "name": chart_name, "namespace": src_ns}})
+    try:
+        bad, out = flux_step_fails(env)
+        out = " ".join(out.split())
+        hr = applied_by_the_environment(kube, name, bad)
+        refusal = f"{CROSS_NAMESPACE} HelmChart {src_ns}/{chart_name}"
+        ready, stalled = condition(hr), condition(hr, "Stalled")
+        assert (ready.get("status"), ready.get("reason")) == ("False", "AccessDenied") and refusal in \
+            ready.get("message", ""), hr.get("status")
+        assert stalled.get("status") == "True" and hr["status"]["observedGeneration"] == hr["metadata"]["generation"]
+        assert f"Flux applied {bad[:12]} but 1 HelmRelease(s) failed" in out, out[-4000:]
+        assert f"HelmRelease qa1/{name}: {refusal}" in out, out[-4000:]
+        nothing_installed(kube, name)
+    finally:
+        reverted_and_pruned(env, kube, git, name)
 
 
 def test_a_bad_manifest_committed_by_hand_is_reported_by_the_wait_with_fluxs_message(converged, tmp_path):

@@ -12,6 +12,10 @@ StatefulSet its releases installed Available. The last phase of :class:`.wait.Wa
   a missing dependency it cannot wait for), or ``Ready`` False with one of helm-controller's failure reasons
   (:data:`FAILURE_REASONS`, ``api/v2/condition_types.go``): the install or upgrade failed, the chart could not be
   fetched. ``DependencyNotReady`` and progress reasons are pending.
+* It has also **failed** when, not Ready at its current spec, its chart source (``spec.chart.spec.sourceRef``) is in
+  another namespace: helm-controller runs with ``--no-cross-namespace-refs=true`` (:mod:`.lockdown`) and refuses to
+  make its HelmChart there. helm-controller v1.6.3 says so in its log only (the refusal comes before any condition
+  is set, the release keeps no status), so without this rule the wait would time out naming no reason.
 * The workloads of a release are the Deployments and StatefulSets whose Helm ownership annotations
   (``meta.helm.sh/release-name`` and ``-namespace``, which Helm 3 and 4 write on every object they apply) name its
   release (``spec.releaseName`` or ``<targetNamespace or namespace>-<name>``, in ``spec.storageNamespace`` or the
@@ -51,14 +55,30 @@ def release_identity(helm_release: dict) -> tuple[str, str]:
     return spec.get("storageNamespace") or target, name
 
 
+def cross_namespace_source(helm_release: dict) -> str | None:
+    """Why helm-controller's lockdown refuses the release's chart source, or None (same namespace, or ``chartRef``,
+    whose refusal helm-controller reports in the release's conditions)."""
+    meta = helm_release.get("metadata") or {}
+    ref = (((helm_release.get("spec") or {}).get("chart") or {}).get("spec") or {}).get("sourceRef") or {}
+    if not ref.get("namespace") or ref["namespace"] == meta.get("namespace"):
+        return None
+    return (f"its chart source {ref.get('kind')} {ref['namespace']}/{ref.get('name')} is in another namespace: "
+            "helm-controller runs with --no-cross-namespace-refs=true and refuses it (cross-namespace references "
+            f"are not allowed: cannot access HelmChart {ref['namespace']}/{meta.get('namespace')}-{meta.get('name')})")
+
+
 def release_state(helm_release: dict) -> tuple[str, str]:
-    """``(state, text)`` of one HelmRelease: ``ready``, ``failed`` (text: helm-controller's message) or ``pending``."""
+    """``(state, text)`` of one HelmRelease: ``ready``, ``failed`` (text: helm-controller's message, or why the
+    lockdown refuses its source) or ``pending``."""
     meta, status = helm_release.get("metadata") or {}, helm_release.get("status") or {}
     current = status.get("observedGeneration") == meta.get("generation")
     ready, stalled = condition(helm_release, "Ready"), condition(helm_release, "Stalled")
     message = (ready.get("message") or stalled.get("message") or "no status yet").strip()
     if current and ready.get("status") == "True":
         return "ready", message
+    refused = cross_namespace_source(helm_release)
+    if refused:
+        return "failed", refused
     if current and (stalled.get("status") == "True" or (
             ready.get("status") == "False" and ready.get("reason") in FAILURE_REASONS)):
         return "failed", (stalled.get("message") if stalled.get("status") == "True" else ready.get("message")

@@ -121,3 +121,29 @@ def test_a_failed_release_fails_the_wait_with_helm_controllers_message():
 def test_a_cluster_without_the_helmrelease_api_has_nothing_to_wait_for():
     out = Platform([], []).waiter(served=False).poll(SHA, releases=True)
     assert out["done"] and out["releases_msg"] == "no HelmRelease API on the cluster"
+
+
+def with_source(release, namespace, kind="HelmRepository", name="stakater"):
+    release["spec"]["chart"] = {"spec": {"chart": "reloader", "sourceRef": {"kind": kind, "name": name,
+                                                                             "namespace": namespace}}}
+    return release
+
+
+def test_a_chart_source_in_another_namespace_fails_the_wait_at_once_with_the_lockdown_s_reason():
+    """helm-controller v1.6.3 logs this refusal only (no condition): the wait must not run into its timeout."""
+    lone = with_source(hr("qa1", "by-hand", gen=1, observed=None), "reloader")
+    lone["status"] = {}
+    state, text = rh.release_state(lone)
+    assert state == "failed"
+    assert text.startswith("its chart source HelmRepository reloader/stakater is in another namespace")
+    assert "cannot access HelmChart reloader/qa1-by-hand" in text and "--no-cross-namespace-refs=true" in text
+    p = Platform([lone, hr("reloader", "reloader", "True")], [])
+    with pytest.raises(wait.FluxWaitError, match=r"HelmRelease qa1/by-hand: its chart source HelmRepository "
+                                                  r"reloader/stakater is in another namespace"):
+        p.waiter().poll(SHA, releases=True)
+    # its own namespace, or no namespace (helm-controller's default: the release's), is no refusal
+    assert rh.release_state(with_source(hr("qa1", "t", "Unknown", "Progressing"), "qa1"))[0] == "pending"
+    unnamed = with_source(hr("qa1", "t", "Unknown", "Progressing"), None)
+    assert rh.release_state(unnamed)[0] == "pending"
+    # Ready at its current spec stays ready (a controller that allows the reference installed it)
+    assert rh.release_state(with_source(hr("qa1", "t", "True", "InstallSucceeded"), "reloader"))[0] == "ready"
