@@ -2,45 +2,12 @@
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
 """Filters for awx/configure.yml (AWX job templates as code, docs/awx.md) and for the playbooks AWX drives
-(C(cluster_hosts): the host pattern of the survey's cluster)."""
+(C(cluster_hosts): the host pattern of the survey's cluster).
+
+Each filter is documented in plugins/filter/<name>.yml: ansible-doc reads those only when this file has no
+DOCUMENTATION, so it has none (tests/unit/plugins/filter/test_filter_docs.py).
+"""
 from __future__ import annotations
-
-DOCUMENTATION = r"""
-name: awx_workflow_nodes
-short_description: Workflow nodes chaining the pipeline's job templates
-description:
-  - Turns a list of pipeline steps into the O(awx.awx.workflow_job_template#module:workflow_nodes) of a workflow
-    job template; each node runs the job template C(<prefix><step>) and, on success, the next step.
-  - C(cluster_hosts) (same file) returns the C(hosts) pattern of a play for the AWX survey's C(tidepool_cluster)
-    and Ansible's C(groups) - C(clusters), or C(clusters:&<cluster>) when it names exactly one host of the group
-    C(clusters) - and fails naming C(tidepool_cluster) for a pattern (C(*), C(all), C(te*)), a group or an unknown host.
-positional: _input, prefix, organization
-options:
-  _input:
-    description: Step names in pipeline order.
-    type: list
-    elements: str
-    required: true
-  prefix:
-    description: Prefix of the job template names (C(tidepool.eks )).
-    type: str
-    required: true
-  organization:
-    description: Organization of the job templates.
-    type: str
-    required: true
-"""
-
-EXAMPLES = r"""
-workflow_nodes: "{{ ['config', 'assets'] | tidepool.eks.awx_workflow_nodes('tidepool.eks ', 'Default') }}"
-"""
-
-RETURN = r"""
-_value:
-  description: One dict per step (C(identifier), C(unified_job_template), C(related.success_nodes)).
-  type: list
-  elements: dict
-"""
 
 import re
 

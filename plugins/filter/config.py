@@ -1,39 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Filters of the config role: validate inventory values and render the GitOps config tree."""
-from __future__ import annotations
+"""Filters of the config role: validate inventory values and render the GitOps config tree.
 
-DOCUMENTATION = r"""
-name: config_tree
-short_description: Render a cluster's inventory values into its config repository tree
-description:
-  - Filters used by the C(tidepool.eks.config) role. The logic lives in C(plugins/module_utils/config/)
-    (C(validation.py), C(tree.py)) and C(plugins/module_utils/repository/commit.py).
-  - C(config_errors) returns a list of messages (empty when valid), each naming the inventory variable at fault,
-    first the JSON Schema of C(plugins/module_utils/config/values_schema.py) (unknown keys with "did you mean",
-    types, name patterns), then the rules of C(validation.py). Its optional argument is the list of the host's
-    variable names, checked for misspelt top-level keys (C(enviroments)).
-  - C(config_tree) returns a dict of path (relative to the repository root) to YAML text.
-  - C(config_objects) returns the objects of one part (cluster, shared, environments), ordered for applying.
-  - C(config_render) renders the model once and returns C(files) (as C(config_tree)) and C(objects) (a dict of
-    part to the objects C(config_objects) returns for it).
-  - C(config_managed_dirs) returns the directories of a cluster the config role owns.
-  - C(config_commit_message) builds a commit message from C(git diff --cached --name-status) output.
-  - C(flux_system_files) takes the cluster name, the Flux v2 components text, the config repository's URL and
-    branch, and returns the C(clusters/<cluster>/flux/flux-system/) files C(flux bootstrap) commits
-    (C(gotk-components.yaml), C(gotk-sync.yaml), C(kustomization.yaml); C(plugins/module_utils/gitops/flux_v2/bootstrap.py)).
-  - C(peering_errors) returns a list of messages (empty when valid) about the host's C(peering) list (the
-    operator's C(host_vars/<host>/main.yml)), each starting with C(peering[<i>].<key>) - types, VPC and route table
-    ids, regions, account numbers, CIDRs (C(validation.peering_errors)).
-  - C(object_ref) names an object (manifest or C(apiVersion)/C(kind)/C(namespace)/C(name) dict) as C(Kind namespace/name).
-positional: _input
-options:
-  _input:
-    description: The values dict (keys of the install guide's values.yaml).
-    type: dict
-    required: true
+Each filter is documented in plugins/filter/<name>.yml: ansible-doc reads those only when this file has no
+DOCUMENTATION, so it has none (tests/unit/plugins/filter/test_filter_docs.py).
 """
+from __future__ import annotations
 
 import yaml
 

@@ -1,51 +1,12 @@
 # -*- coding: utf-8 -*-
 # Copyright: contributors to tidepool.eks
 # Apache License 2.0
-"""Naming-convention filters: roles and templates read names from plugins/module_utils/common/naming.py."""
+"""Naming-convention filters: roles and templates read names from plugins/module_utils/common/naming.py.
+
+Each filter is documented in plugins/filter/<name>.yml: ansible-doc reads those only when this file has no
+DOCUMENTATION, so it has none (tests/unit/plugins/filter/test_filter_docs.py).
+"""
 from __future__ import annotations
-
-DOCUMENTATION = r"""
-name: environment_buckets
-short_description: Names of the S3 buckets of a cluster's Tidepool environments
-description:
-  - Filters exposing C(plugins/module_utils/common/naming.py), the one file owning tidepool.eks naming conventions.
-  - C(environment_buckets) turns the inventory's C(environments) dict into a list of
-    C({environment, kind, name}) (C(kind) is C(data) or C(asset)), honouring C(environments.<env>.buckets.data)
-    and C(.asset) overrides; default names C(tidepool-<cluster>-<env>-data) and C(tidepool-<cluster>-<env>-asset).
-  - C(bucket_names) gives C({data, asset}) of one environment (input the cluster name, then the environment
-    and its C(buckets) overrides).
-  - C(tiller_ca_ids) gives the Secrets Manager ids of the Tiller CA (input the cluster name).
-  - C(helm_client_dir) gives C(<helm_home>/clusters/<cluster>) (input the Helm home, argument the cluster).
-  - C(default_helm_home) gives the Helm home of the machine running the play, C($HELM_HOME), else C(~/.helm) (input
-    ignored), the default of the helm_client role's C(helm_client_helm_home) (and of the migrate_flux_v2 role's
-    certificate directories, which read the same setting).
-  - C(default_flux_pki_dir) gives C($HOME/.cache/tidepool-eks/flux-pki/<cluster>) (input the cluster name), the default
-    of the flux role's C(flux_pki_dir) (and of the migrate_flux_v2 role's certificate directories).
-  - C(not_dns_labels) gives the items of a list that are not namespace names (RFC 1123 DNS labels of at most 63
-    characters), in input order (input the list).
-positional: _input, cluster
-options:
-  _input:
-    description: The C(environments) dict of the inventory.
-    type: dict
-    required: true
-  cluster:
-    description: The cluster name (C(cluster.metadata.name)).
-    type: str
-    required: true
-"""
-
-EXAMPLES = r"""
-buckets: "{{ environments | tidepool.eks.environment_buckets(cluster.metadata.name) }}"
-qa1: "{{ cluster.metadata.name | tidepool.eks.bucket_names('qa1', environments.qa1.buckets | default({})) }}"
-"""
-
-RETURN = r"""
-_value:
-  description: A list of C({environment, kind, name}) dicts, sorted by environment then kind (data, asset).
-  type: list
-  elements: dict
-"""
 
 import os
 
