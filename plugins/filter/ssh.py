@@ -12,8 +12,9 @@ name: ssh_public_key
 short_description: OpenSSH public key line of an SSH private key
 description:
   - Derives the public key line (C(<type> <base64> [comment])) from an unencrypted OpenSSH or PEM private key, for
-    example the deploy key of Flux read from the Secret C(flux-git-deploy) (key C(identity)), so that the key can be
-    removed from the config repository with M(tidepool.eks.github_deploy_key).
+    example the deploy key of Flux read from its Secret (key C(identity); C(flux/flux-git-deploy) on flavour 1,
+    C(flux-system/flux-system) on flavour 2), so that the key can be removed from the config repository with
+    M(tidepool.eks.github_deploy_key).
   - Error messages never contain the private key.
 positional: _input
 options:
