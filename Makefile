@@ -30,11 +30,13 @@ local: stack
 molecule: stack
 	eval "$$(scripts/local-stack env)" && molecule test --all
 
-## The test suite (unit + integration). CI runs this through .ci/run.
+## The test suite (unit + integration). CI runs this through .ci/run. scripts/run_tests.py runs it in
+## TIDEPOOL_TEST_WORKERS pytest processes at once (default 2; 1 = one plain pytest), each with its own stack on free
+## ports, whole modules per process (the GitOps modules together, in order); it prints each process's log at the end.
 test: bootstrap
 	scripts/local-stack build local
 	scripts/local-stack build eksctl || echo "make test: the eksctl build failed; only tests/integration/test_eksctl_dry_run.py needs it (it fails with CI=true, is skipped otherwise)" >&2
-	pytest --durations=25
+	python scripts/run_tests.py
 
 unit: bootstrap
 	pytest tests/unit

@@ -44,9 +44,25 @@ def _everything(kube, env) -> dict:
     }
 
 
+def _settled(kube, timeout=180):
+    """Wait until no namespace is Terminating (an earlier module's clean-up, deleted without waiting), so the
+    snapshots compare what this run did, not what the namespace controller finished meanwhile."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        terminating = sorted(n["metadata"]["name"] for n in kget(kube, "namespaces")["items"]
+                             if (n.get("status") or {}).get("phase") == "Terminating")
+        if not terminating:
+            return
+        assert time.monotonic() < deadline, f"namespaces still Terminating after {timeout} s: {terminating}"
+        time.sleep(2)
+
+
 def test_a_wrong_account_changes_nothing_anywhere(local_stack_env, kube_stack):
     """issue 24: with the wrong aws.accountNumber the run used to commit and push the config repository (changed=3)
     before a later play's account check stopped it. Every check now runs before the first change."""
+    _settled(kube_stack)
     before = _everything(kube_stack, local_stack_env)
     wrong = {"aws": {"accountNumber": "111111111111", "iamUsers": ["local-admin"]}}
     res = run_playbook("site.yml", limit="local", env=local_stack_env, extra_vars=wrong)
@@ -54,7 +70,10 @@ def test_a_wrong_account_changes_nothing_anywhere(local_stack_env, kube_stack):
     assert res.returncode != 0, out[-4000:]
     assert "111111111111" in out and "123456789012" in out, out[-4000:]
     assert recap(res.stdout)["local"]["changed"] == 0, out[-4000:]
-    assert _everything(kube_stack, local_stack_env) == before
+    after = _everything(kube_stack, local_stack_env)
+    assert after == before, {kind: {"new": sorted(set(after["kube"][kind]) - set(before["kube"][kind])),
+                                    "gone": sorted(set(before["kube"][kind]) - set(after["kube"][kind]))}
+                             for kind in before["kube"]}
 
 
 def test_another_cluster_s_bucket_stops_the_run_before_the_config_repository_is_pushed(local_stack_env, kube_stack):

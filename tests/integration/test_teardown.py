@@ -248,7 +248,7 @@ class Purge:
     deploy keys on the fake GitHub (Flux's key of test1 and another key), the deploy key Secret of Flux in the
     cluster, test1 in moto, and an eksctl stand-in recording what GitHub and the repository held when it ran."""
 
-    def __init__(self, kube, git_server, moto, tmp_path):
+    def __init__(self, kube, git_server, moto, tmp_path, secret="flux-git-deploy"):
         self.kube, self.git_server, self.tmp = kube, git_server, tmp_path
         name = "cluster-td" + uuid.uuid4().hex[:8]
         self.url = git_server.create_repo(name)
@@ -265,7 +265,7 @@ class Purge:
         private, self.public = ssh_keys.generate("ed25519")
         kube.kubectl("apply", "--server-side", "--field-manager", "tidepool.eks", "-f", "-", input=yaml.safe_dump(
             {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-             "metadata": {"name": "flux-git-deploy", "namespace": FLUX_NS},
+             "metadata": {"name": secret, "namespace": FLUX_NS},
              "data": {"identity": base64.b64encode(private).decode()}}))
         github_api(git_server, "POST", f"/repos/{self.full_name}/keys",
                {"title": f"flux key for {CLUSTER}", "key": self.public, "read_only": False})
@@ -384,3 +384,17 @@ def test_purge_deploy_key_with_a_broken_key_fails_before_the_cluster_and_never_s
     body = [line for line in broken.decode(errors="replace").splitlines() if line and not line.startswith("-----")]
     assert not any(part in out for part in body) and base64.b64encode(broken).decode()[:40] not in out
     assert purge.calls() == [] and len(purge.keys()) == 2  # the cluster was not deleted, no key removed
+
+
+def test_purge_deploy_key_on_flavour_2_removes_the_key_of_flux_system_before_the_cluster(workload, moto_reset,
+                                                                                         git_server, tmp_path):
+    """Flavour 2 keeps Flux's deploy key in the Secret ``flux-system`` (key ``identity``, what ``flux bootstrap``
+    writes), not flavour 1's ``flux-git-deploy``: purge_deploy_key reads that one, and the key leaves GitHub before
+    eksctl runs; the other cluster's key stays."""
+    purge = Purge(workload, git_server, moto_reset, tmp_path, secret="flux-system")
+    res = purge.run(purge_deploy_key=True, flux_version=2)
+    assert res.returncode == 0, res.stdout[-5000:]
+    assert "-----BEGIN" not in res.stdout + res.stderr
+    assert purge.keys() == [ssh_keys.material(purge.other_key)]
+    call = purge.calls()[-1]
+    assert call["argv"][:2] == ["delete", "cluster"] and ssh_keys.material(purge.public) not in call["keys"]
