@@ -50,15 +50,16 @@ def plan(workers: int, weights: dict[str, float]) -> list[list[str]]:
     """``workers`` lists of test paths (shard 1 first); each list keeps the single-process order."""
     shards: list[list[str]] = [[] for _ in range(workers)]
     load = [0.0] * workers
-    gitops = [m for m in modules() if is_gitops(m)]
+    every = modules()
+    gitops = [m for m in every if is_gitops(m)]
     shards[0] += gitops
     load[0] += sum(weights.get(m, DEFAULT_SECONDS) for m in gitops)
-    rest = sorted((m for m in modules() if m not in gitops), key=lambda m: (-weights.get(m, DEFAULT_SECONDS), m))
+    rest = sorted((m for m in every if m not in gitops), key=lambda m: (-weights.get(m, DEFAULT_SECONDS), m))
     for module in rest + ["tests/unit"]:
         lightest = load.index(min(load))
         shards[lightest].append(module)
         load[lightest] += weights.get(module, DEFAULT_SECONDS)
-    order = {m: i for i, m in enumerate(modules() + ["tests/unit"])}
+    order = {m: i for i, m in enumerate(every + ["tests/unit"])}
     return [sorted(shard, key=order.__getitem__) for shard in shards if shard]
 
 
