@@ -10,6 +10,8 @@ Secrets Operator, helm-controller) overlap the other's work on a 2-core machine.
   starts from what an earlier one left, as in a single process), then the other modules are spread by their
   recorded duration (``tests/durations.json``, refreshed with ``--record``; a module not recorded counts 60 s) to
   the shard that is lightest so far; ``tests/unit`` goes to the lightest shard.
+* Each process draws its free ports from its own slice of a pool outside the kernel's ephemeral range
+  (``TIDEPOOL_PORT_SLICE=n/k``, local_stack.free_port), so two stacks never race for one port.
 * Each process writes ``<basetemp>/shard-<n>.log``; a line per process every 60 s says how far it is; at the end
   each log is printed whole, with pytest's 25 slowest tests, and the exit status is the worst of the processes.
 * TIDEPOOL_TEST_WORKERS=1 (or 0) runs one plain ``pytest --durations=25``.
@@ -102,8 +104,10 @@ def main(argv: list[str]) -> int:
         cmd = pytest + ["-p", "no:cacheprovider", f"--basetemp={base / f'shard-{n}'}", "--durations=0",
                         "--durations-min=1.0", *args, *shard]
         with log.open("w") as out:
+            # each process draws its stack's and its tests' free ports from its own slice (local_stack.port_slice)
+            env = dict(os.environ, TIDEPOOL_PORT_SLICE=f"{n}/{len(shards)}")
             procs.append((n, log, subprocess.Popen(cmd, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
-                                                   stdin=subprocess.DEVNULL)))
+                                                   stdin=subprocess.DEVNULL, env=env)))
     try:
         beat = start
         while any(p.poll() is None for _, _, p in procs):

@@ -7,6 +7,7 @@ never from each other in a circle (tests/unit/scripts/local_stack/test_imports.p
 from __future__ import annotations
 
 import os
+import random
 import socket
 import time
 import urllib.error
@@ -101,11 +102,60 @@ def expand_components(components) -> list[str]:
     return [c for c in COMPONENTS if c in out]
 
 
+# Ports handed out by free_port in this process: never handed out twice.
+_HANDED_OUT: set[int] = set()
+# Where free_port looks: below the kernel's ephemeral range (which starts at 32768 by default), so no outgoing
+# connection of a busy test run (git, kubectl, boto3, the controllers) takes a port between the moment it is chosen
+# and the moment the server binds it; above the fixed DEFAULT_PORTS. CI failed once on exactly that race:
+# source-controller, given a port from the ephemeral range, lost it and exited.
+PORT_POOL = (21000, 32767)
+
+
+def _ephemeral_start() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def port_slice(pool: tuple[int, int] | None = None, spec: str | None = None) -> tuple[int, int]:
+    """The part of ``pool`` this process draws from: ``$TIDEPOOL_PORT_SLICE`` = ``"n/k"`` (1-based) gives slice n of
+    k equal slices, so k test processes running at once (scripts/run_tests.py) never pick the same port; unset or
+    malformed: the whole pool. Returns (first, last), inclusive."""
+    spec = os.environ.get("TIDEPOOL_PORT_SLICE", "") if spec is None else spec
+    lo, hi = pool or PORT_POOL
+    try:
+        n, k = (int(x) for x in spec.split("/"))
+    except ValueError:
+        return lo, hi
+    if not 1 <= n <= k:
+        return lo, hi
+    size = (hi - lo + 1) // k
+    return lo + (n - 1) * size, lo + n * size - 1
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
+    """A TCP port on 127.0.0.1 that is free right now and was not handed out before by this process: a random one
+    of this process's slice of PORT_POOL (port_slice), outside the kernel's ephemeral range; where that range
+    starts below the pool's end, a port the kernel picks (bind to port 0)."""
+    lo, hi = port_slice()
+    if _ephemeral_start() > hi:
+        for _ in range(200):
+            port = random.randint(lo, hi)
+            if port in _HANDED_OUT:
+                continue
+            with socket.socket() as sock:
+                try:
+                    sock.bind((HOST, port))
+                except OSError:
+                    continue
+            _HANDED_OUT.add(port)
+            return port
     with socket.socket() as sock:
         sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+        port = sock.getsockname()[1]
+    _HANDED_OUT.add(port)
+    return port
 
 
 def port_in_use(port: int) -> bool:

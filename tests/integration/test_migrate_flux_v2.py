@@ -107,6 +107,13 @@ def normalized(kube, namespaces):
     return out
 
 
+def managers(kube, key):
+    """Who wrote the object ``key`` = (kind, namespace, name) and when (its managedFields), for a failure message."""
+    kind, ns, name = key
+    obj = kube.get(kind, name, *(["-n", ns] if ns else []), "--show-managed-fields") or {}
+    return [(f.get("manager"), f.get("operation"), f.get("time")) for f in obj.get("metadata", {}).get("managedFields", [])]
+
+
 def delta(a, b, path=""):
     """Where two JSON values differ: ``[(path, a, b)]``."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -418,7 +425,11 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
             (r.get("status") or {}).get("observedGeneration") == r["metadata"]["generation"] and any(
                 c["type"] == "Ready" and c["status"] == "True" for c in (r.get("status") or {}).get("conditions") or [])
             for r in releases)
-        if applied and installed and all(fresh.get(k) for k in migrated if k[0] == "secrets"):
+        # every ExternalSecret as migrated too: CI once saw qa1's ExternalSecrets briefly carry one another's
+        # spec.data right after the apply (not reproduced since); a state that settles within the deadline is not
+        # what this test is about, one that stays fails below with the objects' managers
+        settled = all(fresh.get(k) == v for k, v in migrated.items() if k[0] == "externalsecrets.external-secrets.io")
+        if applied and installed and settled and all(fresh.get(k) for k in migrated if k[0] == "secrets"):
             break
         time.sleep(2)
     fresh = normalized(kube, namespaces)
@@ -430,5 +441,5 @@ def test_end_state_equals_a_fresh_flavour2_converge(stack, tmp_path):
         (k, delta(migrated.get(k), fresh.get(k))) for k in differ if k[0] == "serviceaccounts"]
     assert all(fresh.get(k) is None for k in differ if k[0] == "serviceaccounts")
     differ = [k for k in differ if k[0] != "serviceaccounts"]
-    assert differ == [], [(k, delta(migrated.get(k), fresh.get(k)) if k[0] != "secrets" else "data differs")
-                          for k in differ[:8]]
+    assert differ == [], [(k, delta(migrated.get(k), fresh.get(k)) if k[0] != "secrets" else "data differs",
+                           managers(kube, k)) for k in differ[:8]]
