@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: bootstrap stack stack-down local molecule test unit integration lint sanity changelog-lint ee collection checks
+.PHONY: bootstrap stack stack-down local molecule test unit integration lint sanity changelog-lint docs-site ee collection checks
 
 bootstrap:
 	scripts/bootstrap
@@ -58,6 +58,11 @@ lint: bootstrap
 changelog-lint: bootstrap
 	antsibull-changelog lint
 
+## The docs site: antsibull-docs + Sphinx over the collection's plugin and role docs, warnings as errors, offline
+## (scripts/docs-site; its own pinned environment .venv-docs)
+docs-site: bootstrap
+	scripts/docs-site
+
 ## ansible-builder create: the execution environment's build context (no container engine needed)
 ee: bootstrap
 	scripts/ee create
@@ -68,4 +73,4 @@ collection: bootstrap
 	mkdir -p $${TIDEPOOL_EKS_CACHE:-$$HOME/.cache/tidepool-eks}/collection
 	ansible-galaxy collection build --force --output-path $${TIDEPOOL_EKS_CACHE:-$$HOME/.cache/tidepool-eks}/collection .
 
-checks: sanity lint changelog-lint ee collection
+checks: sanity lint changelog-lint docs-site ee collection

@@ -36,8 +36,12 @@ _value:
     version:
       description: The flavour's C(flux_version), for modules that take it and for nothing else (roles never compare it).
       type: int
-    name: {description: How messages name the flavour (C(Flux v1), C(Flux v2)), type: str}
-    operator_namespace: {description: Namespace of the GitOps operator (C(flux), C(flux-system)), type: str}
+    name:
+      description: How messages name the flavour (C(Flux v1) or C(Flux v2)).
+      type: str
+    operator_namespace:
+      description: Namespace of the GitOps operator (C(flux) or C(flux-system)).
+      type: str
     needs_tiller_tls: {description: The install needs the Tiller server and helm-operator client certificates., type: bool}
     installs_components:
       description: The install is a pinned components file, also committed to C(clusters/<cluster>/flux/flux-system/).
