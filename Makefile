@@ -36,6 +36,7 @@ molecule: stack
 test: bootstrap
 	scripts/local-stack build local
 	scripts/local-stack build eksctl || echo "make test: the eksctl build failed; only tests/integration/test_eksctl_dry_run.py needs it (it fails with CI=true, is skipped otherwise)" >&2
+	scripts/local-stack build flux-cli || echo "make test: the flux CLI build failed; only test_site_local_flux2.py's flux CLI test needs it (it fails with CI=true, is skipped otherwise)" >&2
 	python scripts/run_tests.py
 
 unit: bootstrap

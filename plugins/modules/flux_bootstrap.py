@@ -263,7 +263,7 @@ EXAMPLES = r"""
     flux_version: 2
     git_url: git@github.com:tidepool-org/cluster-test2.git
     git_email: admin@example.com
-    components_path: ~/.cache/tidepool-eks/flux2/v2.9.0/install.yaml
+    components_path: ~/.cache/tidepool-eks/flux2/v2.9.4/install.yaml
   register: flux2
 
 - name: Remove Flux but keep its deploy key for a reinstall

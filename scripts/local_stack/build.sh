@@ -289,7 +289,7 @@ build_source_controller() {
   local v=$SOURCE_CONTROLLER_VERSION
   build_copy_module source-controller github.com/fluxcd/source-controller "$v" source-controller:. -- \
     -dropreplace=github.com/fluxcd/source-controller/api -require="github.com/fluxcd/source-controller/api@$v" \
-    -replace="github.com/fluxcd/pkg/artifact@v0.18.3=github.com/fluxcd/pkg/artifact@$SOURCE_CONTROLLER_ARTIFACT_PKG"
+    -replace="github.com/fluxcd/pkg/artifact=github.com/fluxcd/pkg/artifact@$SOURCE_CONTROLLER_ARTIFACT_PKG"
 }
 
 build_kustomize_controller() {
@@ -376,6 +376,40 @@ build_helm() {
   log "helm $v: done in $((SECONDS - t0)) s -> $out/helm"
 }
 
+# The flux CLI of FLUX_VERSION (the release of the stack's controllers and of the rendered components), for
+# `flux get all -A`, `flux reconcile`, `flux events` against the stack. Copy-module build of
+# github.com/fluxcd/flux2/v2 ./cmd/flux; its go:embed cmd/flux/manifests/ (generated at release time, not in the module
+# zip) is written from the offline assembly of the same release (flux_cli.py). The version is set with -X as the
+# release does (otherwise `flux version --client` prints 0.0.0-dev.0).
+build_flux_cli() {
+  local v=$FLUX_VERSION out="$CACHE/bin/flux-$FLUX_VERSION" w="$CACHE/build/flux-$FLUX_VERSION"
+  already_built "flux $v" "$out" flux && return 0
+  ensure_go
+  local t0=$SECONDS dir repo py
+  repo=$(cd "$here/../.." && pwd)
+  py=${TIDEPOOL_STACK_PYTHON:-$repo/.venv/bin/python}
+  mkdir -p "$CACHE/build" "$out"
+  log "flux $v: downloading github.com/fluxcd/flux2/v2@$v from the module proxy"
+  if ! dir=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/fluxcd/flux2/v2@$v" \
+        | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])'); then
+    log "FAILED: flux $v: cannot download the module github.com/fluxcd/flux2/v2@$v from $GOPROXY"; return 1
+  fi
+  rm -rf "$w" && mkdir -p "$w"
+  cp -R "$dir/." "$w/" && chmod -R u+w "$w"
+  if ! PYTHONPATH="$repo/scripts${PYTHONPATH:+:$PYTHONPATH}" "$py" -m local_stack.flux_cli "$w/cmd/flux/manifests"; then
+    log "FAILED: flux $v: writing the embedded manifests (local_stack.flux_cli) failed; see above"; return 1
+  fi
+  rm -rf "$out/.tmp" && mkdir -p "$out/.tmp"
+  if ! (cd "$w" && GOFLAGS="${GOFLAGS:-} -mod=mod" go_build_progress "flux $v" "$out/.tmp/flux" \
+          "-s -w -X main.VERSION=${v#v}" ./cmd/flux); then
+    log "FAILED: flux $v: building github.com/fluxcd/flux2/v2@$v (./cmd/flux) failed; see the compiler output above"
+    return 1
+  fi
+  mv "$out/.tmp/flux" "$out/flux" && rmdir "$out/.tmp"
+  echo "$v" > "$out/VERSION"
+  log "flux $v: done in $((SECONDS - t0)) s (download and compile) -> $out/flux"
+}
+
 # The Flux v2 components (install.yaml) assembled offline from the built controllers' CRDs and the reference CRDs
 # (flux_mirror.py); seconds, no network.
 build_flux_mirror() {
@@ -396,13 +430,14 @@ case "${1:-all}" in
   kustomize-controller) build_kustomize_controller ;;
   external-secrets) build_external_secrets ;;
   flux-mirror) build_flux_mirror ;;
+  flux-cli) build_flux_cli ;;
   helm) build_helm ;;
   gitops) build_source_controller; build_kustomize_controller; build_external_secrets; build_flux_mirror ;;
   # What `make local` / `up` need: everything but eksctl (only the EKS path and its tests run eksctl).
   local) build_etcd; build_kubernetes; build_kube_scheduler; build_source_controller; build_kustomize_controller
          build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm ;;
   all) build_etcd; build_kubernetes; build_kube_scheduler; build_eksctl; build_source_controller; build_kustomize_controller
-       build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm ;;
+       build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm; build_flux_cli ;;
   go) ensure_go; "$GO" version ;;
-  *) echo "usage: $0 [all|local|etcd|kubernetes|kube-scheduler|eksctl|gitops|flux-mirror|helm|source-controller|kustomize-controller|external-secrets|helm-controller|notification-controller|kwok|go]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|local|etcd|kubernetes|kube-scheduler|eksctl|gitops|flux-mirror|flux-cli|helm|source-controller|kustomize-controller|external-secrets|helm-controller|notification-controller|kwok|go]" >&2; exit 2 ;;
 esac

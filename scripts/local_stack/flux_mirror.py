@@ -1,6 +1,6 @@
 """The Flux v2 components mirror of the local stack: the pinned release's ``install.yaml``, assembled offline.
 
-The real ``install.yaml`` of Flux v2.9.0 cannot be downloaded here (no network) and its digest cannot be pinned
+The real ``install.yaml`` of the pinned Flux release (components.FLUX_VERSION) cannot be downloaded here (no network) and its digest cannot be pinned
 offline, so ``scripts/local-stack build flux-mirror`` (part of ``build`` and ``build gitops``) assembles the same
 objects (plugins/module_utils/gitops/flux_v2/components.py ``assemble``): the Namespace ``flux-system``, the CRDs,
 the controllers' ServiceAccounts, RBAC, Services and Deployments with images pinned by tag. The CRDs are those the
@@ -38,7 +38,7 @@ CONTROLLERS_BUILT = {"source-controller": "SOURCE_CONTROLLER_VERSION",
                      "kustomize-controller": "KUSTOMIZE_CONTROLLER_VERSION"}
 
 
-def _components():
+def collection_components():
     """The collection's components module (the checkout's .collections link, as pytest and ansible use)."""
     path = str(REPO / ".collections")
     if path not in sys.path:
@@ -97,7 +97,7 @@ def build(root: Path | None = None, bin_root: Path | None = None, reference: Pat
     """Assemble ``<root>/flux2/<release>/install.yaml``; return (path, sha256, changed). ``pinned``: the digest
     the assembly must have (default the collection's :func:`pin`; None checks nothing, for tests assembling other
     inputs). Raises MirrorError, writing nothing, when the digest differs."""
-    components = _components()
+    components = collection_components()
     root = Path(root or default_root())
     out = root / "flux2" / components.FLUX_VERSION
     files = crd_files(bin_root, reference)

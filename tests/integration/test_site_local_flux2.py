@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import subprocess
 import time
@@ -274,6 +275,43 @@ def test_each_environment_is_applied_by_its_own_kustomization_as_its_own_account
     assert hr["spec"]["serviceAccountName"] == "helm-release"
     assert hr["spec"]["chart"]["spec"]["sourceRef"]["namespace"] == "qa1"
     assert kget(kube, "serviceaccount", "helm-release", "-n", "qa1") is not None
+
+
+def flux_cli() -> Path:
+    """The stack's flux CLI (``scripts/local-stack build flux-cli``: Flux components.FLUX_VERSION from the proxy)."""
+    import local_stack
+    path = local_stack.cache_root() / "bin" / f"flux-{local_stack.versions()['FLUX_VERSION']}" / "flux"
+    if not path.exists():
+        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
+            pytest.fail(f"CI=true: the flux CLI is not built ({path}; make test builds it: local-stack build flux-cli)")
+        pytest.skip("the flux CLI is not built (scripts/local-stack build flux-cli)")
+    return path
+
+
+def test_the_flux_cli_of_the_same_release_reads_and_drives_the_stack(converged):
+    """`flux` of the one Flux release (the components' and the stack controllers'), built from the module proxy:
+    it names that release, lists every Flux object Ready, reconciles the sync objects and shows their events."""
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+    kube = converged["kube"]
+    env = dict(os.environ, KUBECONFIG=str(kube.kubeconfig))
+
+    def flux(*args, timeout=120):
+        res = subprocess.run([str(flux_cli()), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                             stdin=subprocess.DEVNULL)
+        assert res.returncode == 0, (args, res.stdout[-3000:], res.stderr[-3000:])
+        return res.stdout + res.stderr
+
+    assert components.FLUX_VERSION.lstrip("v") in flux("version", "--client")
+    listed = flux("get", "all", "-A")
+    for name in ("gitrepository/flux-system", "kustomization/flux-system", "kustomization/environment-qa1",
+                 "helmrelease/tidepool", "helmrepository/"):
+        assert name in listed, (name, listed[-3000:])
+    rows = [line.split() for line in listed.splitlines() if "/" in line and not line.startswith("NAMESPACE")]
+    assert rows and all("True" in row for row in rows), [r for r in rows if "True" not in r]
+    done = flux("reconcile", "kustomization", "flux-system", "-n", "flux-system", "--with-source", timeout=300)
+    assert f"applied revision master@sha1:{head(converged['env'])}" in done, done[-2000:]
+    events = flux("events", "-n", "flux-system", "--for", "Kustomization/flux-system")
+    assert "ReconciliationSucceeded" in events or "Progressing" in events, events[-2000:]
 
 
 def process_args(stack, name):

@@ -30,9 +30,10 @@ except ImportError:  # pragma: no cover - Ansible itself needs PyYAML
 
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 
-#: The Flux release whose controller versions are pinned (flux2 v2.9.0 manifests/crds/kustomization.yaml and
-#: manifests/bases/*: the versions of ../shared/reference/SOURCES.md "Flux v2 version set").
-FLUX_VERSION = "v2.9.0"
+#: The Flux release whose controller versions are pinned: the one Flux release of the collection (the components
+#: installed, the local stack's controllers). The versions of :data:`CONTROLLERS` are that release's
+#: (flux2 v2.9.4 ``manifests/bases/<controller>/kustomization.yaml``).
+FLUX_VERSION = "v2.9.4"
 NAMESPACE = "flux-system"
 #: Where the release publishes its install manifests; the flux role's flux2_components_url default.
 INSTALL_URL = f"https://github.com/fluxcd/flux2/releases/download/{FLUX_VERSION}/install.yaml"
@@ -42,14 +43,14 @@ API_GROUPS = ("source.toolkit.fluxcd.io", "kustomize.toolkit.fluxcd.io", "helm.t
 
 #: name -> (version, extra args, extra ports). Images ``ghcr.io/fluxcd/<name>:<version>`` as the release pins them.
 CONTROLLERS = {
-    "source-controller": ("v1.9.1", ["--storage-path=/data",
+    "source-controller": ("v1.9.4", ["--storage-path=/data",
                                      "--storage-adv-addr=source-controller.$(RUNTIME_NAMESPACE).svc.cluster.local."],
                           [("http", 9090)]),
-    "kustomize-controller": ("v1.9.1", [], []),
-    "helm-controller": ("v1.6.1", [], []),
-    "notification-controller": ("v1.9.1", [], [("http", 9090), ("http-webhook", 9292)]),
-    "image-reflector-controller": ("v1.2.1", [], []),
-    "image-automation-controller": ("v1.2.1", [], []),
+    "kustomize-controller": ("v1.9.4", [], []),
+    "helm-controller": ("v1.6.3", [], []),
+    "notification-controller": ("v1.9.3", [], [("http", 9090), ("http-webhook", 9292)]),
+    "image-reflector-controller": ("v1.2.4", [], []),
+    "image-automation-controller": ("v1.2.4", [], []),
 }
 #: Controllers that apply the cluster's objects (bound to cluster-admin, as the release's cluster-reconciler).
 RECONCILERS = ("kustomize-controller", "helm-controller")

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from local_stack import flux_mirror
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
 from local_stack.common import versions
 
 from tests.support.schemas import REF
@@ -27,7 +28,7 @@ def bin_root(tmp_path):
 
 def test_mirror_is_assembled_deterministically_and_no_digest_is_written_beside_it(tmp_path, bin_root):
     path, digest, changed = flux_mirror.build(tmp_path / "mirror", bin_root=bin_root, pinned=None)
-    assert changed and path == tmp_path / "mirror" / "flux2" / "v2.9.0" / "install.yaml"
+    assert changed and path == tmp_path / "mirror" / "flux2" / components.FLUX_VERSION / "install.yaml"
     data = path.read_bytes()
     assert hashlib.sha256(data).hexdigest() == digest
     assert sorted(p.name for p in path.parent.iterdir()) == ["install.yaml"]
@@ -48,7 +49,7 @@ def test_an_assembly_without_the_pinned_digest_is_refused_and_nothing_is_written
 
 
 def test_a_stale_sha256_beside_the_mirror_is_removed(tmp_path, bin_root):
-    out = tmp_path / "mirror" / "flux2" / "v2.9.0"
+    out = tmp_path / "mirror" / "flux2" / components.FLUX_VERSION
     out.mkdir(parents=True)
     (out / "install.yaml.sha256").write_text("0" * 64 + "  install.yaml\n")
     flux_mirror.build(tmp_path / "mirror", bin_root=bin_root, pinned=None)

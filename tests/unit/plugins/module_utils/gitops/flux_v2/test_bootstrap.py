@@ -41,12 +41,12 @@ def test_offline_components_hold_the_crds_and_the_pinned_controllers(components_
             "helmreleases.helm.toolkit.fluxcd.io", "alerts.notification.toolkit.fluxcd.io"} <= crds
     images = {o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["image"]
               for o in objs if o["kind"] == "Deployment"}
-    assert images == {"source-controller": "ghcr.io/fluxcd/source-controller:v1.9.1",
-                      "kustomize-controller": "ghcr.io/fluxcd/kustomize-controller:v1.9.1",
-                      "helm-controller": "ghcr.io/fluxcd/helm-controller:v1.6.1",
-                      "notification-controller": "ghcr.io/fluxcd/notification-controller:v1.9.1",
-                      "image-reflector-controller": "ghcr.io/fluxcd/image-reflector-controller:v1.2.1",
-                      "image-automation-controller": "ghcr.io/fluxcd/image-automation-controller:v1.2.1"}
+    assert images == {"source-controller": "ghcr.io/fluxcd/source-controller:v1.9.4",
+                      "kustomize-controller": "ghcr.io/fluxcd/kustomize-controller:v1.9.4",
+                      "helm-controller": "ghcr.io/fluxcd/helm-controller:v1.6.3",
+                      "notification-controller": "ghcr.io/fluxcd/notification-controller:v1.9.3",
+                      "image-reflector-controller": "ghcr.io/fluxcd/image-reflector-controller:v1.2.4",
+                      "image-automation-controller": "ghcr.io/fluxcd/image-automation-controller:v1.2.4"}
     reconciler = next(o for o in objs if o["metadata"]["name"] == "cluster-reconciler-flux-system")
     assert {s["name"] for s in reconciler["subjects"]} == {"kustomize-controller", "helm-controller"}
 
