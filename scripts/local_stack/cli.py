@@ -1,4 +1,4 @@
-"""scripts/local-stack: build | up | down | status | env | reset  (docs/local-stack.md)."""
+"""scripts/local-stack: build | up | down [--purge | --wipe-etcd] | status | env | reset  (docs/local-stack.md)."""
 from __future__ import annotations
 
 import argparse
@@ -44,6 +44,9 @@ def main(argv=None) -> int:
     p = sub.add_parser("down", help="stop the stack (process groups); no orphans")
     p.add_argument("components", nargs="*", metavar="|".join(GROUPS))
     p.add_argument("--purge", action="store_true", help="also delete its state (etcd data, certs, git repos)")
+    p.add_argument("--wipe-etcd", action="store_true",
+                   help="then delete etcd's data only (every cluster object; certs, git repos, AWS state kept): "
+                        "`down kube nodes gitops --wipe-etcd`, then `up` (docs/howto/disaster-recovery.md)")
     p = sub.add_parser("status", help="what runs, health, pid, port, RSS; exit 1 if anything is down")
     p.add_argument("--json", action="store_true")
     p = sub.add_parser("env", help="print `export` lines for the stack (eval \"$(scripts/local-stack env)\")")
@@ -75,6 +78,9 @@ def main(argv=None) -> int:
             return 0
         if args.cmd == "down":
             stack.down(args.components or None, log=_log)
+            if args.wipe_etcd:
+                wiped = stack.wipe_etcd()
+                _log(f"etcd's data {'deleted' if wiped else 'was already absent'}: {stack.etcd_data}")
             if args.purge:
                 stack.purge()
                 _log(f"purged {stack.state}")

@@ -194,7 +194,7 @@ def _etcd_supports(binary: Path, flag: str) -> bool:
 
 def start_etcd(stack, timeout: float) -> None:
     etcd = stack.binaries()["etcd"]
-    data = stack.state / "etcd"
+    data = stack.etcd_data
     data.mkdir(parents=True, exist_ok=True)
     data.chmod(0o700)
     peer = f"http://{HOST}:{stack.ports['etcd-peer']}"

@@ -57,6 +57,7 @@ class Stack:
         self.pki = self.state / "pki"
         self.git_root = self.state / "git"
         self.kubeconfig = self.state / "kubeconfig"
+        self.etcd_data = self.state / "etcd"  # etcd's --data-dir: every object of the cluster, nothing else
         self.stack_json = self.state / "stack.json"
         self.moto_replayed: tuple[int, float] | None = None
         # What runs the moto server (default: moto_eks_shim.py) and extra environment for it; tests set these to
@@ -324,6 +325,25 @@ class Stack:
             raise StackError("purge: stop the stack first (down)")
         if self.state.exists():
             shutil.rmtree(self.state)
+
+    #: What reads or writes the cluster's objects: stopped before etcd's data goes (wipe_etcd).
+    API_USERS = GROUPS["kube"] + GROUPS["nodes"] + GROUPS["gitops"]
+
+    def wipe_etcd(self) -> bool:
+        """Delete etcd's data directory (``<state>/etcd``): every object of the cluster goes, and nothing else - the
+        certificates and kubeconfig, the git repositories, moto's recorded AWS state and the fake GitHub's deploy
+        keys stay (a lost cluster whose config repository and Secrets Manager survive:
+        docs/howto/disaster-recovery.md). The next ``up kube`` starts an empty cluster. Refused while etcd or
+        anything that talks to the API server runs (:data:`API_USERS`: the kube, nodes and gitops groups): a
+        controller would write its cached objects back. True when there was data to delete."""
+        running = [c for c in self.API_USERS if self.is_running(c)]
+        if running:
+            raise StackError(f"wipe_etcd: stop {', '.join(running)} first "
+                             "(scripts/local-stack down kube nodes gitops)")
+        if not self.etcd_data.exists():
+            return False
+        shutil.rmtree(self.etcd_data)
+        return True
 
     # ---------------------------------------------------------------- components
     @property
