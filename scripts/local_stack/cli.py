@@ -34,7 +34,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="cmd", required=True)
     p = sub.add_parser("build", help="build the stack's binaries from the Go module proxy (cached)")
     targets = ["all", "local", "etcd", "kubernetes", "kube-scheduler", "kwok", "helm", "eksctl", "gitops",
-               *GROUPS["gitops"], "notification-controller", "flux-mirror"]
+               *GROUPS["gitops"], "notification-controller", "flux-mirror", "flux-cli"]
     p.add_argument("targets", nargs="*", choices=targets, metavar="|".join(targets))
     groups = list(GROUPS) + list(COMPONENTS)
     p = sub.add_parser("up", help="start the stack (builds missing binaries first); idempotent")

@@ -269,14 +269,20 @@ class Stack:
         return self.state / "bin"
 
     def _link_kubectl(self) -> None:
+        """Link the stack's kubectl into :attr:`bin_dir`, and its flux CLI when built (``build flux-cli``, the Flux
+        release of the stack's controllers)."""
         self.bin_dir.mkdir(parents=True, exist_ok=True)
-        link = self.bin_dir / "kubectl"
-        target = self.binaries()["kubectl"]
-        if not link.is_symlink() or os.readlink(link) != str(target):
-            tmp = self.bin_dir / ".kubectl.tmp"
-            tmp.unlink(missing_ok=True)
-            tmp.symlink_to(target)
-            tmp.replace(link)
+        links = {"kubectl": self.binaries()["kubectl"],
+                 "flux": self.bin_root / f"flux-{versions()['FLUX_VERSION']}" / "flux"}
+        for name, target in links.items():
+            link = self.bin_dir / name
+            if name == "flux" and not target.exists():
+                continue
+            if not link.is_symlink() or os.readlink(link) != str(target):
+                tmp = self.bin_dir / f".{name}.tmp"
+                tmp.unlink(missing_ok=True)
+                tmp.symlink_to(target)
+                tmp.replace(link)
 
     def down(self, components=None, *, log=None) -> list[str]:
         """Stop the given components (default: all), reverse start order. Returns what was running."""
