@@ -63,6 +63,14 @@ def test_installed_collection_runs_site_local(tarball, tmp_path, local_stack_env
                          stdin=subprocess.DEVNULL)
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert recap(run.stdout)["local"]["failed"] == 0
+    # README "Using the playbooks from an installed collection": a step by its name (playbooks/config.yml of the
+    # installed collection), in check mode with --diff, right after the converge: it runs and would change nothing
+    step = subprocess.run([str(VENV_BIN / "ansible-playbook"), "tidepool.eks.config",
+                           "-i", str(installed / "inventories" / "hosts.yml"), "-l", "local", "--check", "--diff",
+                           *local_flavour_args("local", None, 1)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    assert step.returncode == 0, step.stdout[-6000:] + step.stderr[-2000:]
+    assert recap(step.stdout)["local"]["failed"] == 0 and recap(step.stdout)["local"]["changed"] == 0, step.stdout[-4000:]
     # tidepool.eks resolved from the clean path only (this checkout is not on it)
     listing = subprocess.run([str(VENV_BIN / "ansible-galaxy"), "collection", "list", "tidepool.eks"], cwd=tmp_path,
                              env=env, capture_output=True, text=True, check=True).stdout
