@@ -49,6 +49,15 @@ options:
       - Whether the key can only read. Flux v1 writes (it moves the sync tag), so the default is V(false).
     type: bool
     default: false
+  supersede:
+    description:
+      - With O(state=present), also delete every other deploy key of the repository that has the same O(title):
+        earlier keys of the same owner, such as the Flux key of a cluster that was lost and rebuilt (its private half
+        died with the cluster, its access would stay). They are deleted after the key is in place.
+      - The title C(flux key for <cluster>) names one cluster; a key someone added by hand under that title goes too.
+    type: bool
+    default: false
+    version_added: 0.2.0
   state:
     description:
       - V(present) adds the key (or replaces a drifted one); V(absent) removes every copy of the key.
@@ -161,6 +170,12 @@ key:
       description: SHA256 fingerprint of the key.
       type: str
       sample: SHA256:3x9Lw0J1Bz3...
+superseded:
+  description: The other keys titled O(title) that O(supersede) deleted (in check mode, would delete), each as in RV(key).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{id: 42, title: flux key for test1, read_only: false, fingerprint: "SHA256:Yq1c..."}]
 repository:
   description: C(owner/name) the module worked on and the API URL used.
   returned: always
@@ -213,6 +228,7 @@ def main():
             title=dict(type="str"),
             cluster=dict(type="str"),
             read_only=dict(type="bool", default=False),
+            supersede=dict(type="bool", default=False),
             state=dict(type="str", choices=["present", "absent"], default="present"),
             token=dict(type="str", no_log=True),
             api_url=dict(type="str"),
@@ -242,7 +258,7 @@ def main():
             raise runner.Failure(f"retries must be 0 or more, got {p['retries']}.")
         repo = core.Repository(make_request(token, p["validate_certs"], p["timeout"]), api_url, owner, name,
                                retries=p["retries"])
-        result = core.ensure(repo, p["key"], title, p["read_only"], p["state"], module.check_mode)
+        result = core.ensure(repo, p["key"], title, p["read_only"], p["state"], module.check_mode, p["supersede"])
         return dict(result, repository={"full_name": f"{owner}/{name}", "api_url": api_url})
 
     runner.run(module, work, errors=(core.GitHubError,))

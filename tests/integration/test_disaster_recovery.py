@@ -279,16 +279,19 @@ def test_no_value_in_secrets_manager_was_regenerated(drill):
     assert task_status(drill.recovery.stdout, GENERATE) == "ok"    # the recovery found every one stored
 
 
-def test_the_rebuilt_cluster_s_new_deploy_key_is_registered(drill):
+def test_the_rebuilt_cluster_s_new_deploy_key_replaces_the_lost_one(drill):
+    """The run registers the rebuilt cluster's key and deletes the lost cluster's (same title, flux role
+    flux_deploy_key_supersede): no key whose private half died with the cluster keeps access."""
     before, after = drill.before, drill.after
     public = base64.b64decode(after.secrets[DEPLOY_KEY]["data"]["identity.pub"]).decode().split()[:2]
-    registered = [k for k in after.deploy_keys if k["key"].split()[:2] == public]
-    assert len(registered) == 1 and registered[0]["title"] == "flux key for local"
     old = base64.b64decode(before.secrets[DEPLOY_KEY]["data"]["identity.pub"]).decode().split()[:2]
-    stale = [k for k in after.deploy_keys if k["key"].split()[:2] == old]
-    # the lost cluster's key is not removed by the run (it lived only in the cluster): the how-to's last step
-    print(f"\ndeploy keys on the config repository after the recovery: {len(after.deploy_keys)} "
-          f"(the new one, id {registered[0]['id']}; the lost cluster's still registered: {bool(stale)})")
+    assert public != old
+    titled = [k for k in after.deploy_keys if k["title"] == "flux key for local"]
+    assert [k["key"].split()[:2] for k in titled] == [public], titled
+    assert not [k for k in after.deploy_keys if k["key"].split()[:2] == old]
+    # keys of other titles are not touched
+    others = lambda keys: sorted(k["id"] for k in keys if k["title"] != "flux key for local")  # noqa: E731
+    assert others(after.deploy_keys) == others(before.deploy_keys)
 
 
 def test_the_recovery_time(drill, capsys):

@@ -273,42 +273,59 @@ def _view(key: dict | None) -> dict | None:
     return out
 
 
-def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, check_mode: bool) -> dict:
+def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, check_mode: bool,
+           supersede: bool = False) -> dict:
     """Make the repository hold ``key`` once with ``title`` and ``read_only`` (or not at all for ``absent``).
 
+    ``supersede`` (``present`` only): also delete every other deploy key of the repository titled ``title`` - the
+    earlier keys of the same owner, e.g. the Flux key of a cluster that was lost and rebuilt, which would otherwise
+    keep its access. Deleted after ``key`` is in place, so a failure never leaves the repository without a key.
+
     Returns ``{"changed", "operation" (none|create|replace|delete), "key" (id, title, read_only, url, fingerprint;
-    the id is known also when nothing changed, and null when a create is only predicted), "diff"}``.
+    the id is known also when nothing changed, and null when a create is only predicted), "superseded" (the views of
+    the keys deleted, or in check mode to delete, by ``supersede``), "diff"}``.
     Check mode lists keys only: it neither creates nor deletes.
     """
     try:
         wanted = ssh_public_key.material(key)
     except ssh_public_key.SSHKeyError as exc:
         raise GitHubError(f"key: {exc}.") from None
-    matches = []
+    matches, same_title = [], []
     for k in repo.list_keys():
         try:
             if ssh_public_key.material(k.get("key", "")) == wanted:
                 matches.append(k)
+                continue
         except ssh_public_key.SSHKeyError:
-            continue
+            pass
+        if supersede and state == "present" and k.get("title") == title:
+            same_title.append(k)
+    superseded = [_view(k) for k in same_title]
     current = matches[0] if matches else None
     want_view = {"title": title, "read_only": read_only, "fingerprint": ssh_public_key.fingerprint(wanted)}
     before = {k: v for k, v in (_view(current) or {}).items() if k in want_view} if current else {}
 
     if state == "absent":
         if not matches:
-            return {"changed": False, "operation": "none", "key": None, "diff": {"before": {}, "after": {}}}
+            return {"changed": False, "operation": "none", "key": None, "superseded": [],
+                    "diff": {"before": {}, "after": {}}}
         if not check_mode:
             for k in matches:
                 repo.delete(k["id"])
-        return {"changed": True, "operation": "delete", "key": _view(current), "diff": {"before": before, "after": {}}}
+        return {"changed": True, "operation": "delete", "key": _view(current), "superseded": [],
+                "diff": {"before": before, "after": {}}}
 
     if current and current.get("title") == title and bool(current.get("read_only")) == read_only and len(matches) == 1:
-        return {"changed": False, "operation": "none", "key": _view(current), "diff": {"before": before, "after": before}}
+        if superseded and not check_mode:
+            for k in same_title:
+                repo.delete(k["id"])
+        return {"changed": bool(superseded), "operation": "none", "key": _view(current), "superseded": superseded,
+                "diff": {"before": before, "after": before}}
     action = "replace" if current else "create"
     if check_mode:
         predicted = dict(want_view, id=None, url=None)
-        return {"changed": True, "operation": action, "key": predicted, "diff": {"before": before, "after": want_view}}
+        return {"changed": True, "operation": action, "key": predicted, "superseded": superseded,
+                "diff": {"before": before, "after": want_view}}
     for k in matches:
         repo.delete(k["id"])
     try:
@@ -318,4 +335,7 @@ def ensure(repo: Repository, key: str, title: str, read_only: bool, state: str, 
             raise GitHubError(f"{exc} The old deploy key (id {current['id']}) was already deleted to replace it; "
                               "run again to add the key.") from None
         raise
-    return {"changed": True, "operation": action, "key": _view(created), "diff": {"before": before, "after": want_view}}
+    for k in same_title:
+        repo.delete(k["id"])
+    return {"changed": True, "operation": action, "key": _view(created), "superseded": superseded,
+            "diff": {"before": before, "after": want_view}}

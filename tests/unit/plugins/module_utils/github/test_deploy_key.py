@@ -119,6 +119,44 @@ def test_drift_is_replaced(title, read_only):
     assert result["diff"]["before"]["title"] == "flux key for t1" and result["diff"]["after"]["title"] == title
 
 
+def test_supersede_deletes_the_earlier_keys_of_the_same_title_after_the_new_one_is_in_place():
+    """A lost and rebuilt cluster: its earlier Flux key (same title, other material) loses its access; keys of other
+    titles (another cluster's Flux, a CI key) stay; without supersede nothing but the key itself is touched."""
+    api = GitHubAPI()
+    lost = api.add(pub(), "flux key for t1")
+    other_cluster = api.add(pub(), "flux key for t2")
+    ci = api.add(pub(), "ci read access", True)
+    new = pub()
+    kept = gh.ensure(repo(api), new, "flux key for t1", False, "present", check_mode=False)
+    assert kept["superseded"] == [] and lost in api.keys          # default: no supersede
+    api = GitHubAPI(keys=[lost, other_cluster, ci])
+    api.next_id = 2000                                               # ids unique across both scripted APIs
+    result = gh.ensure(repo(api), new, "flux key for t1", False, "present", check_mode=False, supersede=True)
+    assert result["changed"] and result["operation"] == "create"
+    assert [k["id"] for k in result["superseded"]] == [lost["id"]]
+    assert {k["title"] for k in api.keys} == {"flux key for t1", "flux key for t2", "ci read access"}
+    assert [ssh_keys.material(new)] == [k["key"] for k in api.keys if k["title"] == "flux key for t1"]
+    # the new key was created before the old one was deleted: the repository never had no key of t1
+    writes = api.writes()
+    assert writes[0][0] == "POST" and writes[1] == ("DELETE", f"{api.prefix}/{lost['id']}")
+    # rerun: nothing left to supersede, nothing written
+    again = gh.ensure(repo(api), new, "flux key for t1", False, "present", check_mode=False, supersede=True)
+    assert not again["changed"] and again["superseded"] == [] and api.writes() == writes
+
+
+def test_supersede_with_the_key_already_present_and_in_check_mode():
+    api = GitHubAPI()
+    key = pub()
+    api.add(key, "flux key for t1")
+    lost = api.add(pub(), "flux key for t1")
+    predicted = gh.ensure(repo(api), key, "flux key for t1", False, "present", check_mode=True, supersede=True)
+    assert predicted["changed"] and [k["id"] for k in predicted["superseded"]] == [lost["id"]]
+    assert api.writes() == [] and len(api.keys) == 2
+    done = gh.ensure(repo(api), key, "flux key for t1", False, "present", check_mode=False, supersede=True)
+    assert done["changed"] and done["operation"] == "none" and [k["title"] for k in api.keys] == ["flux key for t1"]
+    assert ssh_keys.material(key) == api.keys[0]["key"]
+
+
 def test_check_mode_neither_creates_nor_deletes():
     api = GitHubAPI()
     key = pub()
