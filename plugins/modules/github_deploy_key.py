@@ -51,7 +51,7 @@ options:
     default: false
   supersede:
     description:
-      - With O(state=present), also delete every other deploy key of the repository that has the same O(title):
+      - With O(state=present), also delete every other deploy key of the repository that has the same O(title), the
         earlier keys of the same owner, such as the Flux key of a cluster that was lost and rebuilt (its private half
         died with the cluster, its access would stay). They are deleted after the key is in place.
       - The title C(flux key for <cluster>) names one cluster; a key someone added by hand under that title goes too.
