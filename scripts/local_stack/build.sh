@@ -200,6 +200,18 @@ build_etcd() {
   log "etcd $v: done -> $out"
 }
 
+# The directory of <module>@<version> in the Go module cache, downloaded from the proxy when missing
+# (`go mod download -json`); exits non-zero with the proxy's error when it is refused.
+module_dir() {
+  (cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "$1" | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])')
+}
+
+# A writable copy of a downloaded module directory: copy_module <module dir> <build dir> (replaced).
+copy_module() {
+  rm -rf "$2" && mkdir -p "$2"
+  cp -R "$1/." "$2/" && chmod -R u+w "$2"
+}
+
 # eksctl: a copy-module build. The release's own go.mod is the build's go.mod (its replaces included),
 # so the module is downloaded with `go mod download -json`, its directory copied to a writable build
 # directory and built there. v0.230.0's go.mod carries a typo'd replace
@@ -211,10 +223,8 @@ build_eksctl() {
   mkdir -p "$CACHE/build" "$out"
   log "eksctl $v: downloading github.com/weaveworks/eksctl@$v from the module proxy"
   local dir
-  dir=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/weaveworks/eksctl@$v" \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])')
-  rm -rf "$w" && mkdir -p "$w"
-  cp -R "$dir/." "$w/" && chmod -R u+w "$w"
+  dir=$(module_dir "github.com/weaveworks/eksctl@$v")
+  copy_module "$dir" "$w"
   sed -i.orig -E '/k8s\.io\/cluster-bootstrap[[:space:]]+=>[[:space:]]+k8s\.io\/cluster-bootstrapv[[:space:]]/d' "$w/go.mod"
   if ! cmp -s "$w/go.mod" "$w/go.mod.orig"; then log "eksctl $v: dropped the typo'd cluster-bootstrapv replace"; fi
   log "eksctl $v: compiling ./cmd/eksctl (slow: ~13 min on 2 busy cores)"
@@ -250,12 +260,10 @@ build_copy_module() {
   mkdir -p "$CACHE/build" "$out"
   log "$comp $v: downloading $mod@$v from the module proxy"
   local dir
-  if ! dir=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "$mod@$v" \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])'); then
+  if ! dir=$(module_dir "$mod@$v"); then
     log "FAILED: $comp $v: cannot download the module $mod@$v from $GOPROXY"; return 1
   fi
-  rm -rf "$w" && mkdir -p "$w"
-  cp -R "$dir/." "$w/" && chmod -R u+w "$w"
+  copy_module "$dir" "$w"
   if [ ${#edits[@]} -gt 0 ]; then
     log "$comp $v: go mod edit ${edits[*]}"
     (cd "$w" && "$GO" mod edit "${edits[@]}")
@@ -334,8 +342,7 @@ build_kwok() {
   local src=$w
   if [ ! -d "$src/kustomize/stage" ]; then
     ensure_go
-    src=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "sigs.k8s.io/kwok@$v" \
-          | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])') \
+    src=$(module_dir "sigs.k8s.io/kwok@$v") \
       || { log "FAILED: kwok $v: cannot download sigs.k8s.io/kwok@$v for its stage definitions"; return 1; }
   fi
   local d f n=0
@@ -390,12 +397,10 @@ build_flux_cli() {
   py=${TIDEPOOL_STACK_PYTHON:-$repo/.venv/bin/python}
   mkdir -p "$CACHE/build" "$out"
   log "flux $v: downloading github.com/fluxcd/flux2/v2@$v from the module proxy"
-  if ! dir=$(cd "$CACHE/build" && GOFLAGS=-mod=mod "$GO" mod download -json "github.com/fluxcd/flux2/v2@$v" \
-        | python3 -c 'import json,sys; d=json.load(sys.stdin); sys.exit(d["Error"]) if d.get("Error") else print(d["Dir"])'); then
+  if ! dir=$(module_dir "github.com/fluxcd/flux2/v2@$v"); then
     log "FAILED: flux $v: cannot download the module github.com/fluxcd/flux2/v2@$v from $GOPROXY"; return 1
   fi
-  rm -rf "$w" && mkdir -p "$w"
-  cp -R "$dir/." "$w/" && chmod -R u+w "$w"
+  copy_module "$dir" "$w"
   if ! PYTHONPATH="$repo/scripts${PYTHONPATH:+:$PYTHONPATH}" "$py" -m local_stack.flux_cli "$w/cmd/flux/manifests"; then
     log "FAILED: flux $v: writing the embedded manifests (local_stack.flux_cli) failed; see above"; return 1
   fi
