@@ -277,17 +277,6 @@ def test_each_environment_is_applied_by_its_own_kustomization_as_its_own_account
     assert kget(kube, "serviceaccount", "helm-release", "-n", "qa1") is not None
 
 
-def flux_cli() -> Path:
-    """The stack's flux CLI (``scripts/local-stack build flux-cli``: Flux components.FLUX_VERSION from the proxy)."""
-    import local_stack
-    path = local_stack.cache_root() / "bin" / f"flux-{local_stack.versions()['FLUX_VERSION']}" / "flux"
-    if not path.exists():
-        if os.environ.get("CI", "").lower() in ("true", "1", "yes"):
-            pytest.fail(f"CI=true: the flux CLI is not built ({path}; make test builds it: local-stack build flux-cli)")
-        pytest.skip("the flux CLI is not built (scripts/local-stack build flux-cli)")
-    return path
-
-
 def test_the_flux_cli_of_the_same_release_reads_and_drives_the_stack(converged):
     """`flux` of the one Flux release (the components' and the stack controllers'), built from the module proxy:
     it names that release, lists every Flux object Ready, reconciles the sync objects and shows their events."""
@@ -296,7 +285,7 @@ def test_the_flux_cli_of_the_same_release_reads_and_drives_the_stack(converged):
     env = dict(os.environ, KUBECONFIG=str(kube.kubeconfig))
 
     def flux(*args, timeout=120):
-        res = subprocess.run([str(flux_cli()), *args], env=env, capture_output=True, text=True, timeout=timeout,
+        res = subprocess.run([str(charts.flux_cli()), *args], env=env, capture_output=True, text=True, timeout=timeout,
                              stdin=subprocess.DEVNULL)
         assert res.returncode == 0, (args, res.stdout[-3000:], res.stderr[-3000:])
         return res.stdout + res.stderr

@@ -33,13 +33,19 @@ def _missing(reason: str):
     pytest.skip(reason)
 
 
-def _cached(component: str, version_key: str, name: str) -> Path:
-    """``<cache>/bin/<component>-<version>/<name>`` (fails under CI, skips elsewhere, when it is not built)."""
+def _cached(component: str, version_key: str, name: str, target: str | None = None) -> Path:
+    """``<cache>/bin/<component>-<version>/<name>`` (fails under CI, skips elsewhere, when it is not built by
+    ``scripts/local-stack build <target>``, default ``<component>``)."""
     cache = Path(os.environ.get("TIDEPOOL_EKS_CACHE", Path.home() / ".cache" / "tidepool-eks"))
     path = cache / "bin" / f"{component}-{_versions()[version_key].strip()}" / name
     if not os.access(path, os.X_OK):
-        _missing(f"{name} not built ({path}); run `scripts/local-stack build {component}`")
+        _missing(f"{name} not built ({path}); run `scripts/local-stack build {target or component}`")
     return path
+
+
+def flux_cli() -> Path:
+    """The stack's flux CLI, of the one Flux release (``scripts/local-stack build flux-cli``)."""
+    return _cached("flux", "FLUX_VERSION", "flux", target="flux-cli")
 
 
 def helm() -> Path:
