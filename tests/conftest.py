@@ -213,9 +213,17 @@ def local_stack_env(moto_server, kube_stack, git_server) -> dict[str, str]:
     return {k: os.environ[k] for k in ENV_KEYS}
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(session, config, items):  # pylint: disable=unused-argument
-    """Tests that use the GitOps controllers (``gitops_stack``) run last, in their usual order: once started, Flux and
-    the External Secrets Operator keep reconciling the session's stack (a Flux v2 install, ESO-owned Secrets, the
-    controllers' CRDs), which the flavour-1 modules of `local` that push to the same config repository must not
-    meet."""
+    """Tests that use the GitOps controllers (``gitops_stack``) run last: once started, Flux and the External Secrets
+    Operator keep reconciling the session's stack (a Flux v2 install, ESO-owned Secrets, the controllers' CRDs), which
+    the flavour-1 modules of `local` that push to the same config repository must not meet.
+
+    A shuffled run (``scripts/run_tests.py --random-order-bucket=module [--random-order-seed=N]``, pytest-random-order)
+    moves whole modules: the tests of a module keep their order (they are the steps of one story), the modules' order
+    is random within each of the two groups above (this wrapper sorts after the shuffle; the sort is stable)."""
+    for item in items:
+        item.add_marker(pytest.mark.random_order(disabled=True))
+    result = yield
     items.sort(key=lambda item: "gitops_stack" in getattr(item, "fixturenames", ()))
+    return result
