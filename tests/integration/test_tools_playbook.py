@@ -88,3 +88,15 @@ def test_checksum_mismatch_installs_nothing(mirror, tmp_path):
     assert installed(bindir) == []  # no helm, no partial file
     tmp = re.search(r"dest: (\S*/tidepool-tools-[^/\s]+)/", failed)
     assert tmp and not Path(tmp.group(1)).exists(), result.stdout  # the download's temporary directory is removed
+
+
+def test_without_a_limit_the_tools_are_installed_once_not_once_per_host(mirror, tmp_path):
+    """Every host of `clusters` is this controller (connection local): the play runs once (run_once), so one host
+    downloads and installs, instead of three at the same time into one directory."""
+    root, url = mirror
+    bindir = tmp_path / "bin"
+    result = play(bindir, url, pins(root), limit=None)
+    assert result.returncode == 0, result.stdout + result.stderr
+    task = result.stdout.split("helm: download and verify", 1)[1].split("TASK [", 1)[0]
+    assert len(re.findall(r"^(?:ok|changed): \[", task, re.M)) == 1, task
+    assert installed(bindir) == ["helm"]
