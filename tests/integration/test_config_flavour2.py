@@ -14,6 +14,7 @@ import yaml
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree as config_tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
+from tests.support import charts
 from tests.support.helpers import AWS_ENV, REPO, recap, run_playbook
 from tests.support.inventory import load_values
 from tests.support.schemas import REF
@@ -152,3 +153,36 @@ def test_a_tampered_mirror_with_a_matching_sha256_beside_it_is_refused(tmp_path)
     assert proc.returncode != 0, out[-3000:]
     assert f"has sha256 {fake}, not the pinned flux_v2_components_sha256 {digest}" in out, out[-3000:]
     assert _git("--git-dir", str(bare), "rev-list", "--all") == ""   # nothing committed
+
+
+def test_test1_switched_to_flavour_2_renders_the_pinned_flux_clis_components_with_no_digest(tmp_path, kube_stack):
+    """Issue 26: `site.yml -l test1 -e flux_version=2` needs no digest copied by hand: test1 pins no components file,
+    so gotk-components.yaml is what the flux CLI of flux_v2_release prints (`flux install --export`, as `flux
+    bootstrap` writes it), here the stack's build of that release standing in for the tools role's download."""
+    cli = charts.flux_cli()
+    bare = tmp_path / "cluster-test1.git"
+    _git("init", "-q", "--bare", "--initial-branch", "master", str(bare))
+    home = tmp_path / "home"
+    home.mkdir()
+    extra_vars = {"flux_version": 2, "config_repo_url": f"file://{bare}",
+                  "config_repo_workdir": str(tmp_path / "checkout"), "flux_v2_cli": str(cli),
+                  # test1's own config repository, the one Flux syncs (file:// is only where this test pushes)
+                  "flux_git_url": "git@github.com:tidepool-org/cluster-test1.git",
+                  "config_validate": "server", "kubeconfig": str(kube_stack.kubeconfig),
+                  "cluster_provider": "existing", "kubernetes_api_server": kube_stack.server}
+    proc = run_playbook("site.yml", limit="test1", extra_vars=extra_vars, env={"HOME": str(home)},
+                        env_remove=AWS_ENV, args=["--tags", "config"])
+    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
+    assert "flux_v2_components_sha256" not in proc.stdout
+    exported = subprocess.run([str(cli), "install", "--export",
+                               "--components-extra=image-reflector-controller,image-automation-controller"],
+                              env={"PATH": "/usr/bin:/bin", "KUBECONFIG": "/dev/null", "HOME": str(home)},
+                              check=True, capture_output=True, text=True).stdout
+    committed = _git("--git-dir", str(bare), "show", "master:clusters/test1/flux/flux-system/gotk-components.yaml")
+    objects = [d for d in yaml.safe_load_all(committed) if d]
+    assert objects == [d for d in yaml.safe_load_all(exported) if d]
+    images = {c["image"] for d in objects if d["kind"] == "Deployment"
+              for c in d["spec"]["template"]["spec"]["containers"]}
+    assert images == {components.image(name) for name in components.CONTROLLERS}   # the one Flux release
+    cache = home / ".cache" / "tidepool-eks" / "flux2" / components.FLUX_VERSION
+    assert (cache / "flux-install-export.yaml").is_file() and not (cache / "install.yaml").exists()

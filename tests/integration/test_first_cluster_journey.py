@@ -7,10 +7,10 @@ copy of inventories/ (the repository's is never touched), the keys the page list
 (account 123456789012), the git server's repository for the GitHub config repository. Where the page cannot be
 followed offline the local stack's equivalent is used and said so below:
 
-* the Flux components: section 2 downloads the release's install.yaml from GitHub into
-  ~/.cache/tidepool-eks/flux2/<release>/ and pins its sha256; here the local stack's mirror of the same release
-  (~/.cache/tidepool-eks/mirror/flux2/<release>/install.yaml, `scripts/local-stack build flux-mirror`) is copied there
-  instead of `curl`, then `sha256sum` runs as written and its digest is pinned;
+* the Flux components: section 2 deletes test2's mirror and digest, so they come from the flux CLI of the release
+  (`flux install --export`), which the tools step installs into ~/.local/bin from GitHub; here the stack's flux CLI of
+  the same release (`scripts/local-stack build flux-cli`) stands in for it on the PATH, and `flux version --client`
+  runs as written;
 * `~` is a temporary HOME (the checkouts, the components cache and the kubeconfig live there);
 * `flux_git_url`: the page's "same SSH URL" has no SSH server on the local stack: the git server's smart-HTTP URL of
   the same repository (as host `local` does);
@@ -20,7 +20,6 @@ followed offline the local stack's equivalent is used and said so below:
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -35,6 +34,7 @@ import boto3
 import pytest
 import yaml
 
+from tests.support import charts
 from tests.support.helpers import MOTO_ACCOUNT, REPO, VENV_BIN, ansible_env, recap
 
 pytestmark = pytest.mark.integration
@@ -86,14 +86,6 @@ def the_command(lines: list[str], start: str) -> str:
 def flux_release() -> str:
     defaults = yaml.safe_load((REPO / "roles" / "flux" / "defaults" / "main.yml").read_text())
     return defaults["flux_v2_release"]
-
-
-def local_mirror(release: str) -> Path:
-    cache = Path(os.environ.get("TIDEPOOL_EKS_CACHE") or Path.home() / ".cache" / "tidepool-eks")
-    path = cache / "mirror" / "flux2" / release / "install.yaml"
-    if not path.is_file():
-        pytest.fail(f"{path} missing: run `scripts/local-stack build flux-mirror`", pytrace=False)
-    return path
 
 
 def sh(command: str, cwd: Path, env: dict) -> str:
@@ -149,7 +141,7 @@ class Journey:
         self.config_repo_url = git_server.create_repo(self.repo_name)
         self.flux_git_url = f"{git_server.http_url}{self.repo_name}.git"
         self.bare = git_server.root / f"{self.repo_name}.git"
-        bindir = tmp / "bin"
+        bindir = self.bindir = tmp / "bin"
         bindir.mkdir()
         self.eksctl_calls = tmp / "eksctl-calls"
         eksctl = bindir / "eksctl"
@@ -159,7 +151,9 @@ class Journey:
         self.vault_password_file = tmp / "vault-password"
         self.vault_password_file.write_text(VAULT_PASSWORD + "\n")
         self.env = ansible_env({"HOME": str(self.home)}, NOT_THE_OPERATORS)
-        self.env["PATH"] = f"{bindir}{os.pathsep}{self.env['PATH']}"   # the venv's ansible-* first, then the rest
+        # the venv's ansible-* first, then the rest without any other flux CLI (the stack's env has one)
+        rest = [d for d in self.env["PATH"].split(os.pathsep) if d and not (Path(d) / "flux").exists()]
+        self.env["PATH"] = os.pathsep.join([str(bindir), *rest])
         assert self.env["AWS_ENDPOINT_URL"] == endpoint
 
     def sub(self, command: str) -> str:
@@ -212,7 +206,7 @@ class Journey:
         assert f"accountNumber: '{account}'" in text                        # stays a quoted string
         path.write_text(text)
 
-    def edit_main(self, digest: str) -> None:
+    def edit_main(self) -> None:
         path = self.root / "inventories" / "host_vars" / CLUSTER / "main.yml"
         lines = path.read_text().splitlines()
         out = []
@@ -226,34 +220,23 @@ class Journey:
                 line = "config_repo_branch: master"
             elif key == "flux_git_url":
                 line = f"flux_git_url: {self.flux_git_url}"
-            elif key == "flux_v2_mirror_url":                                # "delete flux_v2_mirror_url"
+            elif key in ("flux_v2_mirror_url", "flux_v2_components_sha256"):   # "delete ... and ..."
                 continue
-            elif key == "flux_v2_components_sha256":
-                line = f'flux_v2_components_sha256: "{digest}"'
             out.append(line)
         assert {"config_repo_url", "config_repo_branch", "flux_git_url", "flux_v2_mirror_url",
                 "flux_v2_components_sha256"} <= seen, seen
         path.write_text("\n".join(out) + "\n")
 
-    def fetch_components(self) -> str:
-        """Section 2's mkdir / curl / sha256sum, the curl replaced by a copy of the local stack's mirror."""
+    def install_flux_cli(self) -> None:
+        """Section 2's CLI: the stack's build of the release stands in for the tools step's download (on the PATH),
+        then the page's `flux version --client` runs as written and must name the collection's release."""
         release = flux_release()
         text = section("2. The inventory of your cluster")
         assert f"`flux_v2_release`, {release}," in text, f"the page does not name the collection's release {release}"
-        lines = bash_lines(text)
-        mkdir = the_command(lines, "mkdir -p ~/.cache/tidepool-eks/flux2/")
-        curl = the_command(lines, "curl -fsSL -o ~/.cache/tidepool-eks/flux2/")
-        sha = the_command(lines, "sha256sum ~/.cache/tidepool-eks/flux2/")
-        cache_file = f"~/.cache/tidepool-eks/flux2/{release}/install.yaml"
-        assert mkdir == f"mkdir -p ~/.cache/tidepool-eks/flux2/{release}", mkdir
-        assert curl == (f"curl -fsSL -o {cache_file} "
-                        f"https://github.com/fluxcd/flux2/releases/download/{release}/install.yaml"), curl
-        assert sha.startswith(f"sha256sum {cache_file}"), sha
-        sh(mkdir, self.root, self.env)
-        sh(f"cp {shlex.quote(str(local_mirror(release)))} {cache_file}", self.root, self.env)   # offline curl
-        digest = sh(sha.split("#")[0], self.root, self.env).split()[0]
-        assert re.fullmatch(r"[0-9a-f]{64}", digest)
-        return digest
+        command = the_command(bash_lines(text), "flux version --client")
+        (self.bindir / "flux").symlink_to(charts.flux_cli())
+        assert sh(command, self.root, self.env).strip() == f"flux: {release}"
+        assert f"flux: {release}" in text
 
     def iam_policies(self) -> list[str]:
         """Section 1's policies of a flavour-2 cluster: the `sed` command as written for each file of the table (the
@@ -300,9 +283,9 @@ class Journey:
         assert path.read_text().startswith("$ANSIBLE_VAULT;")
 
 
-def setup_journey(tmp: Path, git_server, endpoint: str, account: str = MOTO_ACCOUNT, fetch: bool = True) -> Journey:
-    """Sections 1 and 2 of the page, in order, for a fresh moto (the caller reset it). ``fetch`` false: the digest is
-    pinned but the components are not put into the cache."""
+def setup_journey(tmp: Path, git_server, endpoint: str, account: str = MOTO_ACCOUNT, cli: bool = True) -> Journey:
+    """Sections 1 and 2 of the page, in order, for a fresh moto (the caller reset it). ``cli`` false: no flux CLI is
+    installed."""
     j = Journey(tmp, git_server, endpoint)
     # section 1: the Route 53 zone of the environment's host names exists before the cluster step
     boto3.client("route53", region_name=REGION, endpoint_url=endpoint).create_hosted_zone(
@@ -310,8 +293,9 @@ def setup_journey(tmp: Path, git_server, endpoint: str, account: str = MOTO_ACCO
     j.copy_test2()
     j.edit_values(account)
     j.vault()
-    j.edit_main(j.fetch_components() if fetch
-                else hashlib.sha256(local_mirror(flux_release()).read_bytes()).hexdigest())
+    j.edit_main()
+    if cli:
+        j.install_flux_cli()
     return j
 
 
@@ -408,13 +392,25 @@ def test_preview_shows_the_config_repositorys_new_files(preview):
     assert DNS in out
 
 
-def test_check_mode_used_the_pinned_cached_components_and_downloaded_nothing(preview):
+def test_check_mode_rendered_the_components_with_the_flux_cli_and_downloaded_nothing(preview):
+    """No digest was copied by hand: the components are the CLI's `flux install --export`, cached under ~/.cache."""
     out = preview["check"].stdout
     release = flux_release()
+    task = "The components the flux CLI installs (flux install --export)"
+    assert f"TASK [tidepool.eks.flux : {task}] " in out, out[-3000:]
+    assert out.split(f"TASK [tidepool.eks.flux : {task}] ", 1)[1].split("\n", 2)[1] == f"ok: [{CLUSTER}]"
     for task in ("Check mode does not download the components",
                  f"Download and verify https://github.com/fluxcd/flux2/releases/download/{release}/install.yaml"):
-        assert f"TASK [tidepool.eks.flux : {task}] " in out, task
-        assert out.split(f"TASK [tidepool.eks.flux : {task}] ", 1)[1].split("\n", 2)[1] == f"skipping: [{CLUSTER}]"
+        marker = f"TASK [tidepool.eks.flux : {task}] "
+        assert marker not in out or out.split(marker, 1)[1].split("\n", 2)[1] == f"skipping: [{CLUSTER}]", task
+    j = preview["journey"]
+    export = j.home / ".cache" / "tidepool-eks" / "flux2" / release / "flux-install-export.yaml"
+    objects = [d for d in yaml.safe_load_all(export.read_text()) if d]
+    deployments = {d["metadata"]["name"]: d for d in objects if d["kind"] == "Deployment"}
+    assert set(deployments) == {"source-controller", "kustomize-controller", "helm-controller",
+                                "notification-controller", "image-reflector-controller",
+                                "image-automation-controller"}, sorted(deployments)
+    assert not (j.home / ".cache" / "tidepool-eks" / "flux2" / release / "install.yaml").exists()
 
 
 def test_preview_shows_the_buckets_to_create(preview):
@@ -526,21 +522,33 @@ def test_a_mistyped_account_number_is_one_line_naming_the_key(tmp_path, moto_res
     assert not (j.home / ".cache" / "tidepool-eks" / "checkouts").exists()   # nothing cloned
 
 
-def test_check_mode_without_the_cached_components_says_what_to_do(tmp_path, moto_reset, git_server):
-    """Section 2: "check mode (next section) needs it there because check mode never downloads"; section 6's row
-    `Check mode: the Flux v2.9.4 components are not in ... yet and check mode does not download ...`: the digest
-    pinned, the fetch into ~/.cache skipped."""
-    j = setup_journey(tmp_path, git_server, moto_reset, fetch=False)
-    release = flux_release()
+def test_without_the_flux_cli_the_run_says_what_to_do(tmp_path, moto_reset, git_server):
+    """Section 6's row `No flux CLI: ...`: section 2 done except the CLI; the check run stops before the config
+    repository is touched, naming the tools step and flux_v2_cli."""
+    j = setup_journey(tmp_path, git_server, moto_reset, cli=False)
     proc = j.ansible_playbook(the_command(bash_lines(section("3. Preview: the check-mode run")),
                                           "ansible-playbook site.yml -l <cluster> --check"),
                               *VAULT_ARGS, str(j.vault_password_file))
     out = " ".join(proc.stdout.split())
     assert proc.returncode != 0, out[-4000:]
-    cache = j.home / ".cache" / "tidepool-eks" / "flux2" / release / "install.yaml"
-    assert (f"Check mode: the Flux {release} components are not in {cache} yet and check mode does not download"
-            in out), out[-4000:]
-    assert (f"`Check mode: the Flux {release} components are not in ... yet and check mode does not download ...`"
-            in page())
-    assert not cache.exists()
+    assert "No flux CLI: no `flux` on PATH nor in" in out, out[-4000:]
+    assert "--tags tools`, or set flux_v2_cli" in out, out[-4000:]
+    assert "| `No flux CLI: ...` or `The flux CLI ... is ..., not Flux v2.9.4 (flux_v2_release)` |" in page()
+    assert git("--git-dir", str(j.bare), "for-each-ref") == ""
+
+
+def test_a_flux_cli_of_another_release_is_refused(tmp_path, moto_reset, git_server):
+    """A CLI that reports another release (here a stand-in printing v2.8.8) is refused before anything is rendered:
+    its components would be another release's."""
+    j = setup_journey(tmp_path, git_server, moto_reset, cli=False)
+    old = j.bindir / "flux"
+    old.write_text(f"#!{sys.executable}\nimport sys\nprint('{{\"flux\": \"v2.8.8\"}}') if sys.argv[1:2] == ['version']"
+                   " else sys.exit(9)\n")
+    old.chmod(old.stat().st_mode | stat.S_IXUSR)
+    proc = j.ansible_playbook(the_command(bash_lines(section("3. Preview: the check-mode run")),
+                                          "ansible-playbook site.yml -l <cluster> --check"),
+                              *VAULT_ARGS, str(j.vault_password_file))
+    out = " ".join(proc.stdout.split())
+    assert proc.returncode != 0, out[-4000:]
+    assert f"The flux CLI {old} is v2.8.8, not Flux {flux_release()} (flux_v2_release)" in out, out[-4000:]
     assert git("--git-dir", str(j.bare), "for-each-ref") == ""

@@ -26,3 +26,12 @@ def test_the_flux_role_installs_the_pinned_release_by_default():
     declared = {spec["options"]["flux_v2_release"]["default"] for spec in specs.values()
                 if "flux_v2_release" in spec.get("options", {})}
     assert declared == {components.FLUX_VERSION}
+
+
+def test_the_tools_role_installs_the_flux_cli_of_the_pinned_release():
+    """The flux role renders the components with this CLI's `flux install --export` and refuses another release."""
+    tools = yaml.safe_load(Path(REPO, "roles/tools/defaults/main.yml").read_text())
+    (flux,) = [pin for pin in tools["tools_pins"] if pin["name"] == "flux"]
+    assert "v" + flux["version"] == components.FLUX_VERSION
+    for platform, artifact in flux["platforms"].items():
+        assert f"/download/{components.FLUX_VERSION}/flux_{flux['version']}_" in artifact["url"], platform
