@@ -23,7 +23,8 @@ import time
 import boto3
 import pytest
 
-from tests.support.helpers import REPO, SHARED, github_api, recap, run_playbook, uninstall_helm_releases
+from tests.support.helpers import (REPO, SHARED, github_api, recap, remove_flavour2_objects, run_playbook,
+                                   uninstall_helm_releases)
 from tests.support.kes import irsa_for_secret_stores, secret_data, write_kes_secrets
 
 pytestmark = pytest.mark.integration
@@ -209,7 +210,10 @@ class Poller(threading.Thread):
 
 @pytest.fixture(scope="module")
 def stack(gitops_stack, local_stack_env, kube_stack, git_server, tmp_path_factory):
-    """`local` converged with flavour 1 and the Secrets KES would have written; restores the flavour-1 CRDs after."""
+    """`local` converged with flavour 1 and the Secrets KES would have written; restores the flavour-1 CRDs after.
+    A flavour-2 module that ran earlier on the session's stack (in a shuffled order) left ESO's ExternalSecrets in
+    local's namespaces: they go first, or ESO takes the Secrets back from KES while the migration runs."""
+    remove_flavour2_objects(kube_stack)
     res = run_playbook("site.yml", limit="local", env=local_stack_env, extra_vars={"flux_version": 1})
     assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
     api = kube_stack.api_client()

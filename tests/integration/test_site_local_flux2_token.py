@@ -45,8 +45,8 @@ class AuthGit(git_http.Handler):
 
 
 def kget(kube, *args):
-    proc = kube.kubectl("get", "-o", "json", *args, check=False)
-    return json.loads(proc.stdout) if proc.returncode == 0 else None
+    """None only on NotFound; a kubectl failure fails the test (KubeStack.get)."""
+    return kube.get(*args)
 
 
 @pytest.fixture(scope="module")

@@ -135,6 +135,27 @@ def uninstall_helm_releases(kube) -> None:
         kube.kubectl("delete", "helmreleases.helm.toolkit.fluxcd.io", "--all", "-A", "--wait=true", "--timeout=180s")
 
 
+def remove_flavour2_objects(kube, cluster: str = "local", timeout: float = 300.0) -> list[str]:
+    """Return the session's stack to a cluster that never ran flavour 2, for a module that starts from flavour 1
+    (the migration): when any External Secrets Operator ExternalSecret or SecretStore is left (a flavour-2 module ran
+    earlier: its teardown stops the Flux sync but prunes nothing, so ESO would take the Secrets over again), stop
+    the Flux v2 sync and delete every namespace labelled ``tidepool.org/cluster=<cluster>``, waiting until they are
+    gone (``timeout`` seconds, then AssertionError naming what is left). Returns the namespaces deleted ([] when
+    nothing of flavour 2 was there). A kubectl failure fails the test (KubeStack.get)."""
+    left = [o for kind in ("externalsecrets.external-secrets.io", "secretstores.external-secrets.io")
+            for o in (kube.get(kind, "-A") or {}).get("items", [])]
+    if not left:
+        return []
+    stop_flux_v2(kube)
+    names = sorted(n["metadata"]["name"] for n in kube.get("namespaces", "-l", f"tidepool.org/cluster={cluster}")["items"])
+    if names:
+        kube.kubectl("delete", "namespace", *names, "--wait=false")
+        wait_for(f"namespaces {names} deleted",
+                 lambda: not kube.get("namespaces", "-l", f"tidepool.org/cluster={cluster}")["items"], timeout,
+                 lambda: kube.kubectl("get", "namespaces", "-l", f"tidepool.org/cluster={cluster}", check=False).stdout)
+    return names
+
+
 def wait_for(what: str, check, timeout: float = 60.0, on_timeout=lambda: ""):
     """``check()``'s first truthy value, polled every 0.5 s; AssertionError naming ``what`` (and ``on_timeout()``'s
     text) after ``timeout`` seconds."""
