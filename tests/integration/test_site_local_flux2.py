@@ -507,3 +507,64 @@ def test_a_bad_manifest_committed_by_hand_is_reported_by_the_wait_with_fluxs_mes
     fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
     assert fixed.returncode == 0, fixed.stdout[-4000:]
     assert f"Flux applied master@sha1:{head(env)}" in fixed.stdout.replace("\n        ", " ")
+
+
+def flux_step_times_out(env, component, stack):
+    """``playbooks/flux.yml`` with ``component`` of the stack stopped and the wait bounded to 20 s (a progress line
+    every 5 s) must fail at its timeout: its output, one line. ``component`` runs again afterwards."""
+    stack.down([component])
+    try:
+        assert not stack.is_running(component)
+        res = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None,
+                           extra_vars={"flux_wait_applied_timeout": 20, "flux_wait_applied_poll": 5})
+    finally:
+        stack.up([component], timeout=120)
+    out = " ".join(res.stdout.split())
+    assert res.returncode != 0, out[-4000:]
+    # the bounded wait: progress lines, then the task fails (not the run hanging until CI's limit)
+    assert "at most (seconds): 20" in out and "FAILED - RETRYING" in out and "fatal: [local]" in out, out[-4000:]
+    assert "Traceback" not in res.stdout + res.stderr
+    return out
+
+
+def test_with_kustomize_controller_down_the_wait_ends_at_its_timeout_naming_the_commit(converged, tmp_path):
+    env, kube, stack = converged["env"], converged["kube"], converged["stack"]
+    # a valid commit by someone else: the head moves, and nothing on the stack applies it while Flux is down
+    git = commit_by_hand(env, tmp_path, "shared/reloader", "by-hand", "reloader", "a valid manifest, by hand")
+    try:
+        new = head(env)
+        out = flux_step_times_out(env, "kustomize-controller", stack)
+        assert f"Waiting for Flux to apply {new[:12]}" in out, out[-4000:]
+        assert kget(kube, "kustomization", "flux-system", "-n", "flux-system")["status"]["lastAppliedRevision"] != \
+            f"master@sha1:{new}"
+    finally:
+        revert_by_hand(git)
+    # Flux back: the next run waits until it applied the head, and passes
+    fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    assert f"Flux applied master@sha1:{head(env)}" in " ".join(fixed.stdout.split())
+    assert kget(kube, "configmap", "by-hand", "-n", "reloader") is None  # the revert pruned it
+
+
+def test_with_the_external_secrets_operator_down_the_wait_ends_at_its_timeout_naming_the_secret(converged):
+    env, kube, stack = converged["env"], converged["kube"], converged["stack"]
+    mine = sorted((e for e in kget(kube, "externalsecrets.external-secrets.io", "-n", "qa1")["items"]
+                   if e["spec"]["data"][0]["remoteRef"]["key"].startswith("local/")),
+                  key=lambda e: e["metadata"]["name"])
+    assert mine, "no ExternalSecret of local in qa1"
+    es = mine[0]
+    name, key = es["spec"]["target"]["name"], es["spec"]["data"][0]["remoteRef"]["key"]
+    # the Secret lost while ESO is down: nothing writes it again before the wait's timeout
+    stack.down(["external-secrets"])
+    try:
+        kube.kubectl("delete", "secret", name, "-n", "qa1")
+    except BaseException:
+        stack.up(["external-secrets"], timeout=120)
+        raise
+    out = flux_step_times_out(env, "external-secrets", stack)
+    assert f"Secrets present, waiting for qa1/{name}" in out, out[-4000:]
+    # ESO back: the next run nudges it, waits until the Secret is written again, with moto's values
+    fixed = run_playbook("playbooks/flux.yml", limit="local", env=env, local_flavour=None)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    data = kget(kube, "secret", name, "-n", "qa1")["data"]
+    assert {k: base64.b64decode(v).decode() for k, v in data.items()} == secret_values(env)[key]
