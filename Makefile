@@ -8,11 +8,16 @@ export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 bootstrap:
 	scripts/bootstrap
 
+## scripts/bootstrap with the stack's Go builds (`scripts/local-stack build $(1)`) beside it: pip is mostly network,
+## the builds need no .venv until their last two steps, which wait for bootstrap's stamp. Both must pass.
+bootstrap_and_build = TIDEPOOL_BUILD_WAIT_FOR_VENV=1800 scripts/local-stack build $(1) & build=$$!; \
+	scripts/bootstrap; boot=$$?; [ $$boot -eq 0 ] || kill $$build 2>/dev/null; wait $$build && [ $$boot -eq 0 ]
+
 ## The local stack (docs/local-stack.md): build the control-plane binaries once (cached outside the
 ## repository), start moto, etcd, kube-apiserver, kube-controller-manager, git daemon + smart HTTP, fake GitHub,
 ## Flux source-/kustomize-controller and the External Secrets Operator.
-stack: bootstrap
-	scripts/local-stack build local
+stack:
+	$(call bootstrap_and_build,local)
 	scripts/local-stack up
 
 stack-down:
@@ -33,10 +38,10 @@ molecule: stack
 ## The test suite (unit + integration). CI runs this through .ci/run. scripts/run_tests.py runs it in
 ## TIDEPOOL_TEST_WORKERS pytest processes at once (default 2; 1 = one plain pytest), each with its own stack on free
 ## ports, whole modules per process (the GitOps modules together, in order); it prints each process's log at the end.
-test: bootstrap
-	scripts/local-stack build local
-	scripts/local-stack build eksctl || echo "make test: the eksctl build failed; only tests/integration/test_eksctl_dry_run.py needs it (it fails with CI=true, is skipped otherwise)" >&2
-	scripts/local-stack build flux-cli || echo "make test: the flux CLI build failed; only test_site_local_flux2.py's flux CLI test needs it (it fails with CI=true, is skipped otherwise)" >&2
+test:
+	$(call bootstrap_and_build,local)
+	scripts/local-stack build eksctl || echo "make test: the eksctl build failed; only the tests that run eksctl need it (test_eksctl_cluster.py, test_eksctl_dry_run.py ...: they fail with CI=true, are skipped otherwise)" >&2
+	scripts/local-stack build flux-cli || echo "make test: the flux CLI build failed; only the tests that run the flux CLI need it (test_config_flavour2.py, test_first_cluster_journey.py, test_site_local_flux2.py: they fail with CI=true, are skipped otherwise)" >&2
 	python scripts/run_tests.py
 
 unit: bootstrap

@@ -394,7 +394,7 @@ build_flux_cli() {
   ensure_go
   local t0=$SECONDS dir repo py
   repo=$(cd "$here/../.." && pwd)
-  py=${TIDEPOOL_STACK_PYTHON:-$repo/.venv/bin/python}
+  py=$(project_python) || return 1
   mkdir -p "$CACHE/build" "$out"
   log "flux $v: downloading github.com/fluxcd/flux2/v2@$v from the module proxy"
   if ! dir=$(module_dir "github.com/fluxcd/flux2/v2@$v"); then
@@ -415,11 +415,32 @@ build_flux_cli() {
   log "flux $v: done in $((SECONDS - t0)) s (download and compile) -> $out/flux"
 }
 
+# The project's Python (.venv), for the two steps that run Python modules of scripts/local_stack (the flux CLI's
+# embedded manifests, the Flux components mirror); every Go build before them needs only the system python3.
+# TIDEPOOL_BUILD_WAIT_FOR_VENV=<seconds>: the build was started beside `scripts/bootstrap` (make local, make test,
+# CI), so wait up to that long for bootstrap's stamp (.venv/.lock-stamp), a line a minute, then fail naming it.
+project_python() {
+  local repo py waited=0 limit=${TIDEPOOL_BUILD_WAIT_FOR_VENV:-0}
+  repo=$(cd "$here/../.." && pwd)
+  py=${TIDEPOOL_STACK_PYTHON:-$repo/.venv/bin/python}
+  if [ -z "${TIDEPOOL_STACK_PYTHON:-}" ]; then
+    while [ ! -f "$repo/.venv/.lock-stamp" ] && [ "$waited" -lt "$limit" ]; do
+      [ $((waited % 60)) -eq 0 ] && log "waiting for scripts/bootstrap to finish .venv ($waited s of $limit s)"
+      sleep 5; waited=$((waited + 5))
+    done
+    if [ ! -f "$repo/.venv/.lock-stamp" ]; then
+      log "FAILED: $repo/.venv is not bootstrapped$([ "$limit" -gt 0 ] && echo " after waiting $limit s"); run scripts/bootstrap first"
+      return 1
+    fi
+  fi
+  echo "$py"
+}
+
 # The Flux v2 components (install.yaml) assembled offline from the built controllers' CRDs and the reference CRDs
 # (flux_mirror.py); seconds, no network.
 build_flux_mirror() {
   local repo py; repo=$(cd "$here/../.." && pwd)
-  py=${TIDEPOOL_STACK_PYTHON:-$repo/.venv/bin/python}
+  py=$(project_python) || return 1
   PYTHONPATH="$repo/scripts${PYTHONPATH:+:$PYTHONPATH}" "$py" -m local_stack.flux_mirror
 }
 
@@ -439,10 +460,11 @@ case "${1:-all}" in
   helm) build_helm ;;
   gitops) build_source_controller; build_kustomize_controller; build_external_secrets; build_flux_mirror ;;
   # What `make local` / `up` need: everything but eksctl (only the EKS path and its tests run eksctl).
+  # The two steps that need .venv come last (project_python), so the Go builds can start beside scripts/bootstrap.
   local) build_etcd; build_kubernetes; build_kube_scheduler; build_source_controller; build_kustomize_controller
-         build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm ;;
+         build_external_secrets; build_helm_controller; build_kwok; build_helm; build_flux_mirror ;;
   all) build_etcd; build_kubernetes; build_kube_scheduler; build_eksctl; build_source_controller; build_kustomize_controller
-       build_external_secrets; build_helm_controller; build_kwok; build_flux_mirror; build_helm; build_flux_cli ;;
+       build_external_secrets; build_helm_controller; build_kwok; build_helm; build_flux_mirror; build_flux_cli ;;
   go) ensure_go; "$GO" version ;;
   *) echo "usage: $0 [all|local|etcd|kubernetes|kube-scheduler|eksctl|gitops|flux-mirror|flux-cli|helm|source-controller|kustomize-controller|external-secrets|helm-controller|notification-controller|kwok|go]" >&2; exit 2 ;;
 esac

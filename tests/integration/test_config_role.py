@@ -60,12 +60,23 @@ def repo(tmp_path):
 
 @pytest.fixture()
 def rendered(repo):
+    """A first render of test1 into the test's own repository (for the tests that change it afterwards)."""
     res = repo.run()
     assert res.returncode == 0, res.stdout + res.stderr
     return res
 
 
-def test_renders_and_pushes_the_test1_tree(repo, rendered):
+@pytest.fixture(scope="module")
+def first_render(tmp_path_factory):
+    """One first render shared by the tests that change nothing (each asserts it: no new commit, nothing written)."""
+    repo = ConfigRepo(tmp_path_factory.mktemp("config-role"))
+    res = repo.run()
+    assert res.returncode == 0, res.stdout + res.stderr
+    return repo, res
+
+
+def test_renders_and_pushes_the_test1_tree(first_render):
+    repo, rendered = first_render
     assert recap(rendered.stdout)["test1"]["failed"] == 0
     [commit] = repo.commits()
     assert commit.split(" ", 1)[1].startswith("test1 config: update ClusterConfig")
@@ -81,12 +92,14 @@ def test_renders_and_pushes_the_test1_tree(repo, rendered):
     assert hr["spec"]["releaseName"] == "qa2-tidepool"
 
 
-def test_offline_run_ends_aws_steps_with_a_warning(rendered):
+def test_offline_run_ends_aws_steps_with_a_warning(first_render):
+    _, rendered = first_render
     out = rendered.stdout + rendered.stderr   # a module warning (stderr with the default callback)
     assert "No AWS credentials are configured for test1 (region us-west-2): the steps that call AWS end here" in out
 
 
-def test_second_run_changes_nothing_and_makes_no_commit(repo, rendered):
+def test_second_run_changes_nothing_and_makes_no_commit(first_render):
+    repo, _ = first_render
     res = repo.run()
     assert res.returncode == 0, res.stdout
     assert recap(res.stdout)["test1"]["changed"] == 0, res.stdout
@@ -104,7 +117,8 @@ def test_repository_recreated_empty_is_rendered_again(repo, rendered):
     assert len(repo.commits()) == 1 and "clusters/test1/eksctl/cluster-config.yaml" in repo.files()
 
 
-def test_check_diff_shows_change_and_commits_nothing(repo, rendered):
+def test_check_diff_shows_change_and_commits_nothing(first_render):
+    repo, _ = first_render
     values = load_values("test1")
     cluster = copy.deepcopy(values["cluster"])
     cluster["vpc"]["cidr"] = "10.48.0.0/16"

@@ -1,30 +1,13 @@
-"""`ansible-playbook site.yml -l local` runs every step implemented so far against the local stack
-(the README's main command, what `make local` does), and what it writes lands in the stack."""
+"""Host `local` (the README's main command, what `make local` does) resolves every endpoint to the local stack.
+Its converge, rerun and check mode against the stack are test_site_local_objects.py's (one converge, not two)."""
 import json
 import subprocess
 
 import pytest
 
-from tests.support.helpers import REPO, VENV_BIN, ansible_env, recap, run_playbook
+from tests.support.helpers import REPO, VENV_BIN, ansible_env
 
 pytestmark = pytest.mark.integration
-
-
-def test_site_local_against_the_stack(local_stack_env):
-    res = run_playbook("site.yml", limit="local", env=local_stack_env)
-    stats = recap(res.stdout)
-    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-3000:]
-    assert stats["local"]["failed"] == 0 and stats["local"]["unreachable"] == 0
-
-    # The config role rendered, committed and pushed to the stack's git daemon.
-    repo = local_stack_env["TIDEPOOL_GIT_URL"] + "cluster-local.git"
-    refs = subprocess.run(["git", "ls-remote", repo], capture_output=True, text=True, check=True).stdout
-    assert "refs/heads/master" in refs, refs
-
-    # Second run: idempotent.
-    again = run_playbook("site.yml", limit="local", env=local_stack_env)
-    assert again.returncode == 0, again.stdout[-4000:]
-    assert recap(again.stdout)["local"]["changed"] == 0, again.stdout[-4000:]
 
 
 def test_site_local_touches_nothing_outside_the_stack(local_stack_env):

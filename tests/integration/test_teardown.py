@@ -22,6 +22,8 @@ from tests.support.helpers import github_api, moto_aws, recap, run_playbook
 pytestmark = pytest.mark.integration
 
 CLUSTER = "test1"  # the inventory host (cluster_provider eksctl); the kubeconfig points at the local stack
+# The namespaces of the test being run: `workload` gives every test names of its own (a suffix), so no test waits
+# for the previous one's namespaces to finish terminating (the namespace controller takes seconds per namespace).
 NS = ("tdqa2", "tdshared")
 FLUX_NS = "tdflux"
 
@@ -56,7 +58,11 @@ def eks_kubeconfig(kube, path, current=EKS_CONTEXT, server=None):
 def workload(kube_stack, moto_reset, tmp_path):
     """Flux v1 daemon (namespace flux) and HelmReleases in two namespaces of the test's own; test1 in moto (its
     endpoint and CA are the local API server's: scripts/local_stack/moto_eks_shim.py) and its kubeconfig as eksctl
-    writes it (kubeconfig_path), current-context the other cluster `prod`."""
+    writes it (kubeconfig_path), current-context the other cluster `prod`. The namespaces are this test's own (NS, FLUX_NS with a
+    suffix); they are deleted after it without waiting."""
+    global NS, FLUX_NS  # pylint: disable=global-statement  # read by the helpers below, as in every test
+    suffix = uuid.uuid4().hex[:6]
+    NS, FLUX_NS = (f"tdqa2-{suffix}", f"tdshared-{suffix}"), f"tdflux-{suffix}"
     boto3.client("eks", region_name="us-west-2", endpoint_url=moto_reset).create_cluster(
         name=CLUSTER, version="1.34", roleArn="arn:aws:iam::123456789012:role/x", resourcesVpcConfig={"subnetIds": []})
     kube_stack.kubeconfig_path = eks_kubeconfig(kube_stack, tmp_path / "eks-kubeconfig", current="prod")
@@ -69,8 +75,7 @@ def workload(kube_stack, moto_reset, tmp_path):
     kube_stack.kubectl("apply", "--server-side", "--field-manager", "tidepool.eks", "-f", "-",
                        input=yaml.safe_dump_all(docs))
     yield kube_stack
-    kube_stack.kubectl("delete", "namespace", *NS, "--ignore-not-found", "--wait=true", "--timeout=120s", check=False)
-    kube_stack.kubectl("delete", "namespace", FLUX_NS, "--ignore-not-found", "--wait=true", "--timeout=120s", check=False)
+    kube_stack.kubectl("delete", "namespace", *NS, FLUX_NS, "--ignore-not-found", "--wait=false")
 
 
 def releases(kube):
