@@ -21,7 +21,12 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from .common import HOST, StackError, http_ok, wait_for
 
-SERVICE_CIDR = "10.0.0.0/24"
+#: Cluster IPs of Services: a /16, room for 20 environments of the Tidepool chart (about 25 Services each) and the
+#: shared services; a /24 ran out at about 12 environments ("failed to allocate a serviceIP ...: range is full").
+SERVICE_CIDR = "10.0.0.0/16"
+#: the ServiceCIDR object (networking.k8s.io/v1) that widens a stack whose etcd was made with an older, smaller range:
+#: the API server's default ServiceCIDR "kubernetes" keeps the range of its first start (its spec is immutable)
+EXTRA_SERVICE_CIDR = "local-stack"
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: 10x faster on the big CRD files
 HASH_ANNOTATION = "local-stack.tidepool.eks/source-sha256"
 CONTEXT = "tidepool-local"
@@ -246,6 +251,37 @@ def start_apiserver(stack, timeout: float) -> None:
             "--v=1"]
     pid = stack.spawn("kube-apiserver", argv)
     wait_for("kube-apiserver", lambda: apiserver_ready(stack), timeout, pid, stack.run / "kube-apiserver.log")
+    ensure_service_cidr(stack, timeout)
+
+
+def ensure_service_cidr(stack, timeout: float = 30.0) -> bool:
+    """Make :data:`SERVICE_CIDR` allocatable on a stack whose etcd predates it: when the default ServiceCIDR
+    ``kubernetes`` has other CIDRs, create the ServiceCIDR :data:`EXTRA_SERVICE_CIDR` with it (overlapping ranges are
+    allowed; the allocator uses both). Returns whether it created one. Raises StackError when the API server does
+    not answer within ``timeout`` seconds (it may still be writing the default object right after /readyz)."""
+    from kubernetes import client, config
+    from kubernetes.client.rest import ApiException
+    api = client.NetworkingV1Api(config.new_client_from_config(config_file=str(stack.kubeconfig)))
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            default = api.read_service_cidr("kubernetes")
+            break
+        except ApiException as exc:
+            if exc.status != 404 or time.monotonic() > deadline:
+                raise StackError(f"ServiceCIDR kubernetes: {exc.status} {exc.reason} (after {timeout:.0f}s)") from exc
+            time.sleep(0.3)
+    if SERVICE_CIDR in (default.spec.cidrs or []):
+        return False
+    try:
+        api.create_service_cidr(client.V1ServiceCIDR(
+            metadata=client.V1ObjectMeta(name=EXTRA_SERVICE_CIDR),
+            spec=client.V1ServiceCIDRSpec(cidrs=[SERVICE_CIDR])))
+    except ApiException as exc:
+        if exc.status != 409:  # already there: an earlier start made it
+            raise StackError(f"ServiceCIDR {EXTRA_SERVICE_CIDR}: {exc.status} {exc.reason}: {exc.body}") from exc
+        return False
+    return True
 
 
 def kcm_ready(stack) -> bool:

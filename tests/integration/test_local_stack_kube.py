@@ -157,3 +157,19 @@ def test_absent_means_not_found_never_could_not_ask(kube_stack, tmp_path):
         elsewhere.get("namespace", "zz-never-created")
     with pytest.raises(pytest.fail.Exception, match="resource type"):
         kube_stack.get("nosuchkinds", "x")
+
+
+def test_services_of_twenty_environments_get_cluster_ips(kube_stack):
+    """The Service range holds what 20 environments of the Tidepool chart and the shared services need (about 25
+    Services each): with the first range, a /24, the 12th environment's install failed "range is full"."""
+    import local_stack.kube as kube
+    ns = _ns(kube_stack, "svc")
+    services = [{"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"s{i}", "namespace": ns},
+                 "spec": {"ports": [{"port": 80}]}} for i in range(300)]
+    kube_stack.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": services}))
+    ips = {s["spec"]["clusterIP"] for s in kube_stack.get("services", "-n", ns)["items"]}
+    assert len(ips) == 300
+    cidrs = {c["metadata"]["name"]: c["spec"]["cidrs"] for c in kube_stack.get("servicecidrs")["items"]}
+    assert kube.SERVICE_CIDR in [cidr for each in cidrs.values() for cidr in each], cidrs
+    # a second call finds the range allocatable and creates nothing
+    assert kube.ensure_service_cidr(kube_stack.stack) is False

@@ -11,7 +11,9 @@ StatefulSet its releases installed Available. The last phase of :class:`.wait.Wa
 * It has **failed** when at its current spec it is ``Stalled`` (helm-controller gave up: ``RetriesExceeded``,
   a missing dependency it cannot wait for), or ``Ready`` False with one of helm-controller's failure reasons
   (:data:`FAILURE_REASONS`, ``api/v2/condition_types.go``): the install or upgrade failed, the chart could not be
-  fetched. ``DependencyNotReady`` and progress reasons are pending.
+  fetched. ``DependencyNotReady`` and progress reasons are pending. The text of a failed one is that message, followed
+  by Helm's own error in parentheses when the ``Released`` condition is False and says more (a ``Stalled``
+  "Failed to install after 1 attempt(s)" names no cause; ``Released`` has "Helm install failed ...: <error>").
 * It has also **failed** when, not Ready at its current spec, its chart source (``spec.chart.spec.sourceRef``) is in
   another namespace: helm-controller runs with ``--no-cross-namespace-refs=true`` (:mod:`.lockdown`) and refuses to
   make its HelmChart there. helm-controller v1.6.3 says so in its log only (the refusal comes before any condition
@@ -81,8 +83,11 @@ def release_state(helm_release: dict) -> tuple[str, str]:
         return "failed", refused
     if current and (stalled.get("status") == "True" or (
             ready.get("status") == "False" and ready.get("reason") in FAILURE_REASONS)):
-        return "failed", (stalled.get("message") if stalled.get("status") == "True" else ready.get("message")
-                          or "").strip() or message
+        text = (stalled.get("message") if stalled.get("status") == "True" else ready.get("message")
+                or "").strip() or message
+        released = condition(helm_release, "Released")
+        helm_says = (released.get("message") or "").strip() if released.get("status") == "False" else ""
+        return "failed", f"{text} ({helm_says})" if helm_says and helm_says not in text else text
     return "pending", message
 
 

@@ -46,6 +46,21 @@ def test_ready_means_ready_at_the_current_spec():
     assert (state, text) == ("failed", "retries exhausted")
 
 
+def test_a_stalled_release_names_helms_own_error():
+    # helm-controller v1.6.3 after a failed install with no retries: Stalled names no cause, Released has Helm's error
+    stuck = hr("qa9", "tidepool", "False", "InstallFailed", "Failed to install after 1 attempt(s)",
+               stalled="Failed to install after 1 attempt(s)")
+    helm_error = "Helm install failed for release qa9/qa9-tidepool with chart tidepool@0.26.0: context deadline exceeded"
+    stuck["status"]["conditions"].append({"type": "Released", "status": "False", "reason": "InstallFailed",
+                                          "message": helm_error})
+    assert rh.release_state(stuck) == ("failed", f"Failed to install after 1 attempt(s) ({helm_error})")
+    # a Released condition that is True, or says nothing more, adds nothing
+    stuck["status"]["conditions"][-1].update(status="True")
+    assert rh.release_state(stuck) == ("failed", "Failed to install after 1 attempt(s)")
+    stuck["status"]["conditions"][-1].update(status="False", message="Failed to install after 1 attempt(s)")
+    assert rh.release_state(stuck) == ("failed", "Failed to install after 1 attempt(s)")
+
+
 def test_release_identity_follows_helm_controller():
     assert rh.release_identity(hr("qa1", "tidepool", release_name="qa1-tidepool")) == ("qa1", "qa1-tidepool")
     assert rh.release_identity(hr("gloo-system", "gloo")) == ("gloo-system", "gloo")
