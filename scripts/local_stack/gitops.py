@@ -10,8 +10,9 @@ their Deployments), built by build.sh at the versions of versions.env.
 * external-secrets turns ExternalSecrets into Secrets, reading moto's Secrets Manager and STS
   (``AWS_SECRETSMANAGER_ENDPOINT`` / ``AWS_STS_ENDPOINT``: ESO takes custom AWS endpoints only from there).
 
-The Flux controllers run with the multi-tenancy lockdown flags a flavour-2 cluster's Deployments get
-(:func:`lockdown_flags`: the collection's ``gitops/flux_v2/lockdown.FLAGS``, the one place that holds them), so
+The Flux controllers run with the scaling and multi-tenancy lockdown flags a flavour-2 cluster's Deployments get
+(:func:`lockdown_flags`: the collection's ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``, the one place
+that holds each), so
 the stack proves what a cluster enforces: kustomize-controller and helm-controller refuse a ``sourceRef`` into
 another namespace and impersonate each Kustomization's / HelmRelease's service account (``default`` when it names
 none).
@@ -45,18 +46,17 @@ ESO_CONCURRENT = 8
 #: ESO_CLIENT_BURST there).
 ESO_CLIENT_QPS = 150
 ESO_CLIENT_BURST = 300
-#: kustomize-controller's and helm-controller's ``--requeue-dependency`` on the stack (Flux's default is 30s).
-KUSTOMIZE_REQUEUE_DEPENDENCY = "5s"
 
 
 def lockdown_flags(name: str) -> list[str]:
-    """The lockdown flags of Flux controller ``name`` (none for a controller the lockdown leaves alone), read from
-    the collection of this checkout (its ``.collections`` link, as pytest and ansible use)."""
+    """The extra flags of Flux controller ``name`` in the order its rendered Deployment carries them: the scaling
+    flags, then the lockdown's (none for a controller both leave alone), read from the collection of this checkout
+    (its ``.collections`` link, as pytest and ansible use): ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``."""
     path = str(REPO / ".collections")
     if path not in sys.path:
         sys.path.insert(0, path)
-    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown
-    return list(lockdown.FLAGS.get(name, ()))
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown, scaling
+    return list(scaling.FLAGS.get(name, ())) + list(lockdown.FLAGS.get(name, ()))
 
 
 def addr(stack, port_name: str) -> str:
@@ -116,9 +116,6 @@ def start_kustomize_controller(stack, timeout: float) -> None:
     argv = [str(stack.gitops_bin("kustomize-controller")),
             f"--metrics-addr={addr(stack, 'kustomize-controller-metrics')}",
             f"--health-addr={addr(stack, 'kustomize-controller')}",
-            # a Kustomization whose dependsOn is not ready yet is looked at again after this (default 30s): the
-            # environments wait for the shared services (gitops/flux_v2/tenancy.py); a timing of the stack only
-            f"--requeue-dependency={KUSTOMIZE_REQUEUE_DEPENDENCY}",
             "--log-level=info", "--log-encoding=console", *lockdown_flags("kustomize-controller")]
     _start(stack, "kustomize-controller", argv, _env(stack), timeout)
 
@@ -130,7 +127,6 @@ def start_helm_controller(stack, timeout: float) -> None:
             f"--metrics-addr={addr(stack, 'helm-controller-metrics')}",
             f"--health-addr={addr(stack, 'helm-controller')}",
             "--events-addr=", "--watch-all-namespaces=true",
-            f"--requeue-dependency={KUSTOMIZE_REQUEUE_DEPENDENCY}",
             "--log-level=info", "--log-encoding=console", *lockdown_flags("helm-controller")]
     _start(stack, "helm-controller", argv, _env(stack), timeout)
 

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import copy
 
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import controller_args
+
 #: Extra arguments per controller, appended to the container's ``args`` in this order.
 FLAGS = {
     "kustomize-controller": ("--no-cross-namespace-refs=true", "--default-service-account=default"),
@@ -48,17 +50,12 @@ SYNC_SERVICE_ACCOUNT = "kustomize-controller"
 
 
 def kustomize_patches() -> list[dict]:
-    """The ``patches`` of ``flux-system/kustomization.yaml``: one JSON 6902 patch per flag of :data:`FLAGS`
-    (``add /spec/template/spec/containers/0/args/-``, targeting the controller's Deployment by name), then the
-    Kustomization ``flux-system``'s ``serviceAccountName``."""
-    out = []
-    for controller, flags in FLAGS.items():
-        ops = "".join(f"- op: add\n  path: /spec/template/spec/containers/0/args/-\n  value: {flag}\n"
-                      for flag in flags)
-        out.append({"patch": ops, "target": {"kind": "Deployment", "name": controller}})
-    out.append({"patch": f"- op: add\n  path: /spec/serviceAccountName\n  value: {SYNC_SERVICE_ACCOUNT}\n",
-                "target": {"kind": "Kustomization", "name": SYNC_KUSTOMIZATION}})
-    return out
+    """The ``patches`` of ``flux-system/kustomization.yaml``: one JSON 6902 patch per controller of :data:`FLAGS`
+    (``add /spec/template/spec/containers/0/args/-``, targeting the controller's Deployment by name,
+    :mod:`.controller_args`), then the Kustomization ``flux-system``'s ``serviceAccountName``."""
+    return controller_args.kustomize_patches(FLAGS) + [
+        {"patch": f"- op: add\n  path: /spec/serviceAccountName\n  value: {SYNC_SERVICE_ACCOUNT}\n",
+         "target": {"kind": "Kustomization", "name": SYNC_KUSTOMIZATION}}]
 
 
 def apply(objects: list) -> list[dict]:
@@ -66,14 +63,9 @@ def apply(objects: list) -> list[dict]:
     the flags appended to each controller's first container (a flag already there is not added twice), the
     Kustomization ``flux-system`` given its service account. The input is not modified."""
     out = []
-    for obj in objects:
+    for obj in controller_args.append(objects, FLAGS):
         name = (obj.get("metadata") or {}).get("name")
-        if obj.get("kind") == "Deployment" and name in FLAGS:
-            obj = copy.deepcopy(obj)
-            container = obj["spec"]["template"]["spec"]["containers"][0]
-            args = container.setdefault("args", [])
-            args += [flag for flag in FLAGS[name] if flag not in args]
-        elif obj.get("kind") == "Kustomization" and name == SYNC_KUSTOMIZATION and "kustomize" in obj["apiVersion"]:
+        if obj.get("kind") == "Kustomization" and name == SYNC_KUSTOMIZATION and "kustomize" in obj["apiVersion"]:
             obj = copy.deepcopy(obj)
             obj["spec"]["serviceAccountName"] = SYNC_SERVICE_ACCOUNT
         out.append(obj)

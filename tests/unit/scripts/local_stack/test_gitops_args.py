@@ -38,8 +38,10 @@ def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
 
 
 def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_components(tmp_path, monkeypatch):
-    """One place holds the flags (gitops/flux_v2/lockdown.FLAGS): the rendered Deployments and the stack's processes."""
-    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown
+    """One place holds each set of flags (gitops/flux_v2/scaling.FLAGS, lockdown.FLAGS): the rendered Deployments and
+    the stack's processes."""
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, lockdown, scaling
+    from tests.support.helpers import SHARED
     started = {}
     monkeypatch.setattr(gitops, "_start", lambda stack, name, argv, env, timeout: started.update({name: argv}))
 
@@ -56,11 +58,17 @@ def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_compone
     gitops.start_kustomize_controller(Stack(), 5)
     gitops.start_helm_controller(Stack(), 5)
     kustomize = started["kustomize-controller"]
-    assert kustomize[-2:] == ["--no-cross-namespace-refs=true", "--default-service-account=default"]
-    assert kustomize[-2:] == list(lockdown.FLAGS["kustomize-controller"])
-    helm = started["helm-controller"]
-    assert helm[-2:] == list(lockdown.FLAGS["helm-controller"])
-    assert not any(a.startswith("--no-cross-namespace-refs") for a in started["source-controller"])
+    assert kustomize[-4:] == ["--concurrent=10", "--requeue-dependency=5s",
+                              "--no-cross-namespace-refs=true", "--default-service-account=default"]
+    # the rendered Deployments carry the same extra arguments, in the same order (scaling, then lockdown)
+    rendered = {o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["args"]
+                for o in lockdown.apply(scaling.apply(components.assemble(
+                    components.crd_files(str(SHARED / "reference" / "crds" / "flux2"))))) if o["kind"] == "Deployment"}
+    for name in ("kustomize-controller", "helm-controller"):
+        extra = list(scaling.FLAGS[name]) + list(lockdown.FLAGS[name])
+        assert started[name][-len(extra):] == extra == rendered[name][-len(extra):], name
+    assert not any(a.startswith("--no-cross-namespace-refs") or a.startswith("--concurrent")
+                   for a in started["source-controller"])
 
 
 def test_helm_controller_listens_on_loopback_only_and_posts_no_events(tmp_path, monkeypatch):

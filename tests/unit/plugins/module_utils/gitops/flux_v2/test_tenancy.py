@@ -12,7 +12,7 @@ import yaml
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap as v2
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, lockdown, tenancy
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, lockdown, scaling, tenancy
 from tests.support.inventory import load_values
 from tests.support.schemas import REF
 
@@ -46,6 +46,22 @@ def test_the_lockdown_flags_are_fluxs(install):
     again = lockdown.apply(lockdown.apply(install))
     assert args_of(again) == args
     assert args_of(install)["kustomize-controller"][-1] == "--enable-leader-election"  # the input is unchanged
+
+
+def test_the_scaling_flags_come_before_the_lockdown_s_and_are_not_repeated(install):
+    """Flux's vertical-scaling arguments (gitops/flux_v2/scaling.py) on kustomize- and helm-controller, then the
+    lockdown's; the kustomization.yaml patches list them in the same order."""
+    built = args_of(lockdown.apply(scaling.apply(install)))
+    for name in ("kustomize-controller", "helm-controller"):
+        assert built[name][-4:] == ["--concurrent=10", "--requeue-dependency=5s",
+                                    "--no-cross-namespace-refs=true", "--default-service-account=default"], name
+        assert built[name][:-4] == args_of(install)[name]
+    assert built["source-controller"] == args_of(install)["source-controller"]
+    assert args_of(scaling.apply(scaling.apply(install))) == args_of(scaling.apply(install))
+    patches = v2.kustomization_file()["patches"]
+    targets = [p["target"]["name"] for p in patches]
+    assert targets[:2] == ["kustomize-controller", "helm-controller"]  # scaling first
+    assert "value: --concurrent=10" in patches[0]["patch"] and "value: --no-cross-namespace-refs=true" in patches[2]["patch"]
 
 
 def test_flux_bootstrap_applies_what_flux_system_s_kustomization_builds(install, tmp_path):
