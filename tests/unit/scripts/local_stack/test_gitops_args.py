@@ -58,7 +58,7 @@ def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_compone
     gitops.start_kustomize_controller(Stack(), 5)
     gitops.start_helm_controller(Stack(), 5)
     kustomize = started["kustomize-controller"]
-    assert kustomize[-4:] == ["--concurrent=10", "--requeue-dependency=5s",
+    assert kustomize[-3:] == ["--requeue-dependency=5s",
                               "--no-cross-namespace-refs=true", "--default-service-account=default"]
     # the rendered Deployments carry the same extra arguments, in the same order (scaling, then lockdown)
     rendered = {o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["args"]
@@ -67,7 +67,7 @@ def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_compone
     for name in ("kustomize-controller", "helm-controller"):
         extra = list(scaling.FLAGS[name]) + list(lockdown.FLAGS[name])
         assert started[name][-len(extra):] == extra == rendered[name][-len(extra):], name
-    assert not any(a.startswith("--no-cross-namespace-refs") or a.startswith("--concurrent")
+    assert not any(a.startswith("--no-cross-namespace-refs") or a.startswith("--requeue-dependency")
                    for a in started["source-controller"])
 
 

@@ -53,15 +53,15 @@ def test_the_scaling_flags_come_before_the_lockdown_s_and_are_not_repeated(insta
     lockdown's; the kustomization.yaml patches list them in the same order."""
     built = args_of(lockdown.apply(scaling.apply(install)))
     for name in ("kustomize-controller", "helm-controller"):
-        assert built[name][-4:] == ["--concurrent=10", "--requeue-dependency=5s",
+        assert built[name][-3:] == ["--requeue-dependency=5s",
                                     "--no-cross-namespace-refs=true", "--default-service-account=default"], name
-        assert built[name][:-4] == args_of(install)[name]
+        assert built[name][:-3] == args_of(install)[name]
     assert built["source-controller"] == args_of(install)["source-controller"]
     assert args_of(scaling.apply(scaling.apply(install))) == args_of(scaling.apply(install))
     patches = v2.kustomization_file()["patches"]
     targets = [p["target"]["name"] for p in patches]
     assert targets[:2] == ["kustomize-controller", "helm-controller"]  # scaling first
-    assert "value: --concurrent=10" in patches[0]["patch"] and "value: --no-cross-namespace-refs=true" in patches[2]["patch"]
+    assert "value: --requeue-dependency=5s" in patches[0]["patch"] and "value: --no-cross-namespace-refs=true" in patches[2]["patch"]
 
 
 def test_flux_bootstrap_applies_what_flux_system_s_kustomization_builds(install, tmp_path):
