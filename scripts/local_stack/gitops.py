@@ -11,7 +11,7 @@ their Deployments), built by build.sh at the versions of versions.env.
   (``AWS_SECRETSMANAGER_ENDPOINT`` / ``AWS_STS_ENDPOINT``: ESO takes custom AWS endpoints only from there).
 
 The Flux controllers run with the scaling and multi-tenancy lockdown flags a flavour-2 cluster's Deployments get
-(:func:`lockdown_flags`: the collection's ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``, the one place
+(:func:`controller_flags`: the collection's ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``, the one place
 that holds each), so
 the stack proves what a cluster enforces: kustomize-controller and helm-controller refuse a ``sourceRef`` into
 another namespace and impersonate each Kustomization's / HelmRelease's service account (``default`` when it names
@@ -48,7 +48,7 @@ ESO_CLIENT_QPS = 150
 ESO_CLIENT_BURST = 300
 
 
-def lockdown_flags(name: str) -> list[str]:
+def controller_flags(name: str) -> list[str]:
     """The extra flags of Flux controller ``name`` in the order its rendered Deployment carries them: the scaling
     flags, then the lockdown's (none for a controller both leave alone), read from the collection of this checkout
     (its ``.collections`` link, as pytest and ansible use): ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``."""
@@ -108,7 +108,7 @@ def start_source_controller(stack, timeout: float) -> None:
             f"--metrics-addr={addr(stack, 'source-controller-metrics')}",
             f"--health-addr={addr(stack, 'source-controller')}",
             f"--storage-path={storage}", f"--storage-addr={storage_addr}", f"--storage-adv-addr={storage_addr}",
-            "--log-level=info", "--log-encoding=console", *lockdown_flags("source-controller")]
+            "--log-level=info", "--log-encoding=console", *controller_flags("source-controller")]
     _start(stack, "source-controller", argv, _env(stack), timeout)
 
 
@@ -116,7 +116,7 @@ def start_kustomize_controller(stack, timeout: float) -> None:
     argv = [str(stack.gitops_bin("kustomize-controller")),
             f"--metrics-addr={addr(stack, 'kustomize-controller-metrics')}",
             f"--health-addr={addr(stack, 'kustomize-controller')}",
-            "--log-level=info", "--log-encoding=console", *lockdown_flags("kustomize-controller")]
+            "--log-level=info", "--log-encoding=console", *controller_flags("kustomize-controller")]
     _start(stack, "kustomize-controller", argv, _env(stack), timeout)
 
 
@@ -127,7 +127,7 @@ def start_helm_controller(stack, timeout: float) -> None:
             f"--metrics-addr={addr(stack, 'helm-controller-metrics')}",
             f"--health-addr={addr(stack, 'helm-controller')}",
             "--events-addr=", "--watch-all-namespaces=true",
-            "--log-level=info", "--log-encoding=console", *lockdown_flags("helm-controller")]
+            "--log-level=info", "--log-encoding=console", *controller_flags("helm-controller")]
     _start(stack, "helm-controller", argv, _env(stack), timeout)
 
 

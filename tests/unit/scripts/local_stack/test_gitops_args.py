@@ -37,7 +37,7 @@ def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
     assert f"--client-qps={charts.ESO_CLIENT_QPS}" in argv and f"--client-burst={charts.ESO_CLIENT_BURST}" in argv
 
 
-def test_the_stack_s_flux_controllers_run_with_the_lockdown_flags_of_the_components(tmp_path, monkeypatch):
+def test_the_stack_s_flux_controllers_run_with_the_scaling_and_lockdown_flags_of_the_components(tmp_path, monkeypatch):
     """One place holds each set of flags (gitops/flux_v2/scaling.FLAGS, lockdown.FLAGS): the rendered Deployments and
     the stack's processes."""
     from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, lockdown, scaling
