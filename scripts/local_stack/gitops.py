@@ -11,9 +11,9 @@ their Deployments), built by build.sh at the versions of versions.env.
   (``AWS_SECRETSMANAGER_ENDPOINT`` / ``AWS_STS_ENDPOINT``: ESO takes custom AWS endpoints only from there).
 
 The Flux controllers run with the scaling and multi-tenancy lockdown flags a flavour-2 cluster's Deployments get
-(:func:`controller_flags`: the collection's ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``, the one place
-that holds each), so
-the stack proves what a cluster enforces: kustomize-controller and helm-controller refuse a ``sourceRef`` into
+(:func:`controller_flags`: the collection's ``gitops/flux_v2/customization``, which reads ``scaling.FLAGS`` and
+``lockdown.FLAGS``, the one place that holds each, in the order the rendered Deployments carry them), so the stack
+proves what a cluster enforces: kustomize-controller and helm-controller refuse a ``sourceRef`` into
 another namespace and impersonate each Kustomization's / HelmRelease's service account (``default`` when it names
 none).
 
@@ -49,14 +49,14 @@ ESO_CLIENT_BURST = 300
 
 
 def controller_flags(name: str) -> list[str]:
-    """The extra flags of Flux controller ``name`` in the order its rendered Deployment carries them: the scaling
-    flags, then the lockdown's (none for a controller both leave alone), read from the collection of this checkout
-    (its ``.collections`` link, as pytest and ansible use): ``gitops/flux_v2/scaling.FLAGS`` and ``lockdown.FLAGS``."""
+    """The extra flags of Flux controller ``name`` in the order its rendered Deployment carries them (the scaling
+    flags, then the lockdown's; none for a controller both leave alone), read from the collection of this checkout
+    (its ``.collections`` link, as pytest and ansible use): ``gitops/flux_v2/customization.controller_flags``."""
     path = str(REPO / ".collections")
     if path not in sys.path:
         sys.path.insert(0, path)
-    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown, scaling
-    return list(scaling.FLAGS.get(name, ())) + list(lockdown.FLAGS.get(name, ()))
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import customization
+    return customization.controller_flags(name)
 
 
 def addr(stack, port_name: str) -> str:

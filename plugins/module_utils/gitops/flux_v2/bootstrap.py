@@ -29,8 +29,7 @@ except ImportError:  # pragma: no cover - Ansible itself needs PyYAML
 from ansible_collections.tidepool.eks.plugins.module_utils.crypto import ssh_keys
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.errors import FluxBootstrapError
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import lockdown
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import scaling
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import customization
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2.releases import SOURCE_API_VERSION
 from ansible_collections.tidepool.eks.plugins.module_utils.repository import credentials, git_url as git_urls
 
@@ -149,17 +148,16 @@ def objects(spec: dict, private_key: bytes, install: list) -> list[dict]:
     rest = [o for o in install if o["kind"] not in ("Namespace", "CustomResourceDefinition")]
     sync = sync_objects(spec["git_path"], spec["git_url"], spec["git_branch"], spec["git_poll_interval"]) \
         if spec.get("git_url") else sync_objects(spec["git_path"], "ssh://placeholder/", "main")
-    # the controllers' scaling, then the multi-tenancy lockdown, as flux-system/kustomization.yaml patches them (Flux's
-    # sync then changes nothing)
-    return lockdown.apply(scaling.apply(first + [deploy_key_secret(spec, private_key)] + rest + sync))
+    # the components' customization, as flux-system/kustomization.yaml patches them (Flux's sync then changes nothing)
+    return customization.apply(first + [deploy_key_secret(spec, private_key)] + rest + sync)
 
 
 def kustomization_file() -> dict:
-    """``flux-system/kustomization.yaml``: the two files, as ``flux bootstrap`` writes it, the controllers' scaling
-    patches (:func:`scaling.kustomize_patches`), then the multi-tenancy lockdown's (:func:`lockdown.kustomize_patches`)."""
+    """``flux-system/kustomization.yaml``: the two files, as ``flux bootstrap`` writes it, and the components'
+    customization patches (:func:`customization.kustomize_patches`: the controllers' scaling, then the lockdown)."""
     return {"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization",
             "resources": ["gotk-components.yaml", "gotk-sync.yaml"],
-            "patches": scaling.kustomize_patches() + lockdown.kustomize_patches()}
+            "patches": customization.kustomize_patches()}
 
 
 def _dump(objects: list) -> str:

@@ -3,7 +3,7 @@
 # Apache License 2.0
 """How soon and how many objects the Flux controllers reconcile: arguments of Flux's "vertical scaling" guide
 (fluxcd.io, "Flux installation > Configuration > Flux vertical scaling"), patched in ``flux-system/kustomization.yaml``
-by :mod:`.controller_args`, before the lockdown's (:mod:`.lockdown`).
+by :mod:`.controller_args`, before the lockdown's (:mod:`.lockdown`; the order is :mod:`.customization`'s).
 
 * ``--requeue-dependency=5s`` (default 30s) for kustomize-controller and helm-controller: an environment's
   HelmRelease and Kustomization wait for the shared services (``dependsOn``, :mod:`.tenancy`) and look again 5 s

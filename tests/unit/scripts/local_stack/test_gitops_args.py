@@ -38,9 +38,9 @@ def test_the_stack_starts_eso_with_those_values(tmp_path, monkeypatch):
 
 
 def test_the_stack_s_flux_controllers_run_with_the_scaling_and_lockdown_flags_of_the_components(tmp_path, monkeypatch):
-    """One place holds each set of flags (gitops/flux_v2/scaling.FLAGS, lockdown.FLAGS): the rendered Deployments and
-    the stack's processes."""
-    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, lockdown, scaling
+    """One place holds each set of flags (gitops/flux_v2/scaling.FLAGS, lockdown.FLAGS) and one their order
+    (customization.LAYERS): the rendered Deployments and the stack's processes."""
+    from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, customization
     from tests.support.helpers import SHARED
     started = {}
     monkeypatch.setattr(gitops, "_start", lambda stack, name, argv, env, timeout: started.update({name: argv}))
@@ -62,11 +62,11 @@ def test_the_stack_s_flux_controllers_run_with_the_scaling_and_lockdown_flags_of
                               "--no-cross-namespace-refs=true", "--default-service-account=default"]
     # the rendered Deployments carry the same extra arguments, in the same order (scaling, then lockdown)
     rendered = {o["metadata"]["name"]: o["spec"]["template"]["spec"]["containers"][0]["args"]
-                for o in lockdown.apply(scaling.apply(components.assemble(
-                    components.crd_files(str(SHARED / "reference" / "crds" / "flux2"))))) if o["kind"] == "Deployment"}
+                for o in customization.apply(components.assemble(
+                    components.crd_files(str(SHARED / "reference" / "crds" / "flux2")))) if o["kind"] == "Deployment"}
     for name in ("kustomize-controller", "helm-controller"):
-        extra = list(scaling.FLAGS[name]) + list(lockdown.FLAGS[name])
-        assert started[name][-len(extra):] == extra == rendered[name][-len(extra):], name
+        assert started[name][-3:] == rendered[name][-3:] == [
+            "--requeue-dependency=5s", "--no-cross-namespace-refs=true", "--default-service-account=default"], name
     assert not any(a.startswith("--no-cross-namespace-refs") or a.startswith("--requeue-dependency")
                    for a in started["source-controller"])
 

@@ -12,7 +12,7 @@ import yaml
 from ansible_collections.tidepool.eks.plugins.module_utils.config import tree
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops import registry
 from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import bootstrap as v2
-from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, lockdown, scaling, tenancy
+from ansible_collections.tidepool.eks.plugins.module_utils.gitops.flux_v2 import components, customization, lockdown, scaling, tenancy
 from tests.support.inventory import load_values
 from tests.support.schemas import REF
 
@@ -50,14 +50,18 @@ def test_the_lockdown_flags_are_fluxs(install):
 
 def test_the_scaling_flags_come_before_the_lockdown_s_and_are_not_repeated(install):
     """Flux's vertical-scaling arguments (gitops/flux_v2/scaling.py) on kustomize- and helm-controller, then the
-    lockdown's; the kustomization.yaml patches list them in the same order."""
-    built = args_of(lockdown.apply(scaling.apply(install)))
+    lockdown's (customization.LAYERS); the kustomization.yaml patches list them in the same order, and so do the
+    flags the local stack starts the controllers with."""
+    built = args_of(customization.apply(install))
     for name in ("kustomize-controller", "helm-controller"):
         assert built[name][-3:] == ["--requeue-dependency=5s",
                                     "--no-cross-namespace-refs=true", "--default-service-account=default"], name
         assert built[name][:-3] == args_of(install)[name]
     assert built["source-controller"] == args_of(install)["source-controller"]
     assert args_of(scaling.apply(scaling.apply(install))) == args_of(scaling.apply(install))
+    assert args_of(customization.apply(customization.apply(install))) == built
+    for name in ("kustomize-controller", "helm-controller", "source-controller", "image-reflector-controller"):
+        assert customization.controller_flags(name) == built[name][len(args_of(install)[name]):], name
     patches = v2.kustomization_file()["patches"]
     targets = [p["target"]["name"] for p in patches]
     assert targets[:2] == ["kustomize-controller", "helm-controller"]  # scaling first
