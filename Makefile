@@ -44,8 +44,9 @@ test:
 	scripts/local-stack build flux-cli || echo "make test: the flux CLI build failed; only the tests that run the flux CLI need it (test_config_flavour2.py, test_first_cluster_journey.py, test_site_local_flux2.py: they fail with CI=true, are skipped otherwise)" >&2
 	python scripts/run_tests.py
 
+## unit tests in TIDEPOOL_UNIT_WORKERS processes (pytest-xdist; default 2, 0 = one plain pytest)
 unit: bootstrap
-	pytest tests/unit
+	pytest -n $${TIDEPOOL_UNIT_WORKERS:-2} tests/unit
 
 integration: bootstrap
 	scripts/local-stack build local
