@@ -146,6 +146,7 @@ build_kubernetes() {
   local v=$KUBERNETES_VERSION out="$CACHE/bin/kubernetes-$KUBERNETES_VERSION" w="$CACHE/build/kubernetes-$KUBERNETES_VERSION"
   already_built "kubernetes $v" "$out" kube-apiserver kube-controller-manager kubectl && return 0
   ensure_go
+  local t0=$SECONDS
   mkdir -p "$out"
   kubernetes_wrapper
   log "kubernetes $v: resolving modules"
@@ -155,7 +156,7 @@ build_kubernetes() {
       k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
   mv "$out/.tmp/"* "$out/" && rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"
-  log "kubernetes $v: done -> $out"
+  log "kubernetes $v: done in $((SECONDS - t0)) s (download and compile) -> $out"
 }
 
 # kube-scheduler: its own step in the same wrapper module (an existing kube-apiserver etc. is not rebuilt). It binds
@@ -185,6 +186,7 @@ build_etcd() {
   local v=$ETCD_VERSION out="$CACHE/bin/etcd-$ETCD_VERSION" w="$CACHE/build/etcd-$ETCD_VERSION"
   already_built "etcd $v" "$out" etcd etcdctl && return 0
   ensure_go
+  local t0=$SECONDS
   mkdir -p "$w" "$out"
   # etcd's server/go.mod replaces its sibling modules with ../ paths, but also requires their real tags
   # at the same version, so a wrapper needs no replaces at all.
@@ -197,7 +199,7 @@ build_etcd() {
   for f in "$out/.tmp/"*; do [ -e "$f" ] && mv "$f" "$out/"; done
   rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"
-  log "etcd $v: done -> $out"
+  log "etcd $v: done in $((SECONDS - t0)) s (download and compile) -> $out"
 }
 
 # The directory of <module>@<version> in the Go module cache, downloaded from the proxy when missing
@@ -468,3 +470,4 @@ case "${1:-all}" in
   go) ensure_go; "$GO" version ;;
   *) echo "usage: $0 [all|local|etcd|kubernetes|kube-scheduler|eksctl|gitops|flux-mirror|flux-cli|helm|source-controller|kustomize-controller|external-secrets|helm-controller|notification-controller|kwok|go]" >&2; exit 2 ;;
 esac
+case "${1:-all}" in local|all|gitops) log "${1:-all}: done in $SECONDS s" ;; esac
