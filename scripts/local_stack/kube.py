@@ -32,6 +32,12 @@ HASH_ANNOTATION = "local-stack.tidepool.eks/source-sha256"
 CONTEXT = "tidepool-local"
 # The workload controllers (deployment ... job) turn what charts install into pods the scheduler binds to the
 # simulated nodes; node-lifecycle removes the node.kubernetes.io/not-ready taint once kwok reports a Node Ready.
+#: The client rate of kube-controller-manager and kube-scheduler: the values kwok's own simulated clusters use
+#: (`kwokctl create cluster --disable-qps-limits`; sigs.k8s.io/kwok pkg/consts DefaultUnlimitedQPS / Burst). The
+#: defaults (kcm 20 requests a second, burst 30; the scheduler 50 / 100) were the platform's critical path with many
+#: environments: every Deployment's ReplicaSet, pods and status updates queued in kcm's client, not in the API server
+#: (benchmarks/README.md, "20 environments with the platform").
+CLIENT_RATE_FLAGS = ("--kube-api-qps=5000", "--kube-api-burst=10000")
 KCM_CONTROLLERS = ",".join(c + "-controller" for c in (
     "namespace", "garbage-collector", "serviceaccount", "serviceaccount-token", "root-ca-certificate-publisher",
     "deployment", "replicaset", "statefulset", "daemonset", "job", "node-lifecycle"))
@@ -300,7 +306,7 @@ def start_kcm(stack, timeout: float) -> None:
             f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
             f"--bind-address={HOST}", f"--secure-port={stack.ports['kube-controller-manager']}",
             f"--cert-dir={stack.state / 'kcm-certs'}",
-            "--leader-elect=false", f"--controllers={KCM_CONTROLLERS}",
+            "--leader-elect=false", f"--controllers={KCM_CONTROLLERS}", *CLIENT_RATE_FLAGS,
             f"--root-ca-file={p / 'ca.crt'}", f"--service-account-private-key-file={p / 'sa.key'}",
             "--use-service-account-credentials=true", "--v=1"]
     pid = stack.spawn("kube-controller-manager", argv)

@@ -58,7 +58,7 @@ def start_scheduler(stack, timeout: float) -> None:
     kc = kube.ensure_client_cert(stack, "scheduler", "system:kube-scheduler")
     argv = [str(binary), f"--kubeconfig={kc}", f"--authentication-kubeconfig={kc}", f"--authorization-kubeconfig={kc}",
             f"--bind-address={HOST}", f"--secure-port={stack.ports['kube-scheduler']}",
-            f"--cert-dir={stack.state / 'scheduler-certs'}", "--leader-elect=false", "--v=1"]
+            f"--cert-dir={stack.state / 'scheduler-certs'}", "--leader-elect=false", *kube.CLIENT_RATE_FLAGS, "--v=1"]
     pid = stack.spawn("kube-scheduler", argv)
     wait_for("kube-scheduler", lambda: healthy(stack, "kube-scheduler"), timeout, pid, stack.run / "kube-scheduler.log")
 
