@@ -11,7 +11,9 @@ by :mod:`.controller_args`, before the lockdown's (:mod:`.lockdown`; the order i
 * ``--concurrent`` stays at Flux's default (4). Measured on the local stack (benchmarks/gitops_loop.py, 20
   environments, 2026-12-07): with ``--concurrent=10`` the 20 Tidepool installs ran in two rounds instead of five, but
   each took about four times as long (the 2 cores were the limit: API server, Helm rendering, kwok) and the whole
-  platform was Ready no sooner (200 s against 184 s after the run's first push). The guide raises the controllers'
+  platform was Ready no sooner (200 s against 184 s after the run's first push). Measured again once the stack's
+  kube-controller-manager no longer throttled its own client (its default 20 requests a second had been part of
+  that limit): 148.6 s with 10 workers against 140.5 and 132.9 s with 4. The guide raises the controllers'
   memory limits with it (helm-controller holds every release it installs at once in memory); an operator with many
   more environments and larger control-plane capacity adds ``--concurrent`` and the limits together.
 
