@@ -140,13 +140,13 @@ def until(what: str, check, t0: float) -> float:
 
 
 def kustomizations_applied(kube: Cluster, commit: str) -> bool:
-    """Every Kustomization of the cluster (``flux-system`` and the tenants' ones it applies, which ``dependsOn``
-    chains: tenancy.py) Ready at ``commit``."""
-    items = kube.items(*flux_wait.KUSTOMIZATION)
-    return bool(items) and all(
-        flux_wait.same_commit((k.get("status") or {}).get("lastAppliedRevision"), commit)
-        and any(c.get("type") == "Ready" and c.get("status") == "True"
-                for c in (k.get("status") or {}).get("conditions") or []) for k in items)
+    """Every other Kustomization of the config repository (the tenants' ones ``flux-system`` applies, chained by
+    ``dependsOn``: tenancy.py) at ``commit``, judged as the flux role's wait judges it
+    (:func:`flux_wait.kustomizations_state`); exits with Flux's message when one failed."""
+    state, text = flux_wait.kustomizations_state(kube.items(*flux_wait.KUSTOMIZATION), commit)
+    if state == "failed":
+        sys.exit(f"Flux did not apply {commit[:12]}: {text}")
+    return state == "applied"
 
 
 def push_and_time(kube: Cluster, clone: Path, message: str, done: dict, tenants: bool = True) -> dict:
