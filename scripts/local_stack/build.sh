@@ -9,6 +9,7 @@
 #   helm-controller (Flux v2)                          -> <cache>/bin/helm-controller-<v>/{helm-controller,crds/}
 #   notification-controller (Flux v2; not run by `up`) -> <cache>/bin/notification-controller-<v>/{...,crds/}
 #   kwok (simulated kubelets) + its stage definitions  -> <cache>/bin/kwok-<v>/{kwok,stages.yaml}
+#   helm (the CLI, in helm-controller's module copy)  -> <cache>/bin/helm-<v>/helm
 #   (`gitops` builds those three, then the Flux components mirror; `local` = all but eksctl, what `up` needs)
 #   Flux v2 components mirror (install.yaml + .sha256, offline) -> <cache>/mirror/flux2/<release>/ (flux_mirror.py)
 # Wrapper-module recipe: an empty module requires k8s.io/kubernetes vX.Y.Z and replaces every
@@ -239,27 +240,30 @@ build_eksctl() {
   log "eksctl $v: done in $((SECONDS - t0)) s -> $out/eksctl"
 }
 
-# Copy-module build of a Go module whose main package(s) are in the module itself: download it with
-# `go mod download -json`, copy its directory to a writable build directory, apply the go.mod edits
-# given (each a `go mod edit` argument), build there. Usage:
-#   build_copy_module <component> <module> <version> [--tidy] <binary>:<package> [...] -- [go mod edit args...]
-# --tidy runs `go mod tidy` after the edits (needed when an edit changes a dependency's version: go.sum lacks it).
-# Binaries land in <cache>/bin/<component>-<version>/; a failure names the module and exits non-zero.
-build_copy_module() {
+# A prepared, writable copy of a Go module: download it with `go mod download -json`, copy its directory to
+# <cache>/build/<component>-<version>/, apply the go.mod edits given (each a `go mod edit` argument), `go mod tidy` when
+# asked, then run a prepare function in it when given. Reused while its stamp (.tidepool-prepared: what was asked)
+# matches and FORCE is unset, so helm and kwok can build in helm-controller's copy without copying it again. Usage:
+#   prepare_copy_module <component> <module> <version> [--tidy] [--prepare=<function>] [<binary>:<package>...] \
+#     -- [go mod edit args...]
+# (targets are accepted and ignored, so build_copy_module can pass its arguments through). Prints nothing on stdout;
+# a failure names the module and returns non-zero.
+prepare_copy_module() {
   local comp=$1 mod=$2 v=$3; shift 3
-  local targets=() edits=() tidy=""
+  local edits=() tidy="" prepare=""
   while [ $# -gt 0 ] && [ "$1" != "--" ]; do
-    if [ "$1" = --tidy ]; then tidy=1; else targets+=("$1"); fi
+    case "$1" in --tidy) tidy=1 ;; --prepare=*) prepare=${1#--prepare=} ;; esac
     shift
   done
   [ "${1:-}" = "--" ] && shift
   edits=("$@")
-  local out="$CACHE/bin/$comp-$v" w="$CACHE/build/$comp-$v" t binaries=()
-  for t in "${targets[@]}"; do binaries+=("${t%%:*}"); done
-  already_built "$comp $v" "$out" "${binaries[@]}" && return 0
+  local w="$CACHE/build/$comp-$v" stamp
+  stamp="$mod@$v tidy=$tidy prepare=$prepare${prepare:+($("$prepare" --describe))} edits=${edits[*]}"
+  if [ -z "${FORCE:-}" ] && [ -f "$w/.tidepool-prepared" ] && [ "$(cat "$w/.tidepool-prepared")" = "$stamp" ]; then
+    return 0
+  fi
   ensure_go
-  local t0=$SECONDS
-  mkdir -p "$CACHE/build" "$out"
+  mkdir -p "$CACHE/build"
   log "$comp $v: downloading $mod@$v from the module proxy"
   local dir
   if ! dir=$(module_dir "$mod@$v"); then
@@ -276,6 +280,32 @@ build_copy_module() {
       log "FAILED: $comp $v: go mod tidy of $mod@$v (after: go mod edit ${edits[*]}) failed; see the output above"; return 1
     fi
   fi
+  if [ -n "$prepare" ] && ! (cd "$w" && "$prepare"); then
+    log "FAILED: $comp $v: preparing the copy of $mod@$v ($prepare) failed; see above"; return 1
+  fi
+  echo "$stamp" > "$w/.tidepool-prepared"
+}
+
+# Copy-module build of a Go module whose main package(s) are in the module itself: prepare_copy_module, then build
+# there. Usage:
+#   build_copy_module <component> <module> <version> [--tidy] [--prepare=<function>] <binary>:<package> [...] \
+#     -- [go mod edit args...]
+# --tidy runs `go mod tidy` after the edits (needed when an edit changes a dependency's version: go.sum lacks it).
+# Binaries land in <cache>/bin/<component>-<version>/; a failure names the module and exits non-zero.
+build_copy_module() {
+  local comp=$1 mod=$2 v=$3
+  local args=("$@") targets=() a
+  for a in "${args[@]:3}"; do
+    [ "$a" = "--" ] && break
+    case "$a" in --tidy|--prepare=*) ;; *) targets+=("$a") ;; esac
+  done
+  local out="$CACHE/bin/$comp-$v" w="$CACHE/build/$comp-$v" t binaries=()
+  for t in "${targets[@]}"; do binaries+=("${t%%:*}"); done
+  already_built "$comp $v" "$out" "${binaries[@]}" && return 0
+  ensure_go
+  local t0=$SECONDS
+  mkdir -p "$out"
+  prepare_copy_module "${args[@]}" || return 1
   local pkgs=()
   for t in "${targets[@]}"; do pkgs+=("${t#*:}"); done
   log "$comp $v: compiling ${pkgs[*]} (about 5 min cold on 2 cores)"
@@ -308,8 +338,50 @@ build_kustomize_controller() {
     -dropreplace=github.com/fluxcd/kustomize-controller/api -require="github.com/fluxcd/kustomize-controller/api@$v"
 }
 
+# External Secrets Operator: a copy-module build of the root main.go, with only EXTERNAL_SECRETS_PROVIDERS and
+# EXTERNAL_SECRETS_GENERATORS registered (eso_register). ESO v0.16.2 compiles every provider's cloud SDK into its one
+# binary (233 s cold on 2 cores; 103 s with the AWS provider only); later releases select them with build tags
+# (`-tags aws`), but those keep the providers in nested modules the module proxy does not serve. The binary's stamp
+# (REGISTERED) names what it registers; a binary built with other lists is rebuilt.
 build_external_secrets() {
-  build_copy_module external-secrets github.com/external-secrets/external-secrets "$EXTERNAL_SECRETS_VERSION" external-secrets:.
+  local v=$EXTERNAL_SECRETS_VERSION out="$CACHE/bin/external-secrets-$EXTERNAL_SECRETS_VERSION" want
+  want=$(eso_register --describe)
+  if [ -x "$out/external-secrets" ] && [ "$(cat "$out/REGISTERED" 2>/dev/null)" != "$want" ]; then
+    log "external-secrets $v: the binary in $out registers other providers than '$want'; rebuilding"
+    rm -f "$out/external-secrets"
+  fi
+  build_copy_module external-secrets github.com/external-secrets/external-secrets "$v" --prepare=eso_register \
+    external-secrets:. || return 1
+  echo "$want" > "$out/REGISTERED"
+}
+
+# Run in the copy of ESO's module: rewrite pkg/provider/register/register.go and pkg/generator/register/register.go
+# (ESO's lists of blank imports, one per provider / generator) to import only those named in versions.env.
+# `eso_register --describe` prints what it registers (for the stamps). A name that is not a package of the module fails.
+eso_register() {
+  if [ "${1:-}" = --describe ]; then
+    echo "providers: $EXTERNAL_SECRETS_PROVIDERS; generators: $EXTERNAL_SECRETS_GENERATORS"; return 0
+  fi
+  local kind names n f
+  for kind in provider generator; do
+    if [ "$kind" = provider ]; then names=$EXTERNAL_SECRETS_PROVIDERS; else names=$EXTERNAL_SECRETS_GENERATORS; fi
+    f="pkg/$kind/register/register.go"
+    [ -f "$f" ] || { log "FAILED: external-secrets: $f not in the module (ESO's registry moved?)"; return 1; }
+    {
+      echo "// Rewritten by scripts/local_stack/build.sh (eso_register): only the ${kind}s the local stack uses."
+      echo
+      echo "package register"
+      echo
+      echo "import ("
+      for n in $names; do
+        [ -d "pkg/$kind/$n" ] || { log "FAILED: external-secrets: no $kind '$n' (pkg/$kind/$n) in the module"; return 1; }
+        echo "	_ \"github.com/external-secrets/external-secrets/pkg/$kind/$n\""
+      done
+      echo ")"
+    } > "$f.new" || return 1
+    mv "$f.new" "$f"
+  done
+  log "external-secrets: registered $(eso_register --describe)"
 }
 
 # helm-controller (Flux 2.9's, HELM_CONTROLLER_VERSION): as the other Flux controllers, its ./api replace is dropped
@@ -317,11 +389,13 @@ build_external_secrets() {
 # (github.com/fluxcd/helm/v4 v4.2.4-flux.1), which the proxy refuses: that replace is dropped and upstream helm of
 # HELM_CONTROLLER_HELM_SDK required instead; `go mod tidy` then fills go.sum for it.
 build_helm_controller() {
-  local v=$HELM_CONTROLLER_VERSION
-  build_copy_module helm-controller github.com/fluxcd/helm-controller "$v" --tidy helm-controller:. -- \
-    -dropreplace=github.com/fluxcd/helm-controller/api -require="github.com/fluxcd/helm-controller/api@$v" \
-    -dropreplace=helm.sh/helm/v4 -require="helm.sh/helm/v4@$HELM_CONTROLLER_HELM_SDK"
+  build_copy_module "${HELM_CONTROLLER_MODULE[@]}"
 }
+# Its copy-module arguments; helm and kwok build in the same prepared copy (prepare_copy_module) to share its packages.
+HELM_CONTROLLER_MODULE=(helm-controller github.com/fluxcd/helm-controller "$HELM_CONTROLLER_VERSION" --tidy helm-controller:. --
+  -dropreplace=github.com/fluxcd/helm-controller/api -require="github.com/fluxcd/helm-controller/api@$HELM_CONTROLLER_VERSION"
+  -dropreplace=helm.sh/helm/v4 -require="helm.sh/helm/v4@$HELM_CONTROLLER_HELM_SDK")
+HELM_CONTROLLER_DIR="$CACHE/build/helm-controller-$HELM_CONTROLLER_VERSION"
 
 # notification-controller (Flux 2.9's): the same recipe (./api replace dropped, go mod tidy). Built on request only
 # (`build notification-controller`): `up` does not run it yet.
@@ -332,13 +406,33 @@ build_notification_controller() {
     -dropreplace=github.com/fluxcd/notification-controller/api -require="github.com/fluxcd/notification-controller/api@$v"
 }
 
-# kwok: plays the kubelet of the stack's simulated Nodes (those annotated kwok.x-k8s.io/node=fake). Copy-module build
-# of ./cmd/kwok (no go.mod edit). It needs stage definitions (node/fast: a Node turns Ready; node/heartbeat: it stays
-# so; pod/fast: a pod on it turns Running): the module's kustomize/stage YAML, concatenated into stages.yaml.
+# kwok: plays the kubelet of the stack's simulated Nodes (those annotated kwok.x-k8s.io/node=fake). ./cmd/kwok of a copy
+# of sigs.k8s.io/kwok (no go.mod edit), built in a Go workspace with helm-controller's copy (<cache>/build/kwok-<v>-workspace/
+# go.work): its Kubernetes libraries then resolve to the versions helm-controller compiled (k8s.io/* v0.36.1 -> v0.36.2,
+# a patch release), so it reuses them: 22 s instead of 68 s cold. It needs stage definitions (node/fast: a Node turns
+# Ready; node/heartbeat: it stays so; pod/fast: a pod on it turns Running): the module's kustomize/stage YAML,
+# concatenated into stages.yaml.
 build_kwok() {
   local v=$KWOK_VERSION out="$CACHE/bin/kwok-$KWOK_VERSION" w="$CACHE/build/kwok-$KWOK_VERSION"
+  local ws="$CACHE/build/kwok-$KWOK_VERSION-workspace"
   if [ -n "${FORCE:-}" ] || [ ! -x "$out/kwok" ]; then
-    build_copy_module kwok sigs.k8s.io/kwok "$v" kwok:./cmd/kwok || return 1
+    ensure_go
+    local t0=$SECONDS
+    prepare_copy_module kwok sigs.k8s.io/kwok "$v" || return 1
+    prepare_copy_module "${HELM_CONTROLLER_MODULE[@]}" || return 1
+    rm -rf "$ws" && mkdir -p "$ws" "$out"
+    (cd "$ws" && "$GO" work init "$w" "$HELM_CONTROLLER_DIR") || { log "FAILED: kwok $v: go work init"; return 1; }
+    rm -rf "$out/.tmp" && mkdir -p "$out/.tmp"
+    # workspace mode allows only -mod=readonly: go.sum of the two modules already has every version MVS picks
+    if ! (cd "$w" && GOWORK="$ws/go.work" go_build_progress "kwok $v" "$out/.tmp/kwok" "-s -w" ./cmd/kwok); then
+      log "FAILED: kwok $v: building sigs.k8s.io/kwok@$v (./cmd/kwok, workspace $ws/go.work) failed; see the compiler output above"
+      return 1
+    fi
+    mv "$out/.tmp/kwok" "$out/kwok" && rmdir "$out/.tmp"
+    echo "$v" > "$out/VERSION"
+    log "kwok $v: done in $((SECONDS - t0)) s (download and compile) -> $out"
+  else
+    log "kwok $v already in $out"
   fi
   if [ -z "${FORCE:-}" ] && [ -s "$out/stages.yaml" ]; then return 0; fi
   local src=$w
@@ -363,23 +457,28 @@ build_kwok() {
   log "kwok $v: $n stage definitions -> $out/stages.yaml"
 }
 
-# helm (the CLI): `helm template` renders the pinned chart copies in tests (the Tidepool chart's secrets contract)
-# and packages them for the stack's chart repository. A wrapper module requiring helm.sh/helm/v4 (no replaces).
-# The version string is set with -X as helm's own Makefile does (otherwise `helm version` prints only "v4.3").
+# helm (the CLI): `helm template` renders the pinned chart copies in tests (the Tidepool chart's secrets contract),
+# packages them for the stack's chart repository, and reads the release records helm-controller writes. It is the SDK
+# version helm-controller is built with (HELM_VERSION = HELM_CONTROLLER_HELM_SDK), built in helm-controller's prepared
+# module copy so the packages they share are compiled once. The version string is set with -X as helm's own Makefile
+# does (otherwise `helm version` prints only "v4.2").
 build_helm() {
-  local v=$HELM_VERSION out="$CACHE/bin/helm-$HELM_VERSION" w="$CACHE/build/helm-$HELM_VERSION"
+  local v=$HELM_VERSION out="$CACHE/bin/helm-$HELM_VERSION"
   already_built "helm $v" "$out" helm && return 0
+  if [ "$HELM_VERSION" != "$HELM_CONTROLLER_HELM_SDK" ]; then
+    log "FAILED: helm $v: HELM_VERSION must equal HELM_CONTROLLER_HELM_SDK ($HELM_CONTROLLER_HELM_SDK) in versions.env: the CLI is built in helm-controller's module"
+    return 1
+  fi
   ensure_go
   local t0=$SECONDS
-  mkdir -p "$w" "$out"
-  printf '// Generated by scripts/local_stack/build.sh. Not committed.\nmodule tidepool.local/helm-wrapper\n\ngo 1.26.0\n' > "$w/go.mod"
-  log "helm $v: resolving helm.sh/helm/v4@$v from the module proxy"
-  if ! (cd "$w" && "$GO" get "helm.sh/helm/v4/cmd/helm@$v"); then
-    log "FAILED: helm $v: cannot resolve helm.sh/helm/v4@$v from $GOPROXY"; return 1
-  fi
+  prepare_copy_module "${HELM_CONTROLLER_MODULE[@]}" || return 1
+  mkdir -p "$out"
   rm -rf "$out/.tmp" && mkdir -p "$out/.tmp"
-  (cd "$w" && go_build_progress "helm $v" "$out/.tmp/helm" "-s -w -X helm.sh/helm/v4/internal/version.version=$v" \
-      helm.sh/helm/v4/cmd/helm)
+  if ! (cd "$HELM_CONTROLLER_DIR" && GOFLAGS="${GOFLAGS:-} -mod=mod" go_build_progress "helm $v" "$out/.tmp/helm" \
+          "-s -w -X helm.sh/helm/v4/internal/version.version=$v" helm.sh/helm/v4/cmd/helm); then
+    log "FAILED: helm $v: building helm.sh/helm/v4/cmd/helm in $HELM_CONTROLLER_DIR failed; see the compiler output above"
+    return 1
+  fi
   mv "$out/.tmp/helm" "$out/helm" && rmdir "$out/.tmp"
   echo "$v" > "$out/VERSION"
   log "helm $v: done in $((SECONDS - t0)) s -> $out/helm"
