@@ -127,8 +127,9 @@ rc:
   returned: action=refresh, unless busy
   type: int
 head:
-  description: The commit the branch points at (O(action=refresh) - the clone's, "" for a new branch).
-  returned: action=head or refresh
+  description: The commit the branch points at (O(action=refresh) - the clone's, "" for a new branch; O(action=push) -
+    the commit pushed, after a rebase when a race was lost).
+  returned: action=head, refresh or push
   type: str
 attempts:
   description: Pushes made (more than 1 after lost races).
