@@ -409,7 +409,7 @@ build_notification_controller() {
 # kwok: plays the kubelet of the stack's simulated Nodes (those annotated kwok.x-k8s.io/node=fake). ./cmd/kwok of a copy
 # of sigs.k8s.io/kwok (no go.mod edit), built in a Go workspace with helm-controller's copy (<cache>/build/kwok-<v>-workspace/
 # go.work): its Kubernetes libraries then resolve to the versions helm-controller compiled (k8s.io/* v0.36.1 -> v0.36.2,
-# a patch release), so it reuses them: 22 s instead of 68 s cold. It needs stage definitions (node/fast: a Node turns
+# a patch release), so it reuses them: 14 s instead of 68 s cold. It needs stage definitions (node/fast: a Node turns
 # Ready; node/heartbeat: it stays so; pod/fast: a pod on it turns Running): the module's kustomize/stage YAML,
 # concatenated into stages.yaml.
 build_kwok() {
